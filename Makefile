@@ -1,0 +1,62 @@
+# Every target is a thin wrapper over a script in hack/ so the same steps run in CI and by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+PYTEST_ARGS ?=
+
+.PHONY: help setup tools up down infra-up infra-down infra-status cluster-up cluster-down \
+        cluster-status test test-unit lint format bench
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: ## install the Python workspace (uv, Python 3.11, every package and dev tool)
+	hack/setup.sh
+
+tools: ## build the pinned Go tools (control plane, kwok, helm, kind, MinIO); cached outside the repo
+	hack/tools/build.sh
+
+up: setup infra-up cluster-up ## bring up a platform: infra, control plane, operator, sample MessagingPlatform
+	hack/up.sh
+
+down: ## stop everything `make up` started
+	-hack/up.sh down
+	-hack/cluster.sh down
+	-hack/infra.sh down
+
+infra-up: ## start PostgreSQL, Redis, RabbitMQ, MinIO and the SMTP sink on loopback
+	hack/infra.sh up
+
+infra-down: ## stop the infrastructure (data kept under the cache folder)
+	hack/infra.sh down
+
+infra-status: ## say what runs where
+	hack/infra.sh status
+
+cluster-up: ## start etcd, kube-apiserver, controller-manager, scheduler and kwok nodes
+	hack/cluster.sh up
+
+cluster-down: ## stop the local control plane
+	hack/cluster.sh down
+
+cluster-status:
+	hack/cluster.sh status
+
+test: setup ## run every suite (needs `make infra-up cluster-up`; tests say so when a part is down)
+	hack/test.sh $(PYTEST_ARGS)
+
+test-unit: setup ## only the suites that need no servers
+	$(UV) run pytest -m "not infra and not cluster" $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy operator/src services/*/src
+
+format:
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: ## benchmarks (placeholder until the benchmark issue lands)
+	@echo "make bench: not implemented yet (see the benchmarks issue); no numbers are measured" >&2
+	@exit 1

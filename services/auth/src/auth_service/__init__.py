@@ -1,0 +1,4 @@
+"""The auth service."""
+
+SERVICE = "auth"
+DEFAULT_PORT = 8001

@@ -1,0 +1,4 @@
+"""The groups service."""
+
+SERVICE = "groups"
+DEFAULT_PORT = 8004

@@ -1,0 +1,1 @@
+"""Shared service kit: every service imports this, never another service."""

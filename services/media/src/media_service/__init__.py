@@ -1,0 +1,4 @@
+"""The media service."""
+
+SERVICE = "media"
+DEFAULT_PORT = 8005

@@ -1,0 +1,4 @@
+"""The messages service."""
+
+SERVICE = "messages"
+DEFAULT_PORT = 8003

@@ -1,0 +1,4 @@
+"""The notifications service."""
+
+SERVICE = "notifications"
+DEFAULT_PORT = 8007

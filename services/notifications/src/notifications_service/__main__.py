@@ -1,0 +1,19 @@
+"""`messaging-notifications` serves the app with uvicorn on its default port."""
+
+import os
+
+import uvicorn
+
+from notifications_service import DEFAULT_PORT
+
+
+def main() -> None:
+    uvicorn.run(
+        "notifications_service.main:app",
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", DEFAULT_PORT)),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+"""The relay service."""
+
+SERVICE = "relay"
+DEFAULT_PORT = 8006

@@ -1,0 +1,4 @@
+"""The users service."""
+
+SERVICE = "users"
+DEFAULT_PORT = 8002

@@ -1,0 +1,4 @@
+"""The websocket service."""
+
+SERVICE = "websocket"
+DEFAULT_PORT = 8008
