@@ -1,18 +1,67 @@
-"""`messaging-auth` serves the app with uvicorn on its default port."""
+"""`messaging-auth [serve|migrate|generate-key|migrate-from-monolith]`."""
 
-import os
+from __future__ import annotations
 
-import uvicorn
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
-from auth_service import DEFAULT_PORT
+from messaging_kit.cli import Command, ServiceCli
+
+from auth_service import SERVICE
+from auth_service.core.config import get_settings
+from auth_service.core.keys import generate_ed25519_pem
+
+
+def _generate_key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="where to write the PEM file, named <kid>.pem")
+
+
+def _generate_key(args: argparse.Namespace, settings: Any) -> int:
+    path = Path(args.path)
+    path.write_bytes(generate_ed25519_pem())
+    path.chmod(0o600)
+    print(f"wrote Ed25519 signing key {path.stem} to {path}")
+    return 0
+
+
+def _monolith_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, help="URL of the legacy monolith database")
+    parser.add_argument("--batch-size", type=int, default=1000)
+
+
+def _migrate_from_monolith(args: argparse.Namespace, settings: Any) -> int:
+    from auth_service.monolith import import_credentials
+
+    report = import_credentials(args.source, settings.database_url, batch_size=args.batch_size)
+    print(report.summary())
+    return 0
+
+
+CLI = ServiceCli(
+    service=SERVICE,
+    app_factory="auth_service.main:create_app",
+    settings=get_settings,
+    migrations_package="auth_service",
+    commands={
+        "generate-key": Command(
+            "write a new Ed25519 signing key",
+            _generate_key,
+            _generate_key_arguments,
+            needs_settings=False,
+        ),
+        "migrate-from-monolith": Command(
+            "copy credentials from the legacy users table (idempotent, resumable)",
+            _migrate_from_monolith,
+            _monolith_arguments,
+        ),
+    },
+)
 
 
 def main() -> None:
-    uvicorn.run(
-        "auth_service.main:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", DEFAULT_PORT)),
-    )
+    sys.exit(CLI.main())
 
 
 if __name__ == "__main__":

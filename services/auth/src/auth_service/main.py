@@ -1,7 +1,80 @@
-"""Builds the auth service's ASGI app."""
+"""Builds the auth service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
 
-from auth_service import SERVICE
+from datetime import timedelta
 
-app = create_app(SERVICE)
+import redis
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.tokens import TokenVerifier
+
+from auth_service import SERVICE, crud
+from auth_service.api.routes import auth, keys
+from auth_service.core.config import Settings, get_settings
+from auth_service.core.keys import KeyRing
+from auth_service.core.security import Passwords, TokenIssuer
+from auth_service.core.throttle import LoginThrottle
+from auth_service.models import EVENTS
+
+
+def broker_check(amqp_url: str) -> None:
+    connect(amqp_url).close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    redis_client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+    )
+    key_ring = KeyRing(settings.signing_keys_dir, settings.active_key_id)
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
+
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[auth.router, keys.router],
+        readiness={
+            "database": db.ping,
+            "redis": redis_client.ping,
+            "broker": lambda: broker_check(settings.amqp_url),
+        },
+        on_startup=[relay.start],
+        on_shutdown=[db.close, redis_client.close, relay.stop],
+        description="Registration, login, refresh-token rotation and the public signing keys.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.keys = key_ring
+    app.state.verifier = TokenVerifier(
+        key_ring.public_key, issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    app.state.relay = relay
+    app.state.auth = crud.Auth(
+        passwords=Passwords(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        ),
+        issuer=TokenIssuer(
+            key_ring,
+            settings.token_issuer,
+            settings.token_audience,
+            settings.access_token_ttl_seconds,
+        ),
+        throttle=LoginThrottle(
+            redis_client,
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_address=settings.login_max_failures_per_address,
+            window_seconds=settings.login_throttle_window_seconds,
+            prefix=f"{settings.redis_key_prefix}:login-failures",
+        ),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
+    return app

@@ -1,13 +1,96 @@
-"""The app factory every service starts from."""
+"""The app factory every service starts from: ops endpoints, metrics, request ids, problems."""
 
-from fastapi import FastAPI
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from messaging_kit.metrics import MetricsMiddleware, RequestMetrics, metrics_endpoint
+from messaging_kit.problems import install_problem_handlers, problem_response
+from messaging_kit.request_context import RequestContextMiddleware
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Any]
+# A readiness check slower than this counts as failed: the probe itself times out at ~1 s.
+READINESS_TIMEOUT_SECONDS = 2.0
 
 
-def create_app(service: str, version: str = "0.1.0") -> FastAPI:
-    app = FastAPI(title=f"messaging {service}", version=version)
+async def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            with anyio.fail_after(READINESS_TIMEOUT_SECONDS):
+                await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+            results[name] = "ok"
+        except Exception as error:
+            results[name] = f"failing: {type(error).__name__}: {error}"[:300]
+    return results
+
+
+def create_app(
+    service: str,
+    version: str = "0.1.0",
+    *,
+    routers: Iterable[APIRouter] = (),
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    on_startup: Iterable[Callable[[], Any]] = (),
+    on_shutdown: Iterable[Callable[[], Any]] = (),
+    description: str = "",
+) -> FastAPI:
+    """Build a service app. Startup hooks run in order; shutdown hooks in the reverse order,
+    after uvicorn has stopped accepting and drained in-flight requests."""
+    checks = dict(readiness or {})
+    startup, shutdown = list(on_startup), list(on_shutdown)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in startup:
+            await anyio.to_thread.run_sync(hook)
+        log.info("service started", extra={"version": version})
+        try:
+            yield
+        finally:
+            for hook in reversed(shutdown):
+                try:
+                    await anyio.to_thread.run_sync(hook)
+                except Exception:
+                    log.exception("shutdown hook failed")
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=f"messaging {service}", version=version, description=description, lifespan=lifespan
+    )
+    metrics = RequestMetrics(service, version)
+    app.state.metrics = metrics
+    app.state.service = service
+    install_problem_handlers(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": service, "version": version}
 
+    @app.get("/ready", tags=["ops"], responses={503: {"description": "a dependency is down"}})
+    async def ready() -> JSONResponse:
+        """Readiness: every real dependency of this service answers."""
+        results = await run_checks(checks)
+        if all(value == "ok" for value in results.values()):
+            return JSONResponse({"status": "ready", "service": service, "checks": results})
+        return problem_response(
+            503, "not-ready", "A dependency is not answering", service=service, checks=results
+        )
+
+    app.add_api_route("/metrics", metrics_endpoint(metrics), include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    # Outermost first: request id wraps metrics so even a crash is counted and logged.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)
     return app

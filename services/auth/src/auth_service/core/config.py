@@ -1,0 +1,40 @@
+"""Auth's settings, from the environment (see services/README.md for the full list)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from messaging_kit.settings import DatabaseSettings, EventSettings, load_settings
+from pydantic import Field
+
+from auth_service import DEFAULT_PORT, SERVICE
+
+
+class Settings(DatabaseSettings, EventSettings):
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    redis_url: str = Field(pattern=r"^rediss?://")
+
+    token_issuer: str = "messaging-auth"  # noqa: S105 - a name, not a secret
+    token_audience: str = "messaging"  # noqa: S105
+    # A mounted Secret: one PEM private key (Ed25519 or P-256) per file, named <kid>.pem.
+    signing_keys_dir: str
+    # The kid that signs new tokens; the others stay published for verification during a
+    # rotation. Empty: the last kid in sort order (name keys by date, e.g. 2026-11-25.pem).
+    active_key_id: str = ""
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=60)
+
+    # argon2id cost; raising any of these rehashes each password at its next login.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_throttle_window_seconds: int = Field(default=900, ge=1)
+    redis_key_prefix: str = "auth"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings(Settings, SERVICE)

@@ -1,0 +1,211 @@
+"""Auth's operations as plain functions over a session; routes only call these."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from messaging_kit.events import add_event
+from messaging_kit.problems import Problem
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auth_service import SERVICE
+from auth_service.core.security import (
+    AccessToken,
+    Passwords,
+    TokenIssuer,
+    hash_refresh_token,
+    new_refresh_token,
+)
+from auth_service.core.throttle import LoginThrottle
+from auth_service.models import EVENTS, RefreshToken, User
+
+BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: AccessToken
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class Auth:
+    """What the operations need besides a session; built once per app."""
+
+    passwords: Passwords
+    issuer: TokenIssuer
+    throttle: LoginThrottle
+    refresh_ttl: timedelta
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def get_user(session: Session, user_id: str) -> User | None:
+    try:
+        return session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+
+
+def find_by_login(session: Session, login: str) -> User | None:
+    """A login is an email or a username, both case-insensitive."""
+    login = login.strip().lower()
+    return session.scalars(
+        select(User).where(or_(User.email == login, func.lower(User.username) == login))
+    ).first()
+
+
+def register(
+    session: Session,
+    auth: Auth,
+    *,
+    email: str,
+    username: str,
+    password: str,
+    display_name: str | None,
+) -> User:
+    user = User(
+        email=email.strip().lower(),
+        username=username.strip(),
+        password_hash=auth.passwords.hash(password),
+        display_name=display_name,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Problem(
+            409, "already-registered", "Email or username is taken", "pick another one"
+        ) from None
+    add_event(
+        session,
+        EVENTS,
+        "user.registered",
+        SERVICE,
+        {
+            "user_id": str(user.id),
+            "email": user.email,
+            "username": user.username,
+            "display_name": user.display_name or user.username,
+        },
+    )
+    session.commit()
+    return user
+
+
+def start_session(session: Session, auth: Auth, user: User) -> TokenPair:
+    """A fresh refresh-token family plus an access token (after login or register)."""
+    refresh = _new_refresh(session, auth, user.id, family_id=uuid.uuid4())
+    session.commit()
+    return TokenPair(access=auth.issuer.issue(str(user.id), user.username), refresh_token=refresh)
+
+
+def _new_refresh(session: Session, auth: Auth, user_id: uuid.UUID, family_id: uuid.UUID) -> str:
+    token = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=hash_refresh_token(token),
+            expires_at=now() + auth.refresh_ttl,
+        )
+    )
+    return token
+
+
+def login(session: Session, auth: Auth, *, login: str, password: str, address: str) -> TokenPair:
+    verdict = auth.throttle.check(login, address)
+    if not verdict.allowed:
+        raise Problem(
+            429,
+            "login-throttled",
+            "Too many failed logins",
+            f"try again in {verdict.retry_after} s",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+    user = find_by_login(session, login)
+    if user is None:
+        auth.passwords.burn_time(password)
+        auth.throttle.record_failure(login, address)
+        raise BAD_CREDENTIALS
+    check = auth.passwords.verify(user.password_hash, password)
+    if not check.ok or not user.is_active:
+        auth.throttle.record_failure(login, address)
+        raise BAD_CREDENTIALS
+    auth.throttle.record_success(login, address)
+    if check.needs_rehash:
+        user.password_hash = auth.passwords.hash(password)
+    return start_session(session, auth, user)
+
+
+def refresh(session: Session, auth: Auth, token: str) -> TokenPair:
+    """Rotate: the presented token is spent, a new one of the same family is returned.
+
+    Presenting a spent or revoked token means it leaked: the whole family is revoked.
+    """
+    stored = session.scalars(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_refresh_token(token))
+        .with_for_update()
+    ).first()
+    if stored is None:
+        raise Problem(401, "invalid-refresh-token", "Refresh token not recognised")
+    if stored.rotated_at is not None or stored.revoked_at is not None:
+        revoke_family(session, stored.family_id)
+        session.commit()
+        raise Problem(
+            401,
+            "refresh-token-reused",
+            "Refresh token was already used",
+            "every session from this login has been revoked; log in again",
+        )
+    if stored.expires_at <= now():
+        raise Problem(401, "invalid-refresh-token", "Refresh token expired")
+    user = session.get(User, stored.user_id)
+    if user is None or not user.is_active:
+        raise Problem(401, "invalid-refresh-token", "Account is disabled")
+    stored.rotated_at = now()
+    new_token = _new_refresh(session, auth, user.id, stored.family_id)
+    session.commit()
+    return TokenPair(access=auth.issuer.issue(str(user.id), user.username), refresh_token=new_token)
+
+
+def revoke_family(session: Session, family_id: uuid.UUID) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+
+
+def logout(session: Session, token: str) -> None:
+    """Revoke the session the refresh token belongs to; unknown tokens are a quiet no-op."""
+    stored = session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
+    ).first()
+    if stored is not None:
+        revoke_family(session, stored.family_id)
+        session.commit()
+
+
+def change_password(
+    session: Session, auth: Auth, user: User, *, current_password: str, new_password: str
+) -> None:
+    if not auth.passwords.verify(user.password_hash, current_password).ok:
+        raise Problem(403, "wrong-password", "Current password is wrong")
+    user.password_hash = auth.passwords.hash(new_password)
+    user.password_changed_at = now()
+    # Every refresh token dies with the old password; access tokens expire on their own.
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    session.commit()

@@ -1,0 +1,78 @@
+"""Each service's console script: `messaging-<name> [serve|migrate|...]`, `serve` by default."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from messaging_kit.logs import configure_logging
+from messaging_kit.migrations import upgrade_head
+from messaging_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Callable[[argparse.Namespace, Any], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+    needs_settings: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceCli:
+    service: str
+    app_factory: str  # "auth_service.main:create_app"
+    settings: Callable[[], ServiceSettings]  # loads or exits 2 with one line
+    migrations_package: str | None = None
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def serve(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
+        uvicorn.run(
+            self.app_factory,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,  # keep our JSON handler
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            proxy_headers=True,
+        )
+        return 0
+
+    def migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
+        assert self.migrations_package is not None
+        upgrade_head(self.migrations_package, settings.database_url)
+        log.info("migrations at head")
+        return 0
+
+    def parser(self) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(prog=f"messaging-{self.service}")
+        sub = parser.add_subparsers(dest="command")
+        sub.add_parser("serve", help="serve the HTTP API (default)")
+        if self.migrations_package:
+            sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+        for name, command in self.commands.items():
+            command.arguments(sub.add_parser(name, help=command.help))
+        return parser
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        args = self.parser().parse_args(argv)
+        name = args.command or "serve"
+        command = self.commands.get(name)
+        if command is not None and not command.needs_settings:
+            configure_logging(self.service)
+            return command.run(args, None)
+        settings = self.settings()
+        configure_logging(self.service, settings.log_level)
+        if name == "serve":
+            return self.serve(args, settings)
+        if name == "migrate":
+            return self.migrate(args, settings)
+        assert command is not None
+        return command.run(args, settings)

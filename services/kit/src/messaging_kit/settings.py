@@ -1,0 +1,66 @@
+"""Settings every service reads from its environment, validated once at start."""
+
+from __future__ import annotations
+
+import sys
+from typing import TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
+
+# Exit code for a configuration error, as sysexits' EX_USAGE family: not a crash, a bad setup.
+EXIT_BAD_SETTINGS = 2
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's `core.config.Settings`; names are the upper-cased env vars."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_version: str = "0.1.0"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+
+class DatabaseSettings(ServiceSettings):
+    database_url: str = Field(pattern=r"^postgresql(\+psycopg2)?://")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+
+class TokenSettings(ServiceSettings):
+    """Where access tokens come from and who they are for (checked on every request)."""
+
+    token_issuer: str = "messaging-auth"  # noqa: S105 - a name, not a secret
+    token_audience: str = "messaging"  # noqa: S105
+    # Auth's JWKS, e.g. http://auth:8001/.well-known/jwks.json
+    jwks_url: str = Field(pattern=r"^https?://")
+
+
+class EventSettings(ServiceSettings):
+    amqp_url: str = Field(pattern=r"^amqps?://")
+    events_exchange: str = "messaging.events"
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming every bad or missing setting by its environment variable."""
+    parts = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        reason = "is required" if item["type"] == "missing" else item["msg"]
+        parts.append(f"{name} {reason}")
+    return "; ".join(parts)
+
+
+def load_settings(cls: type[SettingsT], service: str) -> SettingsT:
+    """Read settings or stop the process with one line on stderr and exit code 2."""
+    try:
+        return cls()
+    except ValidationError as error:
+        print(f"messaging-{service}: bad settings: {describe_error(error)}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None

@@ -1,0 +1,125 @@
+"""Test helpers for every service's suites: real servers only, clear failures when one is down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import uvicorn
+
+DEFAULTS = {
+    "MP_PG_URL": "postgresql://postgres:postgres@127.0.0.1:15432/postgres",
+    "MP_REDIS_URL": "redis://127.0.0.1:16379/0",
+    "MP_AMQP_URL": "amqp://platform:platform@127.0.0.1:15673/%2F",
+}
+HINT = "run `make infra-up`"
+
+
+def infra_url(name: str) -> str:
+    return os.environ.get(name, DEFAULTS[name])
+
+
+def _url_with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@contextmanager
+def fresh_database(prefix: str = "test") -> Iterator[str]:
+    """A new, empty PostgreSQL database with a unique name; dropped afterwards."""
+    import psycopg2
+    from psycopg2 import sql
+
+    admin_url = infra_url("MP_PG_URL")
+    try:
+        admin = psycopg2.connect(admin_url, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {admin_url} is not answering ({error}); {HINT}")
+    admin.autocommit = True
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _url_with_database(admin_url, name)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
+
+
+def require_redis() -> str:
+    import redis
+
+    url = infra_url("MP_REDIS_URL")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis at {url} is not answering ({error}); {HINT}")
+    return url
+
+
+def require_rabbitmq() -> str:
+    import pika
+    import pika.exceptions
+
+    url = infra_url("MP_AMQP_URL")
+    try:
+        pika.BlockingConnection(pika.URLParameters(url)).close()
+    except pika.exceptions.AMQPError as error:
+        pytest.fail(f"RabbitMQ at {url} is not answering ({error!r}); {HINT}")
+    return url
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A real uvicorn server on a free loopback port, in a thread of the test process."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
+
+
+def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll until predicate() is truthy; return its value or fail the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)

@@ -1,0 +1,159 @@
+"""Access-token checks. Only auth signs; every service verifies locally against auth's JWKS.
+
+RFC 8725 in practice: the algorithm comes from our key (never from the token header), only
+asymmetric algorithms are accepted, and iss, aud, exp, iat, sub and jti are all required.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+from fastapi import Request
+
+from messaging_kit.problems import Problem
+
+log = logging.getLogger(__name__)
+
+ALLOWED_ALGORITHMS = frozenset({"EdDSA", "ES256"})
+REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti"]
+# Leeway for clock skew between pods.
+LEEWAY_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made the request, as the access token says."""
+
+    user_id: str
+    username: str | None
+    token_id: str
+    claims: dict[str, Any]
+
+
+class InvalidToken(Exception):  # noqa: N818 - reads better at call sites
+    pass
+
+
+KeyLookup = Callable[[str], "jwt.PyJWK | None"]
+
+
+class JwksKeys:
+    """Auth's public keys fetched over HTTP, cached, refetched when an unknown kid shows up.
+
+    A refetch happens at most every `min_refresh_seconds`, so a stream of tokens with made-up
+    kids cannot turn us into a load generator against auth.
+    """
+
+    def __init__(
+        self, url: str, *, min_refresh_seconds: float = 10.0, max_age_seconds: float = 3600.0
+    ) -> None:
+        self.url = url
+        self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = max_age_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def fetch(self) -> None:
+        response = httpx.get(self.url, timeout=5.0)
+        response.raise_for_status()
+        keys = {}
+        for entry in response.json().get("keys", []):
+            if entry.get("kid") and entry.get("alg") in ALLOWED_ALGORITHMS:
+                keys[entry["kid"]] = jwt.PyJWK(entry)
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    def __call__(self, kid: str) -> jwt.PyJWK | None:
+        age = time.monotonic() - self._fetched_at
+        key = self._keys.get(kid)
+        if key is not None and age < self.max_age_seconds:
+            return key
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if (key is None and age >= self.min_refresh_seconds) or age >= self.max_age_seconds:
+                try:
+                    self.fetch()
+                except (httpx.HTTPError, ValueError) as error:
+                    log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(error)})
+            return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(self, keys: KeyLookup, *, issuer: str, audience: str) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"malformed token: {error}") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token has no kid")
+        key = self.keys(kid)
+        if key is None:
+            raise InvalidToken("token signed by an unknown key")
+        algorithm = key.algorithm_name
+        if algorithm not in ALLOWED_ALGORITHMS or header.get("alg") != algorithm:
+            raise InvalidToken("token algorithm does not match its key")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from None
+        return Principal(
+            user_id=str(claims["sub"]),
+            username=claims.get("username"),
+            token_id=str(claims["jti"]),
+            claims=claims,
+        )
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401,
+            "unauthorized",
+            "Authentication required",
+            "send an access token as `Authorization: Bearer <token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def principal_dependency(get_verifier: Callable[[Request], TokenVerifier]) -> Any:
+    """Build a FastAPI dependency returning the request's Principal or a 401 problem."""
+
+    def current_principal(request: Request) -> Principal:
+        token = bearer_token(request)
+        try:
+            return get_verifier(request).verify(token)
+        except InvalidToken as error:
+            raise Problem(
+                401,
+                "invalid-token",
+                "Access token refused",
+                str(error),
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
+
+    return current_principal
