@@ -16,17 +16,23 @@ declare -A PKGS=(
   [helm]="helm.sh/helm/v3/cmd/helm"
   [kind]="sigs.k8s.io/kind"
   [minio]="github.com/minio/minio"
-  [lint]="github.com/rhysd/actionlint/cmd/actionlint"
+  [actionlint]="github.com/rhysd/actionlint/cmd/actionlint"
 )
 ALL_TOOLS=(kube etcd kwok helm kind minio)
 
-tool_key() { cat "$TOOLS_DIR/$1"/go.mod "$TOOLS_DIR/$1"/go.sum "$TOOLS_DIR/$1"/*.go 2>/dev/null | sha256sum | cut -c1-12; }
+# The cache key covers everything that shapes the binary: pins, sources, packages and link flags.
+tool_key() {
+  { cat "$TOOLS_DIR/$1"/go.mod "$TOOLS_DIR/$1"/go.sum "$TOOLS_DIR/$1"/*.go 2>/dev/null
+    echo "${PKGS[$1]:-}"; ldflags_for "$1"; } | sha256sum | cut -c1-12
+}
+ldflags_for() { echo "-s -w"; if [ "$1" = kube ]; then kube_ldflags; fi; }
 tool_dir() { echo "$MP_BIN_CACHE/$1-$(tool_key "$1")"; }
 
 # Version stamps: unstamped k8s binaries say v0.0.0-master, which breaks helm's kubeVersion checks.
 kube_ldflags() {
   local v major minor
-  v=$(awk '$1=="k8s.io/kubernetes"{print $2; exit}' "$TOOLS_DIR/kube/go.mod")
+  v=$(sed -n 's/^\(require\)\?[[:space:]]*k8s\.io\/kubernetes \(v[0-9.]*\)$/\2/p' "$TOOLS_DIR/kube/go.mod")
+  [ -n "$v" ] || die "cannot read the k8s.io/kubernetes version from hack/tools/kube/go.mod"
   major=${v#v}; major=${major%%.*}
   minor=${v#v*.}; minor=${minor%%.*}
   local f=""
@@ -41,20 +47,28 @@ build_tool() {
   local tool=$1 out
   out=$(tool_dir "$tool")
   if [ -f "$out/.done" ]; then return 0; fi
-  [ -d "$TOOLS_DIR/$tool" ] || die "unknown tool '$tool' (no $TOOLS_DIR/$tool)"
+  [ -d "$TOOLS_DIR/$tool" ] && [ -n "${PKGS[$tool]:-}" ] || die "unknown tool '$tool' (known: ${!PKGS[*]})"
+  # One builder per tool at a time: parallel test runs may ask for the same binary.
+  mkdir -p "$MP_BIN_CACHE"
+  exec {lock}>"$MP_BIN_CACHE/.$tool.lock"
+  flock "$lock"
+  if [ -f "$out/.done" ]; then flock -u "$lock"; return 0; fi
   log "building $tool (cold build; cached afterwards in $out)"
-  local ldflags="-s -w"
-  [ "$tool" = kube ] && ldflags+=" $(kube_ldflags)"
+  local ldflags
+  ldflags=$(ldflags_for "$tool" | tr '\n' ' ')
   rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   local start=$SECONDS
   # -v prints each package as it compiles: that is the progress shown during a long cold build.
   (cd "$TOOLS_DIR/$tool" && go build -v -trimpath -ldflags "$ldflags" -o "$out.tmp/" ${PKGS[$tool]}) 2>&1 \
-    | awk -v t="$tool" '{n++; if (n % 50 == 0) printf "  %s: %d packages compiled (%s)\n", t, n, $0 > "/dev/stderr"} /^#|error|cannot|undefined/ {print > "/dev/stderr"}'
+    | awk -v t="$tool" '/^#|\.go:[0-9]+|^go: / {print > "/dev/stderr"; next}
+        {n++; if (n % 100 == 0) printf "  %s: %d packages compiled (%s)\n", t, n, $0 > "/dev/stderr"}'
   local rc=${PIPESTATUS[0]}
   ((rc == 0)) || die "go build of $tool failed (exit $rc); rerun: cd hack/tools/$tool && go build -v ${PKGS[$tool]}"
-  [ "$tool" = etcd ] && mv "$out.tmp/etcd-main" "$out.tmp/etcd" 2>/dev/null || true
   touch "$out.tmp/.done"
   rm -rf "$out" && mv "$out.tmp" "$out"
+  # Drop binaries of older pins of this tool so the cache does not grow with every bump.
+  find "$MP_BIN_CACHE" -maxdepth 1 -name "$tool-*" ! -name "$(basename "$out")" -exec rm -rf {} +
+  flock -u "$lock"
   log "built $tool in $((SECONDS - start))s: $(ls "$out" | tr '\n' ' ')"
 }
 
