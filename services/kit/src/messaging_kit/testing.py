@@ -123,3 +123,7 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,7 +1,61 @@
-"""Builds the users service's ASGI app."""
+"""Builds the users service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
 
-from users_service import SERVICE
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
-app = create_app(SERVICE)
+from users_service import SERVICE, crud
+from users_service.api.routes import contacts, invitations, users
+from users_service.core.config import Settings, get_settings
+from users_service.models import EVENTS
+
+
+def broker_check(amqp_url: str) -> None:
+    connect(amqp_url).close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
+    consumer = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.events_queue,
+        {"user.registered": crud.create_profile_from_event},
+    )
+    jwks = JwksKeys(settings.jwks_url)
+
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[users.router, contacts.router, invitations.router],
+        readiness={
+            "database": db.ping,
+            "broker": lambda: broker_check(settings.amqp_url),
+        },
+        on_startup=[relay.start, consumer.start],
+        # Reverse order on shutdown: stop consuming, stop relaying, then close the pool.
+        on_shutdown=[db.close, relay.stop, consumer.stop],
+        description="Profiles, search, contacts and invitations.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.relay = relay
+    app.state.consumer = consumer
+    app.state.verifier = TokenVerifier(
+        jwks, issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    return app

@@ -54,17 +54,9 @@ def upgrade() -> None:
     tables = event_tables(sa.MetaData())
     tables.outbox.create(op.get_bind())
     tables.processed.create(op.get_bind())
-    op.create_table(
-        "monolith_import",
-        sa.Column("name", sa.String(50), primary_key=True),
-        sa.Column("last_id", UUID(as_uuid=True)),
-        sa.Column("copied", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("monolith_import")
     op.drop_table("processed_events")
     op.drop_table("outbox")
     op.drop_table("refresh_tokens")

@@ -1,0 +1,90 @@
+"""Auth test fixtures: a fresh database at head, a key directory, an app wired to real servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from auth_service.core.config import Settings
+from auth_service.core.keys import generate_ed25519_pem
+from auth_service.main import create_app
+from fastapi.testclient import TestClient
+from messaging_kit.migrations import upgrade_head
+from messaging_kit.testing import fresh_database, require_rabbitmq, require_redis
+
+# Cheap argon2 parameters keep the suite fast on 2 cores; production defaults are far higher.
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    with fresh_database("auth") as url:
+        upgrade_head("auth_service", url)
+        yield url
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    (directory / "2026-01-01.pem").write_bytes(generate_ed25519_pem())
+    return directory
+
+
+@pytest.fixture
+def make_settings(database_url: str, keys_dir: Path) -> Any:
+    redis_url, amqp_url = require_redis(), require_rabbitmq()
+    run_id = uuid.uuid4().hex[:8]
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "amqp_url": amqp_url,
+            "signing_keys_dir": str(keys_dir),
+            # Per-test exchange and key prefix: other suites share the same servers.
+            "events_exchange": f"test.events.{run_id}",
+            "redis_key_prefix": f"test-auth-{run_id}",
+            **FAST_ARGON2,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Any) -> Settings:
+    built: Settings = make_settings()
+    return built
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _register(
+    client: TestClient,
+    username: str | None = None,
+    password: str = "correct horse battery",  # noqa: S107
+) -> dict[str, Any]:
+    username = username or f"user_{uuid.uuid4().hex[:8]}"
+    response = client.post(
+        "/api/v1/auth/register",
+        json={"email": f"{username}@example.com", "username": username, "password": password},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    body["password"] = password
+    return body
+
+
+@pytest.fixture
+def register() -> Any:
+    """register(client, username=None, password=...) -> the register response plus password."""
+    return _register

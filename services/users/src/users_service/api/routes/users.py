@@ -1,0 +1,50 @@
+"""/api/v1/users: own profile, search, other people's profiles."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from users_service import crud
+from users_service.api.deps import SessionDep, ViewerId
+from users_service.schemas import ProfileOut, ProfileUpdate, SearchPage
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.get("/me")
+def get_me(viewer: ViewerId, session: SessionDep) -> ProfileOut:
+    return ProfileOut.of(crud.get_profile(session, viewer), show_email=True)
+
+
+@router.patch("/me")
+def update_me(body: ProfileUpdate, viewer: ViewerId, session: SessionDep) -> ProfileOut:
+    profile = crud.get_profile(session, viewer)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("display_name") is None:
+        changes.pop("display_name", None)  # a display name can change, not disappear
+    if "status_text" in changes and changes["status_text"] is None:
+        changes["status_text"] = ""
+    return ProfileOut.of(crud.update_profile(session, profile, changes), show_email=True)
+
+
+@router.get("/search")
+def search(
+    viewer: ViewerId,
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="username or name prefix")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> SearchPage:
+    hits, next_cursor = crud.search(session, viewer, q, limit=limit, after=cursor)
+    return SearchPage(
+        items=[ProfileOut.of(hit.profile, hit.show_email) for hit in hits], next_cursor=next_cursor
+    )
+
+
+@router.get("/{user_id}")
+def get_user(user_id: uuid.UUID, viewer: ViewerId, session: SessionDep) -> ProfileOut:
+    profile, show_email = crud.visible_profile(session, viewer, user_id)
+    return ProfileOut.of(profile, show_email)

@@ -1,0 +1,314 @@
+"""Profiles, search, contacts and invitations as plain functions over a session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from messaging_kit.events import Event, add_event
+from messaging_kit.problems import Problem
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, aliased
+
+from users_service import SERVICE
+from users_service.models import EVENTS, Contact, Invitation, Profile
+
+ACCEPTED, BLOCKED = "accepted", "blocked"
+PENDING = "pending"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- profiles ---------------------------------------------------------------------------
+
+
+def create_profile_from_event(session: Session, event: Event) -> None:
+    """user.registered handler; a replay (same user twice) is a no-op."""
+    data = event.data
+    session.execute(
+        insert(Profile)
+        .values(
+            user_id=uuid.UUID(str(data["user_id"])),
+            username=str(data["username"]),
+            display_name=str(data.get("display_name") or data["username"])[:100],
+            email=data.get("email"),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def get_profile(session: Session, user_id: uuid.UUID) -> Profile:
+    profile = session.get(Profile, user_id)
+    if profile is None:
+        raise Problem(404, "profile-not-found", "No such profile")
+    return profile
+
+
+def update_profile(session: Session, profile: Profile, changes: dict[str, Any]) -> Profile:
+    for field, value in changes.items():
+        setattr(profile, field, value)
+    session.commit()
+    return profile
+
+
+def contact_status(session: Session, owner_id: uuid.UUID, contact_id: uuid.UUID) -> str | None:
+    contact = session.get(Contact, (owner_id, contact_id))
+    return contact.status if contact else None
+
+
+def is_blocked_by(session: Session, viewer: uuid.UUID, owner: uuid.UUID) -> bool:
+    return contact_status(session, owner, viewer) == BLOCKED
+
+
+def visible_profile(
+    session: Session, viewer: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Profile, bool]:
+    """The profile and whether its email may be shown; someone who blocked you is not found."""
+    profile = get_profile(session, user_id)
+    if user_id != viewer and is_blocked_by(session, viewer, user_id):
+        raise Problem(404, "profile-not-found", "No such profile")
+    show_email = user_id == viewer or contact_status(session, viewer, user_id) == ACCEPTED
+    return profile, show_email
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    profile: Profile
+    show_email: bool
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(
+    session: Session, viewer: uuid.UUID, query: str, *, limit: int, after: str | None
+) -> tuple[list[SearchHit], str | None]:
+    """Prefix search on username or display name, ordered by username, keyset-paginated.
+
+    Both predicates hit a text_pattern_ops index (a BitmapOr); people who blocked the viewer
+    are left out, and emails are shown only for the viewer's accepted contacts.
+    """
+    pattern = escape_like(query.strip().lower()) + "%"
+    mine = aliased(Contact)
+    theirs = aliased(Contact)
+    username_key = func.lower(Profile.username)
+    statement = (
+        select(Profile, mine.status)
+        .outerjoin(mine, and_(mine.owner_id == viewer, mine.contact_id == Profile.user_id))
+        .where(
+            or_(
+                username_key.like(pattern, escape="\\"),
+                func.lower(Profile.display_name).like(pattern, escape="\\"),
+            ),
+            Profile.user_id != viewer,
+            ~exists().where(
+                theirs.owner_id == Profile.user_id,
+                theirs.contact_id == viewer,
+                theirs.status == BLOCKED,
+            ),
+        )
+        .order_by(username_key)
+        .limit(limit + 1)
+    )
+    if after:
+        statement = statement.where(username_key > after.lower())
+    rows = session.execute(statement).all()
+    hits = [SearchHit(profile=row[0], show_email=row[1] == ACCEPTED) for row in rows[:limit]]
+    next_cursor = hits[-1].profile.username.lower() if len(rows) > limit else None
+    return hits, next_cursor
+
+
+# --- contacts ---------------------------------------------------------------------------
+
+
+def _set_contact(session: Session, owner: uuid.UUID, contact: uuid.UUID, status: str) -> bool:
+    """Upsert owner's entry; True when it became `status` just now."""
+    result = session.execute(
+        insert(Contact)
+        .values(owner_id=owner, contact_id=contact, status=status)
+        .on_conflict_do_update(
+            index_elements=[Contact.owner_id, Contact.contact_id],
+            set_={"status": status},
+            where=Contact.status != status,
+        )
+        .returning(Contact.owner_id)
+    )
+    return result.first() is not None
+
+
+def _contact_added_event(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> None:
+    add_event(
+        session,
+        EVENTS,
+        "contact.added",
+        SERVICE,
+        {"owner_id": str(owner), "contact_id": str(contact)},
+    )
+
+
+def _check_pair(session: Session, owner: uuid.UUID, other: uuid.UUID) -> Profile:
+    if owner == other:
+        raise Problem(422, "self-reference", "That is you", "pick another user")
+    profile = get_profile(session, other)
+    if is_blocked_by(session, owner, other):
+        raise Problem(403, "blocked", "This user does not accept contact from you")
+    return profile
+
+
+def add_contact(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> Profile:
+    profile = _check_pair(session, owner, contact)
+    if _set_contact(session, owner, contact, ACCEPTED):
+        _contact_added_event(session, owner, contact)
+    session.commit()
+    return profile
+
+
+def remove_contact(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> None:
+    entry = session.get(Contact, (owner, contact))
+    if entry is not None and entry.status == ACCEPTED:
+        session.delete(entry)
+        session.commit()
+
+
+def block(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
+    if owner == other:
+        raise Problem(422, "self-reference", "That is you", "you cannot block yourself")
+    get_profile(session, other)
+    _set_contact(session, owner, other, BLOCKED)
+    # A block also withdraws whatever is pending between the two.
+    session.execute(
+        update(Invitation)
+        .where(
+            Invitation.status == PENDING,
+            or_(
+                and_(Invitation.inviter_id == owner, Invitation.invitee_id == other),
+                and_(Invitation.inviter_id == other, Invitation.invitee_id == owner),
+            ),
+        )
+        .values(status="declined", responded_at=now())
+    )
+    session.commit()
+
+
+def unblock(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
+    entry = session.get(Contact, (owner, other))
+    if entry is not None and entry.status == BLOCKED:
+        session.delete(entry)
+        session.commit()
+
+
+def list_contacts(session: Session, owner: uuid.UUID, status: str) -> list[Profile]:
+    return list(
+        session.scalars(
+            select(Profile)
+            .join(Contact, Contact.contact_id == Profile.user_id)
+            .where(Contact.owner_id == owner, Contact.status == status)
+            .order_by(func.lower(Profile.username))
+        )
+    )
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+def expire_invitations(session: Session) -> int:
+    """Mark overdue pending invitations expired (run on read; cheap with the partial index)."""
+    result = session.execute(
+        update(Invitation)
+        .where(Invitation.status == PENDING, Invitation.expires_at <= now())
+        .values(status="expired")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def create_invitation(
+    session: Session, inviter: uuid.UUID, invitee: uuid.UUID, message: str, ttl: timedelta
+) -> Invitation:
+    invitee_profile = _check_pair(session, inviter, invitee)
+    expire_invitations(session)
+    if (
+        contact_status(session, inviter, invitee) == ACCEPTED
+        and contact_status(session, invitee, inviter) == ACCEPTED
+    ):
+        raise Problem(409, "already-contacts", "You are already contacts")
+    invitation = Invitation(
+        inviter_id=inviter, invitee_id=invitee, message=message, expires_at=now() + ttl
+    )
+    session.add(invitation)
+    try:
+        session.flush()
+    except Exception as error:
+        session.rollback()
+        if "uq_invitations_pending_pair" in str(error):
+            raise Problem(409, "invitation-pending", "An invitation is already pending") from None
+        raise
+    inviter_profile = session.get(Profile, inviter)
+    add_event(
+        session,
+        EVENTS,
+        "invitation.created",
+        SERVICE,
+        {
+            "invitation_id": str(invitation.id),
+            "inviter_id": str(inviter),
+            "inviter_display_name": inviter_profile.display_name if inviter_profile else None,
+            "invitee_id": str(invitee),
+            "invitee_email": invitee_profile.email,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+    )
+    session.commit()
+    return invitation
+
+
+def list_invitations(session: Session, user: uuid.UUID, direction: str) -> list[Invitation]:
+    expire_invitations(session)
+    session.commit()
+    column = Invitation.invitee_id if direction == "incoming" else Invitation.inviter_id
+    return list(
+        session.scalars(
+            select(Invitation).where(column == user).order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+def _own_pending_invitation(
+    session: Session, user: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation:
+    invitation = session.get(Invitation, invitation_id, with_for_update=True)
+    if invitation is None or invitation.invitee_id != user:
+        raise Problem(404, "invitation-not-found", "No such invitation")
+    if invitation.status == PENDING and invitation.expires_at <= now():
+        invitation.status = "expired"
+        session.commit()
+    if invitation.status == "expired":
+        raise Problem(410, "invitation-expired", "Invitation has expired")
+    if invitation.status != PENDING:
+        raise Problem(409, "invitation-answered", f"Invitation was already {invitation.status}")
+    return invitation
+
+
+def accept_invitation(session: Session, user: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
+    invitation = _own_pending_invitation(session, user, invitation_id)
+    invitation.status, invitation.responded_at = "accepted", now()
+    for owner, other in ((invitation.inviter_id, user), (user, invitation.inviter_id)):
+        if _set_contact(session, owner, other, ACCEPTED):
+            _contact_added_event(session, owner, other)
+    session.commit()
+    return invitation
+
+
+def decline_invitation(session: Session, user: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
+    invitation = _own_pending_invitation(session, user, invitation_id)
+    invitation.status, invitation.responded_at = "declined", now()
+    session.commit()
+    return invitation

@@ -1,0 +1,82 @@
+"""Request and response bodies of the users API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from users_service.models import Invitation, Profile
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ProfileOut(BaseModel):
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    avatar_media_id: uuid.UUID | None
+    status_text: str
+    public_key: str | None
+    email: str | None = None  # only for yourself and your contacts
+
+    @classmethod
+    def of(cls, profile: Profile, show_email: bool) -> ProfileOut:
+        return cls(
+            user_id=profile.user_id,
+            username=profile.username,
+            display_name=profile.display_name,
+            avatar_media_id=profile.avatar_media_id,
+            status_text=profile.status_text or "",
+            public_key=profile.public_key,
+            email=profile.email if show_email else None,
+        )
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: DisplayName | None = None
+    avatar_media_id: uuid.UUID | None = None
+    status_text: Annotated[str, StringConstraints(max_length=200)] | None = None
+    public_key: Annotated[str, StringConstraints(max_length=8192)] | None = None
+
+
+class SearchPage(BaseModel):
+    items: list[ProfileOut]
+    next_cursor: str | None
+
+
+class ContactRequest(BaseModel):
+    user_id: uuid.UUID
+
+
+class InvitationRequest(BaseModel):
+    invitee_id: uuid.UUID
+    message: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID
+    inviter_id: uuid.UUID
+    invitee_id: uuid.UUID
+    message: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> InvitationOut:
+        return cls(
+            id=invitation.id,
+            inviter_id=invitation.inviter_id,
+            invitee_id=invitation.invitee_id,
+            message=invitation.message or "",
+            status=invitation.status,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            responded_at=invitation.responded_at,
+        )
