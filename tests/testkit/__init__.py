@@ -1,0 +1,1 @@
+"""Helpers shared by the suites under tests/ (on sys.path through pytest's pythonpath)."""
