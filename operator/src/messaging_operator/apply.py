@@ -1,0 +1,77 @@
+"""Decide which desired objects need a server-side apply; a steady state needs none.
+
+Each applied object carries a hash of what we sent. An apply is skipped when the live object
+has that same hash (our intent is unchanged) and still holds every field we set (nobody edited
+it since). Removed fields change the hash; edits by hand break the containment: both re-apply.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from messaging_operator.builders.metadata import APPLIED_HASH_ANNOTATION, content_hash
+
+# Kinds whose objects are immutable after creation (Jobs) or whose data we must never rewrite
+# once created by hand or by us in a race; for them an existing object is left alone.
+CREATE_ONLY_KINDS = frozenset({"Job"})
+
+
+def with_applied_hash(obj: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(obj)
+    annotations = result["metadata"].setdefault("annotations", {})
+    annotations.pop(APPLIED_HASH_ANNOTATION, None)
+    annotations[APPLIED_HASH_ANNOTATION] = content_hash(obj)
+    return result
+
+
+def _scalar_equal(want: Any, have: Any) -> bool:
+    if want == have:
+        return True
+    # The API server may echo numbers we sent as strings (or the reverse) in int-or-string fields.
+    if isinstance(want, bool) or isinstance(have, bool):
+        return False
+    if isinstance(want, int | str) and isinstance(have, int | str):
+        return str(want) == str(have)
+    return False
+
+
+def first_difference(want: Any, have: Any, path: str = "") -> str | None:
+    """The first path where `have` does not contain `want` (None when it does)."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return path or "."
+        for key, value in want.items():
+            if key not in have:
+                # An empty map or list we sent may be dropped by the server; that is no change.
+                if value in ({}, []):
+                    continue
+                return f"{path}.{key}"
+            found = first_difference(value, have[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(want) != len(have):
+            return path
+        for index, (w, h) in enumerate(zip(want, have, strict=True)):
+            found = first_difference(w, h, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return None if _scalar_equal(want, have) else path
+
+
+def apply_reason(desired: dict[str, Any], live: dict[str, Any] | None) -> str | None:
+    """Why `desired` must be applied over `live`, or None when it would change nothing."""
+    if live is None:
+        return "missing"
+    if desired["kind"] in CREATE_ONLY_KINDS:
+        return None
+    stamped = with_applied_hash(desired)
+    want_hash = stamped["metadata"]["annotations"][APPLIED_HASH_ANNOTATION]
+    have_hash = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION)
+    if want_hash != have_hash:
+        return "spec changed"
+    diff = first_difference(stamped, live)
+    return f"drift at {diff}" if diff else None

@@ -1,0 +1,1 @@
+"""Pure functions from a Platform to the plain dicts of its child objects (no API calls)."""

@@ -1,0 +1,38 @@
+"""Per-service ConfigMap: the non-secret settings each service reads from its environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging_operator.builders.infrastructure import object_storage_endpoint
+from messaging_operator.builders.metadata import child_name, object_meta
+from messaging_operator.spec import SERVICE_PORTS, Platform, ServiceSpec
+
+
+def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, str]:
+    auth = f"http://{child_name(platform, 'auth')}.{platform.namespace}.svc:{SERVICE_PORTS['auth']}"
+    data = {
+        "SERVICE_NAME": service.name,
+        # Inside a container the service must listen on every interface, not loopback.
+        "HOST": "0.0.0.0",  # noqa: S104
+        "PORT": str(service.port),
+        "LOG_LEVEL": platform.spec.log_level,
+        "TOKEN_ISSUER": "messaging-auth",
+        "TOKEN_AUDIENCE": "messaging",
+        "JWKS_URL": f"{auth}/.well-known/jwks.json",
+        "EVENTS_EXCHANGE": "messaging.events",
+    }
+    if service.name == "media":
+        data["S3_BUCKET"] = platform.spec.object_storage.bucket
+        if platform.spec.object_storage.managed:
+            data["S3_ENDPOINT_URL"] = object_storage_endpoint(platform)
+    return data
+
+
+def build_configmap(platform: Platform, service: ServiceSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(platform, child_name(platform, service.name), service.name),
+        "data": build_service_config(platform, service),
+    }

@@ -1,0 +1,93 @@
+"""Jobs: the per-service, per-version schema migration, and the shared Job shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging_operator.builders.metadata import (
+    CONTAINER_TMP,
+    NON_ROOT_UID,
+    child_name,
+    dns_label,
+    object_meta,
+    restricted_container_security,
+    restricted_pod_security,
+)
+from messaging_operator.spec import Platform, ServiceSpec
+
+# A migration that failed twice is a bug or a bad database, not a blip: stop and report it.
+MIGRATION_BACKOFF_LIMIT = 2
+# Infrastructure Jobs retry while their server is still starting; 6 tries span minutes.
+SETUP_BACKOFF_LIMIT = 6
+
+
+def job_object(
+    platform: Platform,
+    name: str,
+    component: str,
+    container: dict[str, Any],
+    *,
+    uid: int,
+    version: str | None = None,
+    pod_annotations: dict[str, str] | None = None,
+    backoff_limit: int = SETUP_BACKOFF_LIMIT,
+) -> dict[str, Any]:
+    container = {
+        "imagePullPolicy": "IfNotPresent",
+        "securityContext": restricted_container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": CONTAINER_TMP}],
+        **container,
+    }
+    meta = object_meta(platform, name, component, version=version)
+    template_meta: dict[str, Any] = {"labels": meta["labels"]}
+    if pod_annotations:
+        template_meta["annotations"] = dict(pod_annotations)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "template": {
+                "metadata": template_meta,
+                "spec": {
+                    "restartPolicy": "Never",
+                    "securityContext": restricted_pod_security(uid),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def migration_job_name(platform: Platform, service: ServiceSpec, version: str) -> str:
+    return child_name(platform, f"{service.name}-migrate-{dns_label(version)}")[:63].rstrip("-")
+
+
+def build_migration_job(
+    platform: Platform, service: ServiceSpec, env: list[dict[str, Any]], image: str
+) -> dict[str, Any] | None:
+    """`messaging-<name> migrate` at the service's target version; None for stateless services.
+
+    No ttlSecondsAfterFinished: the finished Job is the record that this version's schema is
+    in place, and deleting it would make the next reconcile run the migration again.
+    """
+    if not service.owns_database:
+        return None
+    return job_object(
+        platform,
+        migration_job_name(platform, service, service.version),
+        f"{service.name}-migrate",
+        {
+            "name": "migrate",
+            "image": image,
+            "command": [f"messaging-{service.name}", "migrate"],
+            "env": env,
+            "envFrom": [{"configMapRef": {"name": child_name(platform, service.name)}}],
+        },
+        uid=NON_ROOT_UID,
+        version=service.version,
+        pod_annotations=service.pod_annotations,
+        backoff_limit=MIGRATION_BACKOFF_LIMIT,
+    )

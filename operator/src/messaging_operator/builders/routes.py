@@ -1,0 +1,86 @@
+"""Gateway API HTTPRoutes: one path prefix per service, split between legacy and new.
+
+`migration.weight` is the new service's share of its path; the rest goes to the legacy
+monolith named in `spec.gateway.legacy`. Without a legacy backend every path goes to the new
+service whatever its weight, since there is nowhere else to send it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging_operator.builders.metadata import child_name, object_meta
+from messaging_operator.spec import Platform, ServiceSpec
+
+# The websocket service also answers on /ws, the path browsers open the socket on.
+EXTRA_PATHS = {"websocket": ["/ws"]}
+
+
+def route_paths(service: ServiceSpec) -> list[str]:
+    return [f"/api/v1/{service.name}", *EXTRA_PATHS.get(service.name, [])]
+
+
+def effective_weight(platform: Platform, service: ServiceSpec) -> int:
+    gateway = platform.spec.gateway
+    if gateway is None or gateway.legacy is None:
+        return 100
+    return service.migration_weight
+
+
+def backend_refs(platform: Platform, service: ServiceSpec) -> list[dict[str, Any]]:
+    weight = effective_weight(platform, service)
+    refs = [
+        {
+            "kind": "Service",
+            "group": "",
+            "name": child_name(platform, service.name),
+            "port": service.port,
+            "weight": weight,
+        }
+    ]
+    legacy = platform.spec.gateway.legacy if platform.spec.gateway else None
+    if legacy is not None:
+        refs.append(
+            {
+                "kind": "Service",
+                "group": "",
+                "name": legacy.service,
+                "port": legacy.port,
+                "weight": 100 - weight,
+            }
+        )
+    return refs
+
+
+def build_http_route(platform: Platform, service: ServiceSpec) -> dict[str, Any] | None:
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return None
+    parent: dict[str, Any] = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": gateway.gateway_ref.name,
+    }
+    if gateway.gateway_ref.namespace:
+        parent["namespace"] = gateway.gateway_ref.namespace
+    if gateway.gateway_ref.section_name:
+        parent["sectionName"] = gateway.gateway_ref.section_name
+    spec: dict[str, Any] = {
+        "parentRefs": [parent],
+        "rules": [
+            {
+                "matches": [
+                    {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
+                ],
+                "backendRefs": backend_refs(platform, service),
+            }
+        ],
+    }
+    if gateway.hostname:
+        spec["hostnames"] = [gateway.hostname]
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": object_meta(platform, child_name(platform, service.name), service.name),
+        "spec": spec,
+    }

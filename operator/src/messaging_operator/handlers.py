@@ -1,0 +1,198 @@
+"""Thin kopf handlers: every watch event becomes "reconcile that platform" on the queue.
+
+Only `@kopf.on.event` is used, on purpose: change handlers (create/update/resume), timers and
+daemons make kopf write progress annotations and add a finalizer to each platform, which would
+break "zero writes at rest" and block deletion while the operator is down. The reconcile itself
+is level-based (reconcile.py), so an event only needs to say which platform to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from messaging_operator import GROUP, PLURAL, VERSION
+from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL
+from messaging_operator.kube import KubeClient
+from messaging_operator.queue import Key, ReconcileQueue
+from messaging_operator.reconcile import reconcile
+from messaging_operator.settings import OperatorSettings, from_environment
+
+log = logging.getLogger("messaging_operator")
+OURS = {"app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+@dataclass
+class References:
+    """What a platform points at outside its own children (watched to react to their arrival)."""
+
+    secrets: set[str] = field(default_factory=set)
+    services: set[str] = field(default_factory=set)
+    gateway: tuple[str, str] | None = None
+
+
+@dataclass
+class Runtime:
+    config: OperatorSettings
+    client: KubeClient
+    queue: ReconcileQueue
+    platforms: dict[Key, References] = field(default_factory=dict)
+    resync: asyncio.Task[None] | None = None
+
+
+def references_of(body: kopf.Body | dict[str, Any]) -> References:
+    spec = body.get("spec") or {}
+    namespace = body["metadata"]["namespace"]
+    refs = References()
+    for part in ("postgres", "redis", "rabbitmq", "objectStorage"):
+        name = ((spec.get(part) or {}).get("secretRef") or {}).get("name")
+        if name:
+            refs.secrets.add(name)
+    gateway = spec.get("gateway") or {}
+    if gateway.get("gatewayRef"):
+        ref = gateway["gatewayRef"]
+        refs.gateway = (ref.get("namespace") or namespace, ref["name"])
+    if gateway.get("legacy"):
+        refs.services.add(gateway["legacy"]["service"])
+    return refs
+
+
+def runtime(memo: Any) -> Runtime:
+    value: Runtime = memo["runtime"]
+    return value
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    config = from_environment()
+    # We post our own Events (reconcile.py); kopf's would echo every handler log line.
+    settings.posting.enabled = False
+    # Reconnect watches well before any proxy or load balancer silently drops them.
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.watching.connect_timeout = 10
+    if config.peering:
+        settings.peering.name = config.peering
+        settings.peering.mandatory = True
+        settings.peering.clusterwide = not config.namespaces
+        # Equal priorities pause everyone: draw one unless the deployment pins it.
+        settings.peering.priority = (
+            config.priority if config.priority is not None else random.randint(1, 32767)
+        )
+    else:
+        settings.peering.standalone = True
+    client = KubeClient.from_environment(settings)
+
+    async def work(key: Key) -> None:
+        started = time.monotonic()
+        outcome = await reconcile(client, *key)
+        if outcome.applied or outcome.pruned or outcome.status_written:
+            log.info(
+                "reconciled %s/%s in %.2fs: phase=%s applied=%d pruned=%d status_written=%s",
+                *key,
+                time.monotonic() - started,
+                outcome.phase,
+                len(outcome.applied),
+                len(outcome.pruned),
+                outcome.status_written,
+                extra={"applied": outcome.applied, "pruned": outcome.pruned},
+            )
+
+    queue = ReconcileQueue(work, workers=config.workers, debounce=config.debounce_seconds)
+    queue.start()
+    state = Runtime(config=config, client=client, queue=queue)
+    memo["runtime"] = state
+    if config.resync_seconds > 0:
+        state.resync = asyncio.create_task(resync(state))
+
+
+async def resync(state: Runtime) -> None:
+    """The safety net behind the watches: look at every known platform now and then."""
+    while True:
+        await asyncio.sleep(state.config.resync_seconds)
+        for key in list(state.platforms):
+            state.queue.add(key)
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    state = runtime(memo)
+    if state.resync:
+        state.resync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await state.resync
+    await state.queue.stop()
+    await state.client.close()
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    # kopf's own minimal logins: no import of the official client (it dominates memory).
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def platform_event(
+    event: kopf.RawEvent, body: kopf.Body, name: str, namespace: str | None, memo: Any, **_: Any
+) -> None:
+    state = runtime(memo)
+    key = (namespace or "", name)
+    if event["type"] == "DELETED":
+        state.platforms.pop(key, None)
+        return
+    state.platforms[key] = references_of(body)
+    state.queue.add(key)
+
+
+def _owner_event(body: kopf.Body, namespace: str, memo: Any) -> bool:
+    """Queue the platform owning this child; False when it is nobody's child."""
+    platform = (body.get("metadata", {}).get("labels") or {}).get(PLATFORM_LABEL)
+    managed = (body.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/managed-by")
+    if platform and managed == MANAGED_BY:
+        runtime(memo).queue.add((namespace, platform))
+        return True
+    return False
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=OURS)
+@kopf.on.event("apps", "v1", "statefulsets", labels=OURS)
+@kopf.on.event("batch", "v1", "jobs", labels=OURS)
+@kopf.on.event("", "v1", "configmaps", labels=OURS)
+@kopf.on.event("", "v1", "pods", labels=OURS)
+@kopf.on.event("policy", "v1", "poddisruptionbudgets", labels=OURS)
+@kopf.on.event("autoscaling", "v2", "horizontalpodautoscalers", labels=OURS)
+@kopf.on.event("gateway.networking.k8s.io", "v1", "httproutes", labels=OURS)
+def child_event(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
+    _owner_event(body, namespace or "", memo)
+
+
+# Secrets and Services are watched whole: a user's Secret for an external part, or the legacy
+# monolith's Service, may appear after the platform and must unblock it at once.
+@kopf.on.event("", "v1", "secrets")
+@kopf.on.event("", "v1", "services")
+def secret_or_service_event(
+    body: kopf.Body, name: str, namespace: str | None, memo: Any, **_: Any
+) -> None:
+    if _owner_event(body, namespace or "", memo):
+        return
+    state = runtime(memo)
+    kind = body.get("kind")
+    for key, refs in list(state.platforms.items()):
+        names = refs.secrets if kind == "Secret" else refs.services
+        if key[0] == namespace and name in names:
+            state.queue.add(key)
+
+
+@kopf.on.event("gateway.networking.k8s.io", "v1", "gateways")
+def gateway_event(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    state = runtime(memo)
+    for key, refs in list(state.platforms.items()):
+        if refs.gateway == (namespace, name):
+            state.queue.add(key)

@@ -1,0 +1,346 @@
+"""One reconcile of one MessagingPlatform: read, build, apply what differs, prune, report.
+
+Level-based: it looks at the whole platform every time, so whatever triggered it (a spec edit,
+a child deleted by hand, a Job finishing, the operator restarting) the outcome is the same.
+Reads are lists by label; writes happen only where the desired object differs from the live one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets as random_secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from messaging_operator.apply import apply_reason, with_applied_hash
+from messaging_operator.builders.autoscalers import build_autoscaler
+from messaging_operator.builders.budgets import build_pod_disruption_budget
+from messaging_operator.builders.configmaps import build_configmap
+from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
+from messaging_operator.builders.infrastructure import (
+    build_database_provision_job,
+    build_infrastructure,
+    build_infrastructure_jobs,
+)
+from messaging_operator.builders.jobs import build_migration_job, migration_job_name
+from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL, VERSION_LABEL
+from messaging_operator.builders.routes import build_http_route, effective_weight
+from messaging_operator.builders.secrets import build_secrets, decode
+from messaging_operator.builders.services import build_service
+from messaging_operator.kube import ApiError, KubeClient
+from messaging_operator.spec import Platform, parse_platform
+from messaging_operator.status import (
+    Check,
+    Observation,
+    build_status,
+    evaluate_infrastructure,
+    evaluate_migrations,
+    evaluate_routes,
+    evaluate_services,
+    job_state,
+    merge_patch,
+    summarize,
+    transitions,
+)
+
+log = logging.getLogger(__name__)
+
+CHILD_KINDS = (
+    "Secret",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "Job",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "HTTPRoute",
+    "Pod",
+)
+# Kinds removed when no longer desired. Secrets (credentials) and Jobs (the record of a
+# migration) are kept; PVCs follow the StatefulSet's retention policy.
+PRUNABLE_KINDS = frozenset(
+    {
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "HTTPRoute",
+    }
+)
+# What each external part's Secret must hold.
+EXTERNAL_KEYS = {
+    "postgres": ("host", "username", "password"),
+    "redis": ("url",),
+    "rabbitmq": ("url",),
+    "objectStorage": ("endpoint", "accessKey", "secretKey"),
+}
+
+
+def generate_value(kind: str) -> str:
+    if kind == "jwt-private-key":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    if kind == "key-id":
+        return random_secrets.token_hex(8)
+    return random_secrets.token_urlsafe(24)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Outcome:
+    applied: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    status_written: bool = False
+    phase: str = ""
+
+
+def owned_by(obj: dict[str, Any], platform: Platform) -> bool:
+    refs = obj["metadata"].get("ownerReferences") or []
+    return any(ref.get("uid") == platform.uid for ref in refs)
+
+
+async def read_live(
+    client: KubeClient, platform: Platform
+) -> dict[tuple[str, str], dict[str, Any]]:
+    selector = f"{PLATFORM_LABEL}={platform.name},app.kubernetes.io/managed-by={MANAGED_BY}"
+    lists = await asyncio.gather(
+        *(client.list(kind, platform.namespace, selector) for kind in CHILD_KINDS)
+    )
+    live = {}
+    for items in lists:
+        for obj in items:
+            # Pods belong to ReplicaSets and Jobs; every other kind must be ours by owner.
+            if obj["kind"] == "Pod" or owned_by(obj, platform):
+                live[(obj["kind"], obj["metadata"]["name"])] = obj
+    return live
+
+
+async def read_external(
+    client: KubeClient, platform: Platform, seen: Observation
+) -> dict[str, str] | None:
+    """Check the user's Secrets for external parts; returns the PostgreSQL one's data."""
+    spec = platform.spec
+    parts = {
+        "postgres": spec.postgres,
+        "redis": spec.redis,
+        "rabbitmq": spec.rabbitmq,
+        "objectStorage": spec.object_storage,
+    }
+    postgres: dict[str, str] | None = None
+    for part, backend in parts.items():
+        if backend.managed or not backend.secret_ref:
+            continue
+        secret = await client.get("Secret", platform.namespace, backend.secret_ref)
+        if secret is None:
+            seen.missing.append(
+                f"Secret {backend.secret_ref} (spec.{part}.secretRef) not found in "
+                f"namespace {platform.namespace}"
+            )
+            continue
+        data = decode(secret.get("data"))
+        absent = [key for key in EXTERNAL_KEYS[part] if key not in data]
+        if absent:
+            seen.missing.append(
+                f"Secret {backend.secret_ref} (spec.{part}.secretRef) lacks key(s) "
+                + ", ".join(absent)
+            )
+        if part == "postgres":
+            postgres = data
+    return postgres
+
+
+async def read_routing(client: KubeClient, platform: Platform, seen: Observation) -> None:
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return
+    ref = gateway.gateway_ref
+    found = await client.get("Gateway", ref.namespace or platform.namespace, ref.name)
+    seen.gateway_found = found is not None
+    if gateway.legacy is not None:
+        legacy = await client.get("Service", platform.namespace, gateway.legacy.service)
+        seen.legacy_found = legacy is not None
+
+
+def desired_objects(
+    platform: Platform,
+    live: dict[tuple[str, str], dict[str, Any]],
+    seen: Observation,
+    external_postgres: dict[str, str] | None,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every child we want now, and service -> the migration Job name of its target version."""
+    existing = {
+        name: decode(obj.get("data")) for (kind, name), obj in live.items() if kind == "Secret"
+    }
+    desired = build_secrets(platform, existing, generate_value, external_postgres)
+    desired += build_infrastructure(platform)
+    if not seen.missing:
+        desired += build_infrastructure_jobs(platform)
+    provision = build_database_provision_job(platform)
+    if provision is not None:
+        state, _ = job_state(live.get(("Job", provision["metadata"]["name"])))
+        seen.migration_gate_open = state == "Complete"
+    migrations: dict[str, str] = {}
+    for service in platform.spec.enabled_services:
+        desired.append(build_configmap(platform, service))
+        desired.append(build_service(platform, service))
+        version: str | None = service.version
+        if service.owns_database:
+            job_name = migration_job_name(platform, service, service.version)
+            migrations[service.name] = job_name
+            job = live.get(("Job", job_name))
+            if seen.migration_gate_open or job is not None:
+                env = build_service_env(platform, service, service.version)
+                image = image_for(platform, service, service.version)
+                migration = build_migration_job(platform, service, env, image)
+                if migration is not None:
+                    desired.append(migration)
+            if job_state(job)[0] != "Complete":
+                # The new version waits for its schema; the running one (if any) stays.
+                running = live.get(("Deployment", f"{platform.name}-{service.name}"))
+                labels = (running or {}).get("metadata", {}).get("labels") or {}
+                version = labels.get(VERSION_LABEL)
+        seen.deploy_versions[service.name] = version
+        if version is not None:
+            desired.append(build_deployment(platform, service, version))
+        for optional in (
+            build_pod_disruption_budget(platform, service),
+            build_autoscaler(platform, service),
+            build_http_route(platform, service),
+        ):
+            if optional is not None:
+                desired.append(optional)
+    return desired, migrations
+
+
+async def apply_all(
+    client: KubeClient,
+    desired: list[dict[str, Any]],
+    live: dict[tuple[str, str], dict[str, Any]],
+    outcome: Outcome,
+) -> None:
+    for obj in desired:
+        key = (obj["kind"], obj["metadata"]["name"])
+        reason = apply_reason(obj, live.get(key))
+        if reason is None:
+            continue
+        try:
+            live[key] = await client.apply(with_applied_hash(obj))
+        except ApiError as error:
+            outcome.errors.append(f"{key[0]} {key[1]}: {error}")
+            continue
+        outcome.applied.append(f"{key[0]}/{key[1]} ({reason})")
+
+
+async def prune(
+    client: KubeClient,
+    platform: Platform,
+    desired: list[dict[str, Any]],
+    live: dict[tuple[str, str], dict[str, Any]],
+    outcome: Outcome,
+) -> None:
+    wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in desired}
+    for key, obj in list(live.items()):
+        if key[0] in PRUNABLE_KINDS and key not in wanted and owned_by(obj, platform):
+            await client.delete(key[0], platform.namespace, key[1])
+            live.pop(key)
+            outcome.pruned.append(f"{key[0]}/{key[1]}")
+
+
+async def post_event(
+    client: KubeClient, body: dict[str, Any], kind: str, reason: str, message: str
+) -> None:
+    meta = body["metadata"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": body["apiVersion"],
+            "kind": body["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+        },
+        "type": kind,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": MANAGED_BY},
+        "reportingComponent": MANAGED_BY,
+        "reportingInstance": MANAGED_BY,
+        "firstTimestamp": now[:19] + "Z",
+        "lastTimestamp": now[:19] + "Z",
+        "count": 1,
+    }
+    try:
+        await client.create(event)
+    except ApiError as error:  # an event lost is no reason to fail the reconcile
+        log.warning("could not post event %s: %s", reason, error)
+
+
+async def reconcile(client: KubeClient, namespace: str, name: str) -> Outcome:
+    outcome = Outcome()
+    body = await client.get("MessagingPlatform", namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return outcome  # children go with it through their ownerReferences
+    platform = parse_platform(body)
+    live = await read_live(client, platform)
+    seen = Observation()
+    external_postgres = await read_external(client, platform, seen)
+    await read_routing(client, platform, seen)
+
+    desired, migrations = desired_objects(platform, live, seen, external_postgres)
+    await apply_all(client, desired, live, outcome)
+    await prune(client, platform, desired, live, outcome)
+
+    checks: dict[str, Check] = {
+        "InfrastructureReady": evaluate_infrastructure(platform, live, seen),
+        "MigrationsSucceeded": evaluate_migrations(platform, live, seen, migrations),
+        "RoutesReady": evaluate_routes(platform, live, seen),
+    }
+    services_check, per_service = evaluate_services(platform, live, seen)
+    checks["ServicesReady"] = services_check
+    ready = summarize(checks)
+    if outcome.errors:
+        ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
+    checks["Ready"] = ready
+    weights = {s.name: effective_weight(platform, s) for s in platform.spec.enabled_services}
+    old_status = body.get("status") or {}
+    new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
+    outcome.phase = new_status["phase"]
+    patch = merge_patch(old_status, new_status)
+    if patch:
+        await client.patch_status("MessagingPlatform", namespace, name, patch)
+        outcome.status_written = True
+        for condition in transitions(old_status.get("conditions"), new_status["conditions"]):
+            check = checks[condition["type"]]
+            if check.failed:
+                await post_event(client, body, "Warning", check.reason, check.message)
+            elif condition["type"] == "Ready" and check.ok:
+                await post_event(client, body, "Normal", "Ready", check.message)
+    if outcome.applied or outcome.pruned:
+        summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
+        await post_event(client, body, "Normal", "Applied", summary)
+    if outcome.errors:
+        raise ReconcileError("; ".join(outcome.errors))
+    return outcome
+
+
+class ReconcileError(Exception):
+    """Some objects could not be applied; the reconcile is retried with backoff."""

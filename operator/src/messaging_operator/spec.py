@@ -1,0 +1,260 @@
+"""A typed, defaulted view of a MessagingPlatform's spec.
+
+The CRD schema applies the same defaults on the API server; they are repeated here so the
+builders see a complete spec even for an object that predates a default (and in unit tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from messaging_operator import GROUP, VERSION
+
+# Service name -> container port (fixed by the platform's design, one port per service).
+SERVICE_PORTS: dict[str, int] = {
+    "auth": 8001,
+    "users": 8002,
+    "messages": 8003,
+    "groups": 8004,
+    "media": 8005,
+    "relay": 8006,
+    "notifications": 8007,
+    "websocket": 8008,
+}
+SERVICE_NAMES: tuple[str, ...] = tuple(SERVICE_PORTS)
+
+# Services that own tables: each gets a database, a role and a schema-migration Job.
+DATABASE_SERVICES: frozenset[str] = frozenset({"auth", "users", "messages", "groups", "media"})
+REDIS_SERVICES: frozenset[str] = frozenset({"relay", "notifications", "websocket"})
+BROKER_SERVICES: frozenset[str] = frozenset(
+    {"auth", "users", "messages", "groups", "relay", "notifications", "websocket"}
+)
+STORAGE_SERVICES: frozenset[str] = frozenset({"media"})
+
+DEFAULT_IMAGE_REPOSITORY = "ghcr.io/acme/messaging"
+DEFAULT_REPLICAS = 2
+
+
+@dataclass(frozen=True)
+class Resources:
+    requests: dict[str, str] = field(
+        default_factory=lambda: {"cpu": "50m", "memory": "128Mi"},
+    )
+    limits: dict[str, str] = field(default_factory=lambda: {"memory": "256Mi"})
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    enabled: bool = False
+    min_replicas: int = 2
+    max_replicas: int = 10
+    target_cpu_percent: int = 70
+
+
+@dataclass(frozen=True)
+class Canary:
+    version: str | None = None
+    steps: tuple[int, ...] = ()
+    interval: str = "2m"
+    on_failure: str = "rollback"
+    abort: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+    version: str
+    replicas: int = DEFAULT_REPLICAS
+    enabled: bool = True
+    resources: Resources = field(default_factory=Resources)
+    autoscaling: Autoscaling = field(default_factory=Autoscaling)
+    pod_annotations: dict[str, str] = field(default_factory=dict)
+    # Share (0..100) of this service's path that goes to the new service rather than legacy.
+    migration_weight: int = 100
+    canary: Canary = field(default_factory=Canary)
+
+    @property
+    def owns_database(self) -> bool:
+        return self.name in DATABASE_SERVICES
+
+    @property
+    def canary_declared(self) -> bool:
+        return (
+            self.canary.version is not None
+            and self.canary.version != self.version
+            and not self.canary.abort
+        )
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One infrastructure part: managed by us, or external behind a user Secret."""
+
+    mode: str = "managed"
+    storage: str = "1Gi"
+    secret_ref: str | None = None
+    replicas: int = 1
+    bucket: str = "media"
+
+    @property
+    def managed(self) -> bool:
+        return self.mode == "managed"
+
+
+@dataclass(frozen=True)
+class GatewayRef:
+    name: str
+    namespace: str | None = None
+    section_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Legacy:
+    service: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Gateway:
+    gateway_ref: GatewayRef
+    hostname: str | None = None
+    legacy: Legacy | None = None
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    version: str
+    image_repository: str = DEFAULT_IMAGE_REPOSITORY
+    image_pull_policy: str = "IfNotPresent"
+    services: dict[str, ServiceSpec] = field(default_factory=dict)
+    postgres: Backend = field(default_factory=lambda: Backend(storage="10Gi"))
+    redis: Backend = field(default_factory=Backend)
+    rabbitmq: Backend = field(default_factory=Backend)
+    object_storage: Backend = field(default_factory=lambda: Backend(storage="10Gi"))
+    gateway: Gateway | None = None
+    deletion_policy: str = "Retain"
+    log_level: str = "INFO"
+
+    @property
+    def enabled_services(self) -> list[ServiceSpec]:
+        return [s for s in self.services.values() if s.enabled]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A MessagingPlatform object: identity (for owner references) plus its spec."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    spec: PlatformSpec
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "MessagingPlatform",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
+    raw = raw or {}
+    ref = raw.get("secretRef") or {}
+    return Backend(
+        mode=raw.get("mode", "managed"),
+        storage=str(raw.get("storage", storage)),
+        secret_ref=ref.get("name"),
+        replicas=int(raw.get("replicas", 1)),
+        bucket=raw.get("bucket", "media"),
+    )
+
+
+def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> ServiceSpec:
+    raw = raw or {}
+    resources_raw = raw.get("resources") or {}
+    default_resources = Resources()
+    resources = Resources(
+        requests={str(k): str(v) for k, v in resources_raw.get("requests", {}).items()}
+        or default_resources.requests,
+        limits={str(k): str(v) for k, v in resources_raw.get("limits", {}).items()}
+        or default_resources.limits,
+    )
+    auto_raw = raw.get("autoscaling") or {}
+    autoscaling = Autoscaling(
+        enabled=bool(auto_raw.get("enabled", False)),
+        min_replicas=int(auto_raw.get("minReplicas", 2)),
+        max_replicas=int(auto_raw.get("maxReplicas", 10)),
+        target_cpu_percent=int(auto_raw.get("targetCPUUtilizationPercentage", 70)),
+    )
+    canary_raw = raw.get("canary") or {}
+    canary = Canary(
+        version=canary_raw.get("version"),
+        steps=tuple(int(s) for s in canary_raw.get("steps", ())),
+        interval=canary_raw.get("interval", "2m"),
+        on_failure=canary_raw.get("onFailure", "rollback"),
+        abort=bool(canary_raw.get("abort", False)),
+    )
+    return ServiceSpec(
+        name=name,
+        port=SERVICE_PORTS[name],
+        version=str(raw.get("version") or default_version),
+        replicas=int(raw.get("replicas", DEFAULT_REPLICAS)),
+        enabled=bool(raw.get("enabled", True)),
+        resources=resources,
+        autoscaling=autoscaling,
+        pod_annotations={str(k): str(v) for k, v in (raw.get("podAnnotations") or {}).items()},
+        migration_weight=int((raw.get("migration") or {}).get("weight", 100)),
+        canary=canary,
+    )
+
+
+def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
+    version = str(raw["version"])
+    services_raw = raw.get("services") or {}
+    services = {name: _service(name, services_raw.get(name), version) for name in SERVICE_NAMES}
+    gateway = None
+    gw_raw = raw.get("gateway")
+    if gw_raw and gw_raw.get("gatewayRef"):
+        ref = gw_raw["gatewayRef"]
+        legacy_raw = gw_raw.get("legacy")
+        gateway = Gateway(
+            gateway_ref=GatewayRef(
+                name=ref["name"],
+                namespace=ref.get("namespace"),
+                section_name=ref.get("sectionName"),
+            ),
+            hostname=gw_raw.get("hostname"),
+            legacy=Legacy(service=legacy_raw["service"], port=int(legacy_raw["port"]))
+            if legacy_raw
+            else None,
+        )
+    return PlatformSpec(
+        version=version,
+        image_repository=str(raw.get("imageRepository", DEFAULT_IMAGE_REPOSITORY)).rstrip("/"),
+        image_pull_policy=raw.get("imagePullPolicy", "IfNotPresent"),
+        services=services,
+        postgres=_backend(raw.get("postgres"), storage="10Gi"),
+        redis=_backend(raw.get("redis"), storage="1Gi"),
+        rabbitmq=_backend(raw.get("rabbitmq"), storage="1Gi"),
+        object_storage=_backend(raw.get("objectStorage"), storage="10Gi"),
+        gateway=gateway,
+        deletion_policy=raw.get("deletionPolicy", "Retain"),
+        log_level=raw.get("logLevel", "INFO"),
+    )
+
+
+def parse_platform(body: dict[str, Any]) -> Platform:
+    meta = body["metadata"]
+    return Platform(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        uid=meta.get("uid", ""),
+        generation=int(meta.get("generation", 0)),
+        spec=parse_spec(body.get("spec") or {}),
+    )

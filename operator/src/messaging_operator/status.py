@@ -1,0 +1,354 @@
+"""Status as the Kubernetes API conventions shape it, computed from what the cluster shows.
+
+Pure functions: they read live objects (plain dicts) and return conditions and a status dict.
+Conditions carry their own observedGeneration; lastTransitionTime moves only when a condition's
+status flips; reasons are CamelCase and never empty; every condition exists from the first visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from messaging_operator.builders.metadata import VERSION_LABEL
+from messaging_operator.spec import Platform
+
+CONDITION_TYPES = (
+    "Ready",
+    "InfrastructureReady",
+    "MigrationsSucceeded",
+    "ServicesReady",
+    "RoutesReady",
+)
+# Pod waiting reasons that no amount of waiting fixes: surface them at once.
+STUCK_POD_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
+
+Live = Mapping[tuple[str, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One condition's verdict; `failed` marks a fault (phase Failed), not mere progress."""
+
+    status: str
+    reason: str
+    message: str
+    failed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "True"
+
+
+@dataclass
+class Observation:
+    """What a reconcile found besides the children themselves."""
+
+    missing: list[str] = field(default_factory=list)  # messages about missing user objects
+    gateway_found: bool | None = None  # None: no gateway configured
+    legacy_found: bool | None = None
+    migration_gate_open: bool = False  # the database is provisioned: migrations may run
+    # service -> version its Deployment runs (or is about to), None when not yet deployable
+    deploy_versions: dict[str, str | None] = field(default_factory=dict)
+
+
+def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
+    """(Complete | Failed | Running | Absent, detail) from a Job's status conditions."""
+    if job is None:
+        return "Absent", ""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") == "Complete":
+            return "Complete", ""
+        if condition.get("type") == "Failed":
+            return "Failed", f"{condition.get('reason', 'Failed')}: {condition.get('message', '')}"
+    return "Running", ""
+
+
+def stuck_pod(live: Live, component: str) -> str | None:
+    """A message naming a pod of `component` stuck on a reason that waiting will not cure."""
+    for (kind, name), pod in sorted(live.items()):
+        if kind != "Pod":
+            continue
+        if (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/name") != component:
+            continue
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        for status in statuses:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in STUCK_POD_REASONS:
+                image = status.get("image", "")
+                return f"pod {name}: {waiting['reason']} ({image})"
+    return None
+
+
+def _workload_ready(obj: dict[str, Any] | None) -> tuple[bool, int, int]:
+    """(rolled out and ready, ready replicas, wanted replicas) for a Deployment/StatefulSet."""
+    if obj is None:
+        return False, 0, 0
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    want = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas", 0))
+    current = status.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
+    updated = int(status.get("updatedReplicas", 0)) >= want
+    settled = int(status.get("replicas", 0)) == want
+    return current and updated and settled and ready >= want, ready, want
+
+
+def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -> Check:
+    if seen.missing:
+        return Check("False", "SecretMissing", "; ".join(seen.missing), failed=True)
+    waiting = []
+    spec = platform.spec
+    managed = {
+        "postgres": spec.postgres.managed,
+        "redis": spec.redis.managed,
+        "rabbitmq": spec.rabbitmq.managed,
+        "minio": spec.object_storage.managed,
+    }
+    for component in (c for c, on in managed.items() if on):
+        name = f"{platform.name}-{component}"
+        stuck = stuck_pod(live, component)
+        if stuck:
+            return Check("False", "PodStuck", f"{component}: {stuck}", failed=True)
+        ready, have, want = _workload_ready(live.get(("StatefulSet", name)))
+        if not ready:
+            waiting.append(f"{component} {have}/{want} ready")
+    for (kind, name), job in sorted(live.items()):
+        if kind != "Job" or "-migrate-" in name:
+            continue
+        state, detail = job_state(job)
+        if state == "Failed":
+            return Check("False", "SetupJobFailed", f"Job {name} failed: {detail}", failed=True)
+        if state != "Complete":
+            waiting.append(f"Job {name} running")
+    if waiting:
+        return Check("False", "WaitingForInfrastructure", "waiting for " + ", ".join(waiting))
+    return Check("True", "InfrastructureReady", "databases, cache, broker and storage are ready")
+
+
+def evaluate_migrations(
+    platform: Platform, live: Live, seen: Observation, job_names: Mapping[str, str]
+) -> Check:
+    """job_names: service -> the migration Job of its target version."""
+    if not job_names:
+        return Check("True", "NoMigrations", "no service owns a database")
+    running, waiting = [], []
+    for service, job_name in sorted(job_names.items()):
+        state, detail = job_state(live.get(("Job", job_name)))
+        if state == "Failed":
+            return Check(
+                "False",
+                "MigrationJobFailed",
+                f"{service}: Job {job_name} failed ({detail}); its Deployment was left as it was",
+                failed=True,
+            )
+        if state == "Running":
+            stuck = stuck_pod(live, f"{service}-migrate")
+            if stuck:
+                return Check("False", "MigrationPodStuck", f"{service}: {stuck}", failed=True)
+            running.append(service)
+        elif state == "Absent":
+            waiting.append(service)
+    if running:
+        return Check("False", "MigrationsRunning", "running: " + ", ".join(running))
+    if waiting:
+        return Check(
+            "False",
+            "WaitingForDatabase",
+            "migrations wait for the database to be provisioned: " + ", ".join(waiting),
+        )
+    return Check("True", "MigrationsSucceeded", "every schema is at its target version")
+
+
+def evaluate_services(
+    platform: Platform, live: Live, seen: Observation
+) -> tuple[Check, dict[str, dict[str, Any]]]:
+    per_service: dict[str, dict[str, Any]] = {}
+    not_ready, stuck_messages = [], []
+    for service in platform.spec.enabled_services:
+        deployment = live.get(("Deployment", f"{platform.name}-{service.name}"))
+        ready, have, want = _workload_ready(deployment)
+        running = (
+            (deployment["metadata"].get("labels") or {}).get(VERSION_LABEL) if deployment else None
+        )
+        at_target = running == service.version
+        entry: dict[str, Any] = {
+            "ready": ready and at_target,
+            "readyReplicas": have,
+            "replicas": want if deployment else service.replicas,
+            "version": running or "",
+            "targetVersion": service.version,
+        }
+        if service.canary_declared:
+            # Stepping canaries is not implemented yet: the declared canary waits at weight 0.
+            entry["canary"] = {"version": service.canary.version, "weight": 0, "phase": "Pending"}
+        per_service[service.name] = entry
+        stuck = stuck_pod(live, service.name)
+        if stuck:
+            stuck_messages.append(f"{service.name}: {stuck}")
+        if not entry["ready"]:
+            not_ready.append(service.name)
+    if stuck_messages:
+        reason = "ImagePullError" if "Image" in stuck_messages[0] else "PodStuck"
+        return Check("False", reason, "; ".join(stuck_messages), failed=True), per_service
+    if not_ready:
+        total = len(platform.spec.enabled_services)
+        message = f"{total - len(not_ready)}/{total} ready; waiting for " + ", ".join(not_ready)
+        return Check("False", "ServicesNotReady", message), per_service
+    return Check("True", "ServicesReady", "every service is ready at its version"), per_service
+
+
+def evaluate_routes(platform: Platform, live: Live, seen: Observation) -> Check:
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return Check("True", "NoGatewayConfigured", "spec.gateway is not set: no routes wanted")
+    ref = gateway.gateway_ref
+    where = ref.namespace or platform.namespace
+    if seen.gateway_found is False:
+        return Check(
+            "False", "GatewayNotFound", f"Gateway {where}/{ref.name} does not exist", failed=True
+        )
+    if seen.legacy_found is False and gateway.legacy is not None:
+        return Check(
+            "False",
+            "LegacyServiceNotFound",
+            f"legacy Service {platform.namespace}/{gateway.legacy.service} does not exist",
+            failed=True,
+        )
+    missing = []
+    for service in platform.spec.enabled_services:
+        route = live.get(("HTTPRoute", f"{platform.name}-{service.name}"))
+        if route is None:
+            missing.append(service.name)
+            continue
+        for parent in (route.get("status") or {}).get("parents") or []:
+            for condition in parent.get("conditions") or []:
+                if condition.get("type") == "Accepted" and condition.get("status") == "False":
+                    return Check(
+                        "False",
+                        "RouteNotAccepted",
+                        f"HTTPRoute {route['metadata']['name']}: {condition.get('message', '')}",
+                        failed=True,
+                    )
+    if missing:
+        return Check("False", "RoutesPending", "routes not yet created: " + ", ".join(missing))
+    return Check("True", "RoutesApplied", f"routes attached to Gateway {where}/{ref.name}")
+
+
+def summarize(checks: Mapping[str, Check]) -> Check:
+    """Ready is True when all parts are; otherwise it carries the most telling part's reason."""
+    parts = [(kind, check) for kind, check in checks.items() if kind != "Ready"]
+    bad = [p for p in parts if p[1].failed] or [p for p in parts if not p[1].ok]
+    if not bad:
+        return Check("True", "Ready", "the platform is ready")
+    kind, check = bad[0]
+    return Check("False", check.reason, f"{kind}: {check.message}", failed=check.failed)
+
+
+def merge_conditions(
+    old: list[dict[str, Any]] | None, checks: Mapping[str, Check], generation: int, now: str
+) -> list[dict[str, Any]]:
+    previous = {c.get("type"): c for c in old or []}
+    result = []
+    for kind in CONDITION_TYPES:
+        check = checks[kind]
+        before = previous.get(kind)
+        flipped = before is None or before.get("status") != check.status
+        result.append(
+            {
+                "type": kind,
+                "status": check.status,
+                "observedGeneration": generation,
+                "lastTransitionTime": now if flipped else before["lastTransitionTime"],  # type: ignore[index]
+                "reason": check.reason,
+                "message": check.message,
+            }
+        )
+    return result
+
+
+def phase_of(checks: Mapping[str, Check]) -> str:
+    if checks["Ready"].ok:
+        return "Ready"
+    if any(check.failed for check in checks.values()):
+        return "Failed"
+    return "Progressing"
+
+
+def migrated_share(platform: Platform, weights: Mapping[str, int]) -> str:
+    enabled = [s.name for s in platform.spec.enabled_services]
+    if not enabled:
+        return "0%"
+    return f"{round(sum(weights.get(n, 0) for n in enabled) / len(enabled))}%"
+
+
+def build_status(
+    platform: Platform,
+    checks: Mapping[str, Check],
+    services: dict[str, dict[str, Any]],
+    weights: Mapping[str, int],
+    old: Mapping[str, Any] | None,
+    now: str,
+) -> dict[str, Any]:
+    for name, weight in weights.items():
+        if name in services:
+            services[name]["weight"] = weight
+    versions = {entry["version"] for entry in services.values()}
+    ready = sum(1 for entry in services.values() if entry["ready"])
+    return {
+        "phase": phase_of(checks),
+        "observedGeneration": platform.generation,
+        "readyServices": f"{ready}/{len(services)}",
+        "version": versions.pop() if len(versions) == 1 else "mixed",
+        "canaries": sum(1 for entry in services.values() if "canary" in entry),
+        "migratedShare": migrated_share(platform, weights),
+        "services": services,
+        "conditions": merge_conditions(
+            (old or {}).get("conditions"), checks, platform.generation, now
+        ),
+    }
+
+
+def merge_patch(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+    """An RFC 7386 merge patch turning `old` into `new` ({} when they are equal)."""
+    old = old or {}
+    patch: dict[str, Any] = {}
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif value != before:
+            patch[key] = value
+    return patch
+
+
+def transitions(
+    old: list[dict[str, Any]] | None, new: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Conditions whose status or reason changed since the last status we wrote."""
+    previous = {c.get("type"): c for c in old or []}
+    changed = []
+    for condition in new:
+        before = previous.get(condition["type"])
+        if before is None or (before.get("status"), before.get("reason")) != (
+            condition["status"],
+            condition["reason"],
+        ):
+            changed.append(condition)
+    return changed
