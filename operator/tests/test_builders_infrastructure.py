@@ -1,0 +1,64 @@
+from messaging_operator.builders.infrastructure import (
+    build_bucket_job,
+    build_database_provision_job,
+    build_infrastructure,
+)
+
+
+def _kinds(objs):
+    return sorted((o["kind"], o["metadata"]["name"]) for o in objs)
+
+
+def test_managed_parts_are_statefulsets_with_services(platform):
+    objs = build_infrastructure(platform)
+    assert _kinds(objs) == [
+        ("Service", "chat-minio"), ("Service", "chat-postgres"), ("Service", "chat-rabbitmq"),
+        ("Service", "chat-redis"), ("StatefulSet", "chat-minio"), ("StatefulSet", "chat-postgres"),
+        ("StatefulSet", "chat-rabbitmq"), ("StatefulSet", "chat-redis"),
+    ]  # fmt: skip
+    postgres = next(o for o in objs if o["metadata"]["name"] == "chat-postgres")
+    claim = postgres["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    pod = postgres["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_deletion_policy_maps_to_pvc_retention(make_platform):
+    retain = build_infrastructure(make_platform())
+    delete = build_infrastructure(make_platform({"deletionPolicy": "Delete"}))
+    for objs, expected in ((retain, "Retain"), (delete, "Delete")):
+        for sts in (o for o in objs if o["kind"] == "StatefulSet"):
+            assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == expected
+
+
+def test_external_parts_build_nothing(make_platform):
+    platform = make_platform(
+        {
+            "postgres": {"mode": "external", "secretRef": {"name": "pg"}},
+            "redis": {"mode": "external", "secretRef": {"name": "r"}},
+            "rabbitmq": {"mode": "external", "secretRef": {"name": "q"}},
+            "objectStorage": {"mode": "external", "secretRef": {"name": "s3"}},
+        }
+    )
+    assert build_infrastructure(platform) == []
+    assert build_bucket_job(platform) is None
+    job = build_database_provision_job(platform)
+    assert job is not None  # roles and databases are still made on the external server
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PGHOST"]["valueFrom"]["secretKeyRef"] == {"name": "pg", "key": "host"}
+
+
+def test_provision_job_is_named_after_what_it_provisions(platform, make_platform):
+    job = build_database_provision_job(platform)
+    assert job is not None
+    assert (
+        build_database_provision_job(make_platform())["metadata"]["name"] == job["metadata"]["name"]
+    )
+    fewer = make_platform({"services": {"media": {"enabled": False}}})
+    other = build_database_provision_job(fewer)
+    assert other is not None
+    assert other["metadata"]["name"] != job["metadata"]["name"]
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SERVICES"]["value"] == "auth groups media messages users"
+    assert env["PASSWORD_auth"]["valueFrom"]["secretKeyRef"]["name"] == "chat-db-auth"

@@ -1,0 +1,25 @@
+"""The CRD file itself (its behaviour on a real API server is in test_cluster.py)."""
+
+from pathlib import Path
+
+import yaml
+
+CRD = Path(__file__).resolve().parents[2] / "crds" / "messagingplatforms.yaml"
+
+
+def test_names_columns_and_status_subresource():
+    crd = yaml.safe_load(CRD.read_text())
+    assert crd["spec"]["names"]["shortNames"] == ["mp"]
+    version = crd["spec"]["versions"][0]
+    assert version["name"] == "v1alpha1"
+    assert version["subresources"] == {"status": {}}
+    columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
+    assert columns == ["Phase", "Ready", "Version", "Canaries", "Migrated", "Reason", "Age"]
+
+
+def test_per_service_canary_and_migration_are_in_the_schema():
+    crd = yaml.safe_load(CRD.read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    service = spec["properties"]["services"]["additionalProperties"]["properties"]
+    assert {"canary", "migration", "replicas", "version", "autoscaling"} <= set(service)
+    assert service["migration"]["properties"]["weight"]["default"] == 100

@@ -1,0 +1,61 @@
+from messaging_operator.spec import SERVICE_NAMES, SERVICE_PORTS, parse_spec
+
+
+def test_every_service_exists_with_defaults_when_left_out():
+    spec = parse_spec({"version": "1.0.0"})
+    assert tuple(spec.services) == SERVICE_NAMES
+    auth = spec.services["auth"]
+    assert (auth.version, auth.replicas, auth.port, auth.migration_weight) == (
+        "1.0.0",
+        2,
+        8001,
+        100,
+    )
+    assert spec.postgres.managed
+    assert spec.postgres.storage == "10Gi"
+    assert spec.deletion_policy == "Retain"
+    assert spec.gateway is None
+
+
+def test_ports_are_the_platform_design():
+    assert SERVICE_PORTS == {
+        "auth": 8001, "users": 8002, "messages": 8003, "groups": 8004,
+        "media": 8005, "relay": 8006, "notifications": 8007, "websocket": 8008,
+    }  # fmt: skip
+
+
+def test_per_service_overrides():
+    spec = parse_spec(
+        {
+            "version": "1.0.0",
+            "services": {
+                "messages": {"replicas": 3, "version": "1.2.0", "migration": {"weight": 40}},
+                "relay": {"enabled": False},
+            },
+        }
+    )
+    assert spec.services["messages"].replicas == 3
+    assert spec.services["messages"].version == "1.2.0"
+    assert spec.services["messages"].migration_weight == 40
+    assert "relay" not in [s.name for s in spec.enabled_services]
+
+
+def test_sample_parses_with_gateway(make_platform):
+    platform = make_platform()
+    assert platform.spec.gateway is not None
+    assert platform.spec.gateway.gateway_ref.name == "public"
+    assert platform.owner_reference()["controller"] is True
+
+
+def test_external_backends_and_canary():
+    spec = parse_spec(
+        {
+            "version": "1",
+            "postgres": {"mode": "external", "secretRef": {"name": "pg"}},
+            "services": {"messages": {"canary": {"version": "2", "steps": [10, 50]}}},
+        }
+    )
+    assert not spec.postgres.managed
+    assert spec.postgres.secret_ref == "pg"
+    assert spec.services["messages"].canary_declared
+    assert spec.services["messages"].canary.steps == (10, 50)

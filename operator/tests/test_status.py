@@ -1,0 +1,125 @@
+"""Status conventions, checked on the pure functions (the cluster tests check the real object)."""
+
+import re
+
+from messaging_operator.status import (
+    CONDITION_TYPES,
+    Check,
+    Observation,
+    build_status,
+    evaluate_migrations,
+    evaluate_routes,
+    evaluate_services,
+    job_state,
+    merge_conditions,
+    merge_patch,
+    summarize,
+)
+
+CAMEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+def assert_conventions(status, generation):
+    """Every condition: type, status, CamelCase reason, message, observedGeneration, time."""
+    types = [c["type"] for c in status["conditions"]]
+    assert sorted(types) == sorted(CONDITION_TYPES)
+    for condition in status["conditions"]:
+        assert condition["status"] in ("True", "False", "Unknown")
+        assert CAMEL.match(condition["reason"]), condition
+        assert condition["message"]
+        assert condition["observedGeneration"] == generation
+        assert condition["lastTransitionTime"].endswith("Z")
+    assert status["observedGeneration"] == generation
+
+
+def _checks(ok=True):
+    check = Check("True", "Fine", "fine") if ok else Check("False", "Waiting", "waiting")
+    checks = {t: check for t in CONDITION_TYPES if t != "Ready"}
+    checks["Ready"] = summarize(checks)
+    return checks
+
+
+def test_first_visit_sets_every_condition(platform):
+    status = build_status(platform, _checks(False), {}, {}, None, "2026-01-01T00:00:00Z")
+    assert_conventions(status, platform.generation)
+    assert status["phase"] == "Progressing"
+
+
+def test_transition_time_moves_only_on_flip():
+    first = merge_conditions(None, _checks(False), 1, "T1")
+    same = merge_conditions(first, _checks(False), 2, "T2")
+    assert {c["lastTransitionTime"] for c in same} == {"T1"}
+    assert {c["observedGeneration"] for c in same} == {2}
+    flipped = merge_conditions(same, _checks(True), 2, "T3")
+    assert {c["lastTransitionTime"] for c in flipped} == {"T3"}
+
+
+def test_ready_carries_the_failure_over_mere_waiting():
+    checks = {
+        "InfrastructureReady": Check("False", "WaitingForInfrastructure", "w"),
+        "MigrationsSucceeded": Check("False", "MigrationJobFailed", "boom", failed=True),
+        "ServicesReady": Check("True", "ServicesReady", "ok"),
+        "RoutesReady": Check("True", "RoutesApplied", "ok"),
+    }
+    ready = summarize(checks)
+    assert (ready.status, ready.reason, ready.failed) == ("False", "MigrationJobFailed", True)
+    assert ready.message == "MigrationsSucceeded: boom"
+
+
+def test_merge_patch_is_empty_at_rest_and_removes_keys():
+    old = {"a": 1, "services": {"x": {"v": 1}, "gone": {}}}
+    assert merge_patch(old, old) == {}
+    assert merge_patch(old, {"a": 1, "services": {"x": {"v": 2}}}) == {
+        "services": {"x": {"v": 2}, "gone": None}
+    }
+
+
+def test_job_state_reads_conditions():
+    assert job_state(None) == ("Absent", "")
+    done = {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+    assert job_state(done)[0] == "Complete"
+    failed = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "m",
+                }
+            ]
+        }
+    }
+    assert job_state(failed) == ("Failed", "BackoffLimitExceeded: m")
+    assert job_state({"status": {}})[0] == "Running"
+
+
+def test_failed_migration_is_named(platform):
+    failed = {"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "R"}]}}
+    live = {("Job", "chat-auth-migrate-1-0-0"): failed}
+    check = evaluate_migrations(platform, live, Observation(), {"auth": "chat-auth-migrate-1-0-0"})
+    assert check.reason == "MigrationJobFailed"
+    assert check.failed
+    assert "chat-auth-migrate-1-0-0" in check.message
+
+
+def test_bad_image_is_reported_at_once(platform):
+    pod = {
+        "metadata": {"name": "chat-auth-x", "labels": {"app.kubernetes.io/name": "auth"}},
+        "status": {
+            "containerStatuses": [
+                {"image": "repo/auth:bad", "state": {"waiting": {"reason": "ErrImagePull"}}}
+            ]
+        },
+    }
+    check, per_service = evaluate_services(platform, {("Pod", "chat-auth-x"): pod}, Observation())
+    assert check.reason == "ImagePullError"
+    assert check.failed
+    assert "repo/auth:bad" in check.message
+    assert per_service["auth"]["ready"] is False
+
+
+def test_missing_gateway(platform):
+    check = evaluate_routes(platform, {}, Observation(gateway_found=False))
+    assert (check.reason, check.failed) == ("GatewayNotFound", True)
+    assert "team/public" in check.message
