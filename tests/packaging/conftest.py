@@ -19,10 +19,12 @@ MANIFESTS = REPO / "manifests"
 KUBE_VERSION = "1.36.3"
 
 
-def run(*args: str | Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess[str]:
-    """Runs a command from the repository root; on failure the assertion shows its output."""
+def run(
+    *args: str | Path, check: bool = True, cwd: Path = REPO, **kwargs
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command (from the repository root by default); a failure shows its output."""
     result = subprocess.run(
-        [str(a) for a in args], cwd=REPO, capture_output=True, text=True, check=False, **kwargs
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, **kwargs
     )
     if check:
         assert result.returncode == 0, (

