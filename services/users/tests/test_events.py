@@ -82,7 +82,7 @@ def test_poison_messages_are_dead_lettered_with_a_reason(stack) -> None:  # type
     assert body == b"{not json"
     assert properties.headers["x-dead-reason"].startswith("poison message: body is not JSON")
     # The consumer is still alive and keeps working afterwards.
-    token, profile = stack.user()
+    _, profile = stack.user()
     assert profile["username"]
 
 

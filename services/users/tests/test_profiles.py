@@ -9,14 +9,14 @@ pytestmark = pytest.mark.infra
 
 
 def test_registering_in_auth_creates_the_profile(stack) -> None:  # type: ignore[no-untyped-def]
-    token, profile = stack.user("dora", "Dora Explorer")
+    _, profile = stack.user("dora", "Dora Explorer")
     assert profile["username"] == "dora"
     assert profile["display_name"] == "Dora Explorer"
     assert profile["email"] == "dora@example.com"
 
 
 def test_update_own_profile(stack) -> None:  # type: ignore[no-untyped-def]
-    token, profile = stack.user()
+    token, _ = stack.user()
     media_id = "0b7f4c1e-8d1a-4f43-9c4e-0a9b7e2f1d11"
     response = stack.users.patch(
         "/api/v1/users/me",

@@ -9,7 +9,7 @@ from typing import Any
 
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -89,25 +89,27 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(
-    session: Session, viewer: uuid.UUID, query: str, *, limit: int, after: str | None
-) -> tuple[list[SearchHit], str | None]:
+def search_statement(
+    viewer: uuid.UUID, query: str, *, limit: int, after: str | None
+) -> Select[tuple[Profile, str | None]]:
     """Prefix search on username or display name, ordered by username, keyset-paginated.
 
-    Both predicates hit a text_pattern_ops index (a BitmapOr); people who blocked the viewer
-    are left out, and emails are shown only for the viewer's accepted contacts.
+    Both predicates match a `COLLATE "C"` index (a BitmapOr for narrow prefixes, an ordered
+    walk of the username index for broad ones); people who blocked the viewer
+    are left out, and the viewer's contact status rides along to decide on emails.
     """
     pattern = escape_like(query.strip().lower()) + "%"
     mine = aliased(Contact)
     theirs = aliased(Contact)
-    username_key = func.lower(Profile.username)
+    username_key = func.lower(Profile.username).collate("C")
+    name_key = func.lower(Profile.display_name).collate("C")
     statement = (
         select(Profile, mine.status)
         .outerjoin(mine, and_(mine.owner_id == viewer, mine.contact_id == Profile.user_id))
         .where(
             or_(
                 username_key.like(pattern, escape="\\"),
-                func.lower(Profile.display_name).like(pattern, escape="\\"),
+                name_key.like(pattern, escape="\\"),
             ),
             Profile.user_id != viewer,
             ~exists().where(
@@ -121,7 +123,14 @@ def search(
     )
     if after:
         statement = statement.where(username_key > after.lower())
-    rows = session.execute(statement).all()
+    return statement
+
+
+def search(
+    session: Session, viewer: uuid.UUID, query: str, *, limit: int, after: str | None
+) -> tuple[list[SearchHit], str | None]:
+    """A page of hits and the cursor of the next page (None on the last one)."""
+    rows = session.execute(search_statement(viewer, query, limit=limit, after=after)).all()
     hits = [SearchHit(profile=row[0], show_email=row[1] == ACCEPTED) for row in rows[:limit]]
     next_cursor = hits[-1].profile.username.lower() if len(rows) > limit else None
     return hits, next_cursor

@@ -32,8 +32,7 @@ class Profile(Base):
     )
 
     __table_args__ = (
-        # The migration builds these with text_pattern_ops: `lower(x) LIKE 'pre%'` then is an
-        # index range scan whatever the database collation.
+        # The migration builds these on `lower(x) COLLATE "C"`, which search uses (see crud).
         Index(
             "uq_profiles_username_lower",
             func.lower(username),

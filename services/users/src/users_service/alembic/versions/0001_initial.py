@@ -32,14 +32,14 @@ def upgrade() -> None:
             "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
     )
-    # Prefix search: text_pattern_ops lets `lower(x) LIKE 'abc%'` use a btree range scan.
+    # Prefix search: under the "C" collation a plain btree serves `LIKE 'abc%'` as a range
+    # scan and also hands rows out in ORDER BY order, so a broad prefix stops after one page.
     op.execute(
-        "CREATE UNIQUE INDEX uq_profiles_username_lower"
-        " ON profiles (lower(username) text_pattern_ops)"
+        'CREATE UNIQUE INDEX uq_profiles_username_lower ON profiles ((lower(username) COLLATE "C"))'
     )
     op.execute(
         "CREATE INDEX ix_profiles_display_name_lower"
-        " ON profiles (lower(display_name) text_pattern_ops)"
+        ' ON profiles ((lower(display_name) COLLATE "C"))'
     )
     op.create_table(
         "contacts",
