@@ -24,10 +24,10 @@ def events(stack: Any, event_type: str) -> list[dict[str, Any]]:
 
 def test_search_by_prefix_pages_and_hides_emails(stack: Any) -> None:
     me, _ = stack.user("searcher")
-    friend_token, friend = stack.user("zed_friend", "Zed Friend")
+    _friend_token, friend = stack.user("zed_friend", "Zed Friend")
     for name in ("zed_a", "zed_b", "zed_c"):
         stack.user(name)
-    _, by_name = stack.user("other_one", "Zed By Name")
+    _, _by_name = stack.user("other_one", "Zed By Name")
     stack.users.post("/api/v1/contacts", headers=bearer(me), json={"user_id": friend["user_id"]})
 
     seen: list[dict[str, Any]] = []
@@ -102,7 +102,7 @@ def test_blocking_hides_you_and_refuses_contact(stack: Any) -> None:
 
 
 def test_invitation_accept_makes_mutual_contacts(stack: Any) -> None:
-    inviter, inviter_profile = stack.user("i_inviter")
+    inviter, _inviter_profile = stack.user("i_inviter")
     invitee, invitee_profile = stack.user("i_invitee")
     created = stack.users.post(
         "/api/v1/invitations",
@@ -184,7 +184,7 @@ def test_invitation_events_reach_the_broker(stack: Any) -> None:
     stack.users.post(
         "/api/v1/invitations", headers=bearer(inviter), json={"invitee_id": invitee["user_id"]}
     )
-    for method, properties, body in channel.consume(queue, inactivity_timeout=15):
+    for method, properties, _body in channel.consume(queue, inactivity_timeout=15):
         assert method is not None, "invitation.created never reached the broker"
         assert method.routing_key == "invitation.created"
         assert properties.message_id

@@ -127,3 +127,41 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# The monolith's users table, as its migration plan describes it.
+LEGACY_USERS_DDL = """
+CREATE TABLE users (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    email varchar(255) UNIQUE NOT NULL,
+    username varchar(100) UNIQUE NOT NULL,
+    password_hash varchar(255) NOT NULL,
+    public_keys jsonb NOT NULL,
+    full_name varchar(255),
+    avatar_url varchar(500),
+    bio varchar(500),
+    is_active boolean DEFAULT true,
+    is_verified boolean DEFAULT false,
+    last_seen timestamp,
+    role varchar(20) DEFAULT 'user',
+    created_at timestamp DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamp DEFAULT CURRENT_TIMESTAMP
+)
+"""
+
+
+def fill_legacy_users(url: str, count: int, password_hash: str) -> None:
+    """Generate `count` legacy users legacy0..legacyN sharing one (bcrypt) password hash."""
+    import psycopg2
+
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(LEGACY_USERS_DDL)
+        cursor.execute(
+            "INSERT INTO users (email, username, password_hash, public_keys, full_name, bio)"
+            " SELECT 'Legacy' || n || '@Example.com', 'legacy' || n, %s,"
+            " jsonb_build_array('pk-' || n),"
+            " CASE WHEN n %% 10 = 0 THEN NULL ELSE 'Legacy User ' || n END, 'bio ' || n"
+            " FROM generate_series(0, %s - 1) AS n",
+            (password_hash, count),
+        )
+    connection.close()
