@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Local infrastructure for tests and `make up`: PostgreSQL 15, Redis, RabbitMQ (Debian packages),
+# MinIO (built from its Go module by hack/tools/build.sh) and an SMTP sink (hack/infra/smtp_sink.py),
+# all on 127.0.0.1 with non-default ports, run as plain processes (no systemd here). Data, logs and
+# pid files live under $MP_CACHE/infra (PostgreSQL's data: see pg_paths), never in the repo.
+#   hack/infra.sh up [SERVICE...]    install what is missing, start what is down, wait until ready
+#   hack/infra.sh down [SERVICE...]  stop what runs (data kept)
+#     SERVICE: postgres redis rabbitmq minio smtp (default: all)
+#   hack/infra.sh status   table of what runs where
+#   hack/infra.sh env      shell exports of the connection settings (also in $MP_CACHE/infra.env)
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+INFRA="$MP_CACHE/infra"
+ENV_FILE="$MP_CACHE/infra.env"
+HOST=127.0.0.1
+
+PG_PORT=15432
+PG_BIN=/usr/lib/postgresql/15/bin
+REDIS_PORT=16379
+AMQP_PORT=15673
+# Erlang distribution for our node and a private epmd, so a distro RabbitMQ (5672/25672/4369)
+# on the same machine never sees or clashes with ours.
+RMQ_DIST_PORT=15674
+RMQ_EPMD_PORT=15675
+RMQ_NODE=messaging-platform@localhost
+RMQ_SBIN=/usr/lib/rabbitmq/bin
+S3_PORT=19000
+S3_CONSOLE_PORT=19001
+S3_ACCESS_KEY=platform
+S3_SECRET_KEY=platform-secret
+SMTP_PORT=11025
+SMTP_MAILDIR="$MP_CACHE/smtp"
+
+SERVICES=(postgres redis rabbitmq minio smtp)
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
+pid_from() { [ -s "$1" ] && head -n1 "$1" | tr -dc 0-9; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Starts a long-running command detached from our session (so Ctrl-C or a CI step ending does not
+# take it down), output to LOG, and prints its pid. 9>&- : the server must not inherit our lock.
+spawn() {
+  local log=$1
+  shift
+  setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
+  echo $!
+}
+
+# ---------------------------------------------------------------------------------------------
+# per service: <svc>_pid, <svc>_addr, <svc>_data, <svc>_log, <svc>_ready, <svc>_start, <svc>_stop
+
+# PostgreSQL refuses to run as root. As root we run it as the `postgres` system user (created by
+# the Debian package), and that user cannot traverse /root (mode 700), where $MP_CACHE usually is:
+# so its data lives in postgres' own home and $INFRA/postgres is a symlink to it. As any other user
+# we run it as ourselves, fully under $MP_CACHE.
+pg_paths() {
+  if [ "$(id -u)" = 0 ]; then
+    PG_USER=postgres
+    PG_DIR="$(getent passwd postgres | cut -d: -f6)/messaging-platform"
+  else
+    PG_USER=$(id -un)
+    PG_DIR="$INFRA/postgres"
+  fi
+  PGDATA="$PG_DIR/data"
+}
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+postgres_pid() { pg_paths; as_pg cat "$PGDATA/postmaster.pid" 2>/dev/null | head -n1 | tr -dc 0-9; }
+postgres_addr() { echo "$HOST:$PG_PORT"; }
+postgres_data() { pg_paths; echo "$PGDATA"; }
+postgres_log() { pg_paths; echo "$PG_DIR/postgres.log"; }
+postgres_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -U postgres; }
+postgres_start() {
+  pg_paths
+  if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$PG_DIR" && chown postgres: "$PG_DIR"
+    ln -sfn "$PG_DIR" "$INFRA/postgres"
+  fi
+  as_pg mkdir -p "$PG_DIR/run"
+  as_pg touch "$(postgres_log)"
+  if ! as_pg test -f "$PGDATA/PG_VERSION"; then
+    log "postgres: initdb $PGDATA (superuser postgres/postgres)"
+    local pw
+    pw=$(as_pg mktemp "$PG_DIR/pw.XXXXXX")
+    echo postgres | as_pg tee "$pw" >/dev/null
+    as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --pwfile="$pw" --auth-local=trust \
+      --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >>"$(postgres_log)" 2>&1 \
+      || { as_pg rm -f "$pw"; die "postgres: initdb failed; see $(postgres_log)"; }
+    as_pg rm -f "$pw"
+    echo "include_if_exists = 'messaging-platform.conf'" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
+  fi
+  # Rewritten on every start so a changed setting here applies after `down` + `up`.
+  # fsync and friends are off: this is throwaway test data and tests run several times faster.
+  as_pg tee "$PGDATA/messaging-platform.conf" >/dev/null <<EOF
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR/run'
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+  # pg_ctl daemonizes postgres itself; setsid keeps it out of our process group.
+  as_pg setsid "$PG_BIN/pg_ctl" start -D "$PGDATA" -l "$(postgres_log)" -W -s </dev/null 9>&- \
+    || die "postgres: pg_ctl start failed; see $(postgres_log)"
+}
+postgres_stop() {
+  pg_paths
+  as_pg "$PG_BIN/pg_ctl" stop -D "$PGDATA" -m fast -w -t 60 -s
+}
+
+redis_dir() { echo "$INFRA/redis"; }
+redis_pid() { pid_from "$(redis_dir)/redis.pid"; }
+redis_addr() { echo "$HOST:$REDIS_PORT"; }
+redis_data() { echo "$(redis_dir)/data"; }
+redis_log() { echo "$(redis_dir)/redis.log"; }
+redis_ready() { [ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_start() {
+  local d
+  d=$(redis_dir)
+  mkdir -p "$d/data"
+  cat >"$d/redis.conf" <<EOF
+bind $HOST
+port $REDIS_PORT
+daemonize no
+pidfile $d/redis.pid
+logfile $(redis_log)
+dir $d/data
+save 60 1000
+appendonly no
+EOF
+  spawn "$(redis_log)" redis-server "$d/redis.conf" >"$d/redis.pid"
+}
+redis_stop() { redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || kill "$(redis_pid)"; }
+
+rmq_dir() { echo "$INFRA/rabbitmq"; }
+# Everything RabbitMQ and its CLI read comes from here, never from /etc/rabbitmq or ~/.erlang.cookie:
+# HOME points the Erlang cookie lookup at our own cookie file.
+rmq_env() {
+  local d
+  d=$(rmq_dir)
+  export HOME="$d" RABBITMQ_NODENAME="$RMQ_NODE" RABBITMQ_NODE_IP_ADDRESS="$HOST" \
+    RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_DIST_PORT="$RMQ_DIST_PORT" \
+    ERL_EPMD_PORT="$RMQ_EPMD_PORT" ERL_EPMD_ADDRESS="$HOST" \
+    RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf" RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" RABBITMQ_MNESIA_BASE="$d/mnesia" \
+    RABBITMQ_LOG_BASE="$d/log" RABBITMQ_LOGS="$d/log/rabbit.log" RABBITMQ_PID_FILE="$d/rabbit.pid" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+# The node (beam) writes rabbit.pid early in its boot; before that, the launcher script is what runs.
+rabbitmq_pid() {
+  local pid
+  pid=$(pid_from "$(rmq_dir)/rabbit.pid")
+  alive "$pid" || pid=$(pid_from "$(rmq_dir)/launcher.pid")
+  echo "$pid"
+}
+rabbitmq_addr() { echo "$HOST:$AMQP_PORT"; }
+rabbitmq_data() { echo "$(rmq_dir)/mnesia"; }
+rabbitmq_log() { echo "$(rmq_dir)/log/rabbit.log"; }
+# The AMQP listener opens only at the end of boot, after the default user exists.
+rabbitmq_ready() { port_open "$AMQP_PORT"; }
+rabbitmq_start() {
+  local d
+  d=$(rmq_dir)
+  mkdir -p "$d/log" "$d/mnesia"
+  if [ ! -s "$d/.erlang.cookie" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9 >"$d/.erlang.cookie")
+  fi
+  chmod 400 "$d/.erlang.cookie"
+  : >"$d/rabbitmq-env.conf"
+  echo '[].' >"$d/enabled_plugins"
+  echo '[].' >"$d/advanced.config"
+  # The default_* settings create user platform (administrator, full permissions on /) when the
+  # node boots with an empty database, i.e. on the first `up`.
+  cat >"$d/rabbitmq.conf" <<EOF
+listeners.tcp.1 = $HOST:$AMQP_PORT
+default_vhost = /
+default_user = platform
+default_pass = platform
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+loopback_users = none
+log.file.level = info
+log.console = false
+EOF
+  rm -f "$d/rabbit.pid"
+  (rmq_env && spawn "$d/log/stdout.log" "$RMQ_SBIN/rabbitmq-server" >"$d/launcher.pid")
+}
+rabbitmq_stop() {
+  local pid
+  pid=$(pid_from "$(rmq_dir)/rabbit.pid")
+  # SIGTERM makes the node stop gracefully (as `rabbitmqctl stop` would, without its 2 s CLI boot).
+  alive "$pid" && kill "$pid"
+  local deadline=$((SECONDS + 60))
+  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.3; done
+  alive "$pid" && { log "rabbitmq: still running after 60s, killing $pid"; kill -9 "$pid"; }
+  # Our private epmd; -kill only succeeds when no node is registered with it.
+  (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
+}
+
+minio_dir() { echo "$INFRA/minio"; }
+minio_pid() { pid_from "$(minio_dir)/minio.pid"; }
+minio_addr() { echo "$HOST:$S3_PORT"; }
+minio_data() { echo "$(minio_dir)/data"; }
+minio_log() { echo "$(minio_dir)/minio.log"; }
+minio_ready() { curl -fsS -o /dev/null "http://$HOST:$S3_PORT/minio/health/ready"; }
+minio_start() {
+  local d bin
+  d=$(minio_dir)
+  mkdir -p "$d/data" "$d/certs"
+  bin="$("$REPO_ROOT/hack/tools/build.sh" --path minio)/minio"
+  [ -x "$bin" ] || die "minio: $bin missing after hack/tools/build.sh minio"
+  MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY MINIO_BROWSER=off \
+    MINIO_UPDATE=off spawn "$(minio_log)" "$bin" server --quiet --anonymous \
+    --address "$HOST:$S3_PORT" --console-address "$HOST:$S3_CONSOLE_PORT" \
+    --certs-dir "$d/certs" "$d/data" >"$d/minio.pid"
+}
+minio_stop() { kill "$(minio_pid)"; }
+
+smtp_dir() { echo "$INFRA/smtp-sink"; }
+smtp_pid() { pid_from "$(smtp_dir)/smtp-sink.pid"; }
+smtp_addr() { echo "$HOST:$SMTP_PORT"; }
+smtp_data() { echo "$SMTP_MAILDIR"; }
+smtp_log() { echo "$(smtp_dir)/smtp-sink.log"; }
+smtp_ready() {
+  local banner
+  banner=$(timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$SMTP_PORT && head -n1 <&3 && printf 'QUIT\r\n' >&3") \
+    && [[ $banner == 220* ]]
+}
+smtp_start() {
+  local d py="$REPO_ROOT/.venv/bin/python"
+  d=$(smtp_dir)
+  mkdir -p "$d" "$SMTP_MAILDIR"
+  "$py" -c 'import aiosmtpd' 2>/dev/null \
+    || die "smtp: $py cannot import aiosmtpd; run \`make setup\` (uv sync) first"
+  spawn "$(smtp_log)" "$py" -u "$REPO_ROOT/hack/infra/smtp_sink.py" --host "$HOST" \
+    --port "$SMTP_PORT" --maildir "$SMTP_MAILDIR" >"$d/smtp-sink.pid"
+}
+smtp_stop() { kill "$(smtp_pid)"; }
+
+# ---------------------------------------------------------------------------------------------
+
+svc_port() {
+  case $1 in
+    postgres) echo $PG_PORT ;; redis) echo $REDIS_PORT ;; rabbitmq) echo $AMQP_PORT ;;
+    minio) echo $S3_PORT ;; smtp) echo $SMTP_PORT ;;
+  esac
+}
+
+# running | starting (our pid alive, port not yet answering) | down | foreign (port taken by
+# something that is not ours)
+svc_state() {
+  local s=$1 pid
+  pid=$("${s}_pid" 2>/dev/null || true)
+  if alive "$pid"; then
+    if port_open "$(svc_port "$s")"; then echo running; else echo starting; fi
+  elif port_open "$(svc_port "$s")"; then
+    echo foreign
+  else
+    echo down
+  fi
+}
+
+# For wait_for: succeeds when the server answers, or when its process is gone (checked after).
+ready_or_exited() {
+  local s=$1
+  "${s}_ready" && return 0
+  ! alive "$("${s}_pid" 2>/dev/null || true)"
+}
+
+declare -A TIMEOUT=([postgres]=60 [redis]=30 [rabbitmq]=120 [minio]=60 [smtp]=30)
+declare -A LABEL=([postgres]="PostgreSQL 15" [redis]=Redis [rabbitmq]=RabbitMQ [minio]="MinIO (S3)"
+  [smtp]="SMTP sink")
+
+await() {
+  local s=$1 t0=$SECONDS
+  local hint="Log: $("${s}_log"). Start it with: hack/infra.sh up (see hack/infra.sh status)."
+  wait_for "${LABEL[$s]} on $("${s}_addr")" "${TIMEOUT[$s]}" "$hint" -- ready_or_exited "$s"
+  if ! "${s}_ready"; then
+    log "${LABEL[$s]} exited while starting; last lines of $("${s}_log"):"
+    tail -n 20 "$("${s}_log")" >&2 2>/dev/null || true
+    die "${LABEL[$s]} failed to start on $("${s}_addr"); fix the cause above and rerun hack/infra.sh up"
+  fi
+  log "${LABEL[$s]} ready on $("${s}_addr") (waited $((SECONDS - t0))s)"
+}
+
+print_env() {
+  cat <<EOF
+export MP_PG_URL=postgresql://postgres:postgres@$HOST:$PG_PORT/postgres
+export MP_REDIS_URL=redis://$HOST:$REDIS_PORT/0
+export MP_AMQP_URL=amqp://platform:platform@$HOST:$AMQP_PORT/%2F
+export MP_S3_ENDPOINT=http://$HOST:$S3_PORT
+export MP_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export MP_S3_SECRET_KEY=$S3_SECRET_KEY
+export MP_SMTP_HOST=$HOST
+export MP_SMTP_PORT=$SMTP_PORT
+export MP_SMTP_MAILDIR=$SMTP_MAILDIR
+EOF
+}
+
+lock() {
+  mkdir -p "$MP_CACHE"
+  exec 9>"$MP_CACHE/infra.lock"
+  flock -w 600 9 || die "another hack/infra.sh holds $MP_CACHE/infra.lock for over 10 minutes"
+}
+
+# Keeps the canonical order of SERVICE names given in $1 that are in the rest of the arguments.
+select_services() {
+  local order=$1 s
+  shift
+  local want=" ${*:-${SERVICES[*]}} "
+  for s in "$@"; do [[ " ${SERVICES[*]} " == *" $s "* ]] || die "unknown service '$s' (${SERVICES[*]})"; done
+  for s in $order; do
+    if [[ $want == *" $s "* ]]; then echo "$s"; fi
+  done
+}
+
+cmd_up() {
+  local t0=$SECONDS todo
+  # RabbitMQ boots slowest, so it goes first; MinIO's cold build (if any) happens in its _start.
+  todo=$(select_services "rabbitmq postgres redis smtp minio" "$@")
+  lock
+  mkdir -p "$INFRA"
+  need_apt postgresql-15 redis-server rabbitmq-server
+  print_env >"$ENV_FILE"
+  local started=() s state
+  for s in $todo; do
+    state=$(svc_state "$s")
+    case $state in
+      running) log "${LABEL[$s]} already running on $("${s}_addr") (pid $("${s}_pid"))" ;;
+      starting) log "${LABEL[$s]} is starting (pid $("${s}_pid"))"; started+=("$s") ;;
+      foreign) die "port $(svc_port "$s") (${LABEL[$s]}) is taken by a process that is not ours;" \
+        "see: ss -ltnp 'sport = :$(svc_port "$s")'" ;;
+      down) log "starting ${LABEL[$s]} on $("${s}_addr")"; "${s}_start"; started+=("$s") ;;
+    esac
+  done
+  for s in "${started[@]}"; do await "$s"; done
+  log "infrastructure up in $((SECONDS - t0))s; settings: source $ENV_FILE (or eval \"\$(hack/infra.sh env)\")"
+}
+
+cmd_down() {
+  local s pid todo
+  todo=$(select_services "smtp minio rabbitmq redis postgres" "$@")
+  lock
+  for s in $todo; do
+    pid=$("${s}_pid" 2>/dev/null || true)
+    if alive "$pid"; then
+      log "stopping ${LABEL[$s]} (pid $pid)"
+      "${s}_stop" || log "stopping ${LABEL[$s]} failed; kill $pid by hand"
+      local deadline=$((SECONDS + 60))
+      while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+    fi
+  done
+  (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
+  log "infrastructure down (data kept under $INFRA)"
+}
+
+cmd_status() {
+  local s state pid rc=0
+  printf '%-14s %-9s %-8s %-16s %s\n' SERVICE STATE PID ADDRESS DATA
+  for s in "${SERVICES[@]}"; do
+    state=$(svc_state "$s")
+    pid=$("${s}_pid" 2>/dev/null || true)
+    [ "$state" = running ] || rc=1
+    printf '%-14s %-9s %-8s %-16s %s\n' "$s" "$state" "${pid:--}" "$("${s}_addr")" "$("${s}_data")"
+  done
+  ((rc == 0)) || echo "(not everything runs: hack/infra.sh up)" >&2
+  return $rc
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  env) print_env ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+esac
