@@ -29,7 +29,8 @@ def test_credentials_import_resumes_and_passwords_upgrade(legacy_url: str, setti
     partial = import_credentials(legacy_url, settings.database_url, stop_after_batches=2)
     assert (partial.read, partial.completed) == (2000, False)
     rest = import_credentials(legacy_url, settings.database_url)
-    assert rest.resumed and rest.completed
+    assert rest.resumed
+    assert rest.completed
     assert (rest.read, rest.inserted) == (LEGACY_USERS - 2000, LEGACY_USERS - 2000)
     again = import_credentials(legacy_url, settings.database_url)
     assert (again.read, again.inserted) == (LEGACY_USERS, 0)

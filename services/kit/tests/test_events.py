@@ -1,0 +1,153 @@
+"""Outbox relay and idempotent consumer against real PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pika
+import pytest
+from messaging_kit.db import Database
+from messaging_kit.events import Event, add_event, event_tables
+from messaging_kit.events.broker import dead_letter_queue_name
+from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.logs import request_id_var
+from messaging_kit.testing import fresh_database, require_rabbitmq, wait_for
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.orm import Session
+
+pytestmark = pytest.mark.infra
+
+METADATA = MetaData()
+TABLES = event_tables(METADATA)
+EFFECTS = Table(
+    "effects", METADATA, Column("id", Integer, primary_key=True), Column("note", String)
+)
+
+
+@pytest.fixture
+def db() -> Iterator[Database]:
+    with fresh_database("kit") as url:
+        database = Database(url)
+        METADATA.create_all(database.engine)
+        yield database
+        database.close()
+
+
+@pytest.fixture
+def amqp() -> Iterator[tuple[str, str, pika.adapters.blocking_connection.BlockingChannel]]:
+    url = require_rabbitmq()
+    exchange = f"test.kit.{uuid.uuid4().hex[:8]}"
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.exchange_declare(exchange, "topic", durable=True)
+    yield url, exchange, channel
+    channel.exchange_delete(exchange)
+    connection.close()
+
+
+def test_relay_publishes_committed_events_only(db: Database, amqp: Any) -> None:
+    url, exchange, channel = amqp
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, exchange, "thing.#")
+    token = request_id_var.set("req-42")
+    try:
+        with db.sessions() as session:
+            add_event(session, TABLES, "thing.lost", "kit", {"n": 0})
+            session.rollback()  # the change failed: its event must never be seen
+        with db.sessions() as session:
+            kept = add_event(session, TABLES, "thing.made", "kit", {"n": 1})
+            session.commit()
+    finally:
+        request_id_var.reset(token)
+    relay = OutboxRelay(db, TABLES, url, exchange, idle_seconds=0.05)
+    relay.start()
+    try:
+        method, properties, body = next(channel.consume(queue, inactivity_timeout=15))
+    finally:
+        relay.stop()
+    assert method is not None
+    assert method.routing_key == "thing.made"
+    assert properties.message_id == kept.id
+    assert properties.headers == {"x-request-id": "req-42"}
+    assert json.loads(body)["data"] == {"n": 1}
+    with db.sessions() as session:
+        unsent = session.scalar(
+            select(func.count()).select_from(TABLES.outbox).where(TABLES.outbox.c.sent_at.is_(None))
+        )
+    assert unsent == 0
+
+
+def consume(db: Database, amqp: Any, handler: Any, queue: str) -> EventConsumer:
+    url, exchange, _ = amqp
+    consumer = EventConsumer(
+        db, TABLES, url, exchange, queue, {"thing.made": handler}, first_backoff_seconds=0.01
+    )
+    consumer.start()
+    wait_for(consumer.connected.is_set)
+    return consumer
+
+
+def send(amqp: Any, event_id: str) -> None:
+    _, exchange, channel = amqp
+    body = {"id": event_id, "type": "thing.made", "source": "t", "data": {"n": 1}}
+    channel.basic_publish(exchange, "thing.made", json.dumps(body).encode())
+
+
+def test_a_flaky_handler_is_retried_and_applied_once(db: Database, amqp: Any) -> None:
+    calls = []
+
+    def flaky(session: Session, event: Event) -> None:
+        calls.append(event.id)
+        session.execute(EFFECTS.insert().values(note=event.id))
+        if len(calls) < 3:
+            raise RuntimeError("transient")
+
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    consumer = consume(db, amqp, flaky, queue)
+    try:
+        event_id = str(uuid.uuid4())
+        send(amqp, event_id)
+        send(amqp, event_id)  # redelivery of the same event
+
+        def effects() -> int:
+            with db.sessions() as session:
+                return session.scalar(select(func.count()).select_from(EFFECTS)) or 0
+
+        wait_for(lambda: effects() == 1)
+        wait_for(lambda: len(calls) == 3)
+    finally:
+        consumer.stop()
+    # Failed attempts rolled back with their effect; exactly one committed.
+    assert effects() == 1
+    _, _, channel = amqp
+    channel.queue_delete(queue)
+    channel.queue_delete(dead_letter_queue_name(queue))
+
+
+def test_a_handler_that_keeps_failing_parks_the_message(db: Database, amqp: Any) -> None:
+    def broken(session: Session, event: Event) -> None:
+        raise ValueError("cannot handle this")
+
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    consumer = consume(db, amqp, broken, queue)
+    _, _, channel = amqp
+    try:
+        send(amqp, str(uuid.uuid4()))
+
+        def parked() -> Any:
+            method, properties, _ = channel.basic_get(dead_letter_queue_name(queue), auto_ack=True)
+            return properties if method else None
+
+        properties = wait_for(parked)
+    finally:
+        consumer.stop()
+    assert "cannot handle this" in properties.headers["x-dead-reason"]
+    assert properties.headers["x-original-routing-key"] == "thing.made"
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TABLES.processed)) == 0
+    channel.queue_delete(queue)
+    channel.queue_delete(dead_letter_queue_name(queue))
