@@ -17,6 +17,7 @@ import aiohttp
 import kopf
 
 FIELD_MANAGER = "messaging-operator"
+USER_AGENT = "messaging-operator/0.1"
 
 # kind -> (apiVersion, plural); every kind the operator reads or writes.
 KINDS: dict[str, tuple[str, str]] = {
@@ -82,7 +83,7 @@ class KubeClient:
         self.info = info
         self.session = aiohttp.ClientSession(
             base_url=info.server.rstrip("/") + "/",
-            headers=info.as_http_headers(),
+            headers={**info.as_http_headers(), "User-Agent": USER_AGENT},
             connector=aiohttp.TCPConnector(ssl=ssl_context(info), limit=16),
             timeout=aiohttp.ClientTimeout(total=30),
         )

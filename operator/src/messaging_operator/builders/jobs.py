@@ -15,8 +15,9 @@ from messaging_operator.builders.metadata import (
 )
 from messaging_operator.spec import Platform, ServiceSpec
 
-# A migration that failed twice is a bug or a bad database, not a blip: stop and report it.
-MIGRATION_BACKOFF_LIMIT = 2
+# Retries are for a database still starting: `migrate` exits 75 (EX_TEMPFAIL) for that.
+MIGRATION_BACKOFF_LIMIT = 6
+TEMPORARY_FAILURE_EXIT_CODE = 75
 # Infrastructure Jobs retry while their server is still starting; 6 tries span minutes.
 SETUP_BACKOFF_LIMIT = 6
 
@@ -31,6 +32,7 @@ def job_object(
     version: str | None = None,
     pod_annotations: dict[str, str] | None = None,
     backoff_limit: int = SETUP_BACKOFF_LIMIT,
+    fail_fast: bool = False,
 ) -> dict[str, Any]:
     container = {
         "imagePullPolicy": "IfNotPresent",
@@ -42,23 +44,34 @@ def job_object(
     template_meta: dict[str, Any] = {"labels": meta["labels"]}
     if pod_annotations:
         template_meta["annotations"] = dict(pod_annotations)
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": meta,
-        "spec": {
-            "backoffLimit": backoff_limit,
-            "template": {
-                "metadata": template_meta,
-                "spec": {
-                    "restartPolicy": "Never",
-                    "securityContext": restricted_pod_security(uid),
-                    "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {}}],
-                },
+    spec: dict[str, Any] = {
+        "backoffLimit": backoff_limit,
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "restartPolicy": "Never",
+                "securityContext": restricted_pod_security(uid),
+                "containers": [container],
+                "volumes": [{"name": "tmp", "emptyDir": {}}],
             },
         },
     }
+    if fail_fast:
+        # Any exit but "try again later" is a real failure: fail the Job at once, so the
+        # status says so in seconds rather than after minutes of pointless retries.
+        spec["podFailurePolicy"] = {
+            "rules": [
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
+                {
+                    "action": "FailJob",
+                    "onExitCodes": {
+                        "operator": "NotIn",
+                        "values": [0, TEMPORARY_FAILURE_EXIT_CODE],
+                    },
+                },
+            ]
+        }
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
 
 
 def migration_job_name(platform: Platform, service: ServiceSpec, version: str) -> str:
@@ -90,4 +103,5 @@ def build_migration_job(
         version=service.version,
         pod_annotations=service.pod_annotations,
         backoff_limit=MIGRATION_BACKOFF_LIMIT,
+        fail_fast=True,
     )
