@@ -9,6 +9,7 @@
 #   hack/infra.sh status   table of what runs where
 #   hack/infra.sh env      shell exports of the connection settings (also in $MP_CACHE/infra.env)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 INFRA="$MP_CACHE/infra"
@@ -40,6 +41,10 @@ SERVICES=(postgres redis rabbitmq minio smtp)
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 pid_from() { [ -s "$1" ] && head -n1 "$1" | tr -dc 0-9; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# A pid file can outlive its process (reboot, kill -9) and the pid be reused: check what runs.
+declare -A CMDLINE=([postgres]=postgres [redis]=redis-server [rabbitmq]='beam|rabbitmq'
+  [minio]=minio [smtp]=smtp_sink)
+ours() { alive "$2" && tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null | grep -Eq "${CMDLINE[$1]}"; }
 
 # Starts a long-running command detached from our session (so Ctrl-C or a CI step ending does not
 # take it down), output to LOG, and prints its pid. 9>&- : the server must not inherit our lock.
@@ -59,10 +64,8 @@ spawn() {
 # we run it as ourselves, fully under $MP_CACHE.
 pg_paths() {
   if [ "$(id -u)" = 0 ]; then
-    PG_USER=postgres
     PG_DIR="$(getent passwd postgres | cut -d: -f6)/messaging-platform"
   else
-    PG_USER=$(id -un)
     PG_DIR="$INFRA/postgres"
   fi
   PGDATA="$PG_DIR/data"
@@ -198,10 +201,10 @@ rabbitmq_stop() {
   local pid
   pid=$(pid_from "$(rmq_dir)/rabbit.pid")
   # SIGTERM makes the node stop gracefully (as `rabbitmqctl stop` would, without its 2 s CLI boot).
-  alive "$pid" && kill "$pid"
+  ours rabbitmq "$pid" && kill "$pid"
   local deadline=$((SECONDS + 60))
-  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.3; done
-  alive "$pid" && { log "rabbitmq: still running after 60s, killing $pid"; kill -9 "$pid"; }
+  while ours rabbitmq "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  if ours rabbitmq "$pid"; then log "rabbitmq: still running after 60s, killing $pid"; kill -9 "$pid"; fi
   # Our private epmd; -kill only succeeds when no node is registered with it.
   (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
 }
@@ -260,7 +263,7 @@ svc_port() {
 svc_state() {
   local s=$1 pid
   pid=$("${s}_pid" 2>/dev/null || true)
-  if alive "$pid"; then
+  if ours "$s" "$pid"; then
     if port_open "$(svc_port "$s")"; then echo running; else echo starting; fi
   elif port_open "$(svc_port "$s")"; then
     echo foreign
@@ -273,7 +276,7 @@ svc_state() {
 ready_or_exited() {
   local s=$1
   "${s}_ready" && return 0
-  ! alive "$("${s}_pid" 2>/dev/null || true)"
+  ! ours "$s" "$("${s}_pid" 2>/dev/null || true)"
 }
 
 declare -A TIMEOUT=([postgres]=60 [redis]=30 [rabbitmq]=120 [minio]=60 [smtp]=30)
@@ -281,8 +284,8 @@ declare -A LABEL=([postgres]="PostgreSQL 15" [redis]=Redis [rabbitmq]=RabbitMQ [
   [smtp]="SMTP sink")
 
 await() {
-  local s=$1 t0=$SECONDS
-  local hint="Log: $("${s}_log"). Start it with: hack/infra.sh up (see hack/infra.sh status)."
+  local s=$1 t0=$SECONDS hint
+  hint="Its log: $("${s}_log"). Start it again with: hack/infra.sh up $s (hack/infra.sh status shows what runs)."
   wait_for "${LABEL[$s]} on $("${s}_addr")" "${TIMEOUT[$s]}" "$hint" -- ready_or_exited "$s"
   if ! "${s}_ready"; then
     log "${LABEL[$s]} exited while starting; last lines of $("${s}_log"):"
@@ -352,11 +355,13 @@ cmd_down() {
   lock
   for s in $todo; do
     pid=$("${s}_pid" 2>/dev/null || true)
-    if alive "$pid"; then
+    if ours "$s" "$pid"; then
       log "stopping ${LABEL[$s]} (pid $pid)"
       "${s}_stop" || log "stopping ${LABEL[$s]} failed; kill $pid by hand"
       local deadline=$((SECONDS + 60))
-      while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+      # ours, not alive: a stopped server lingers as a zombie until init reaps it.
+      while ours "$s" "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+      ours "$s" "$pid" && log "${LABEL[$s]} (pid $pid) still runs after 60s; kill it by hand"
     fi
   done
   (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
