@@ -286,6 +286,7 @@ declare -A LABEL=([postgres]="PostgreSQL 15" [redis]=Redis [rabbitmq]=RabbitMQ [
 await() {
   local s=$1 t0=$SECONDS hint
   hint="Its log: $("${s}_log"). Start it again with: hack/infra.sh up $s (hack/infra.sh status shows what runs)."
+  "${s}_ready" || log "waiting for ${LABEL[$s]} on $("${s}_addr") (up to ${TIMEOUT[$s]}s; log: $("${s}_log"))"
   wait_for "${LABEL[$s]} on $("${s}_addr")" "${TIMEOUT[$s]}" "$hint" -- ready_or_exited "$s"
   if ! "${s}_ready"; then
     log "${LABEL[$s]} exited while starting; last lines of $("${s}_log"):"
@@ -361,11 +362,13 @@ cmd_down() {
       local deadline=$((SECONDS + 60))
       # ours, not alive: a stopped server lingers as a zombie until init reaps it.
       while ours "$s" "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
-      ours "$s" "$pid" && log "${LABEL[$s]} (pid $pid) still runs after 60s; kill it by hand"
+      if ours "$s" "$pid"; then log "${LABEL[$s]} (pid $pid) still runs after 60s; kill it by hand"; fi
     fi
   done
-  (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
-  log "infrastructure down (data kept under $INFRA)"
+  if [[ " $todo " == *" rabbitmq "* ]]; then
+    (rmq_env && epmd -port "$RMQ_EPMD_PORT" -kill >/dev/null 2>&1) || true
+  fi
+  log "stopped: ${todo//$'\n'/ } (data kept under $INFRA)"
 }
 
 cmd_status() {
