@@ -47,6 +47,9 @@ from messaging_operator.status import (
 
 log = logging.getLogger(__name__)
 
+# Concurrent applies per reconcile: a fresh platform is ~55 objects; the API server copes.
+APPLY_CONCURRENCY = 8
+
 CHILD_KINDS = (
     "Secret",
     "ConfigMap",
@@ -234,17 +237,25 @@ async def apply_all(
     live: dict[tuple[str, str], dict[str, Any]],
     outcome: Outcome,
 ) -> None:
-    for obj in desired:
-        key = (obj["kind"], obj["metadata"]["name"])
-        reason = apply_reason(obj, live.get(key))
-        if reason is None:
-            continue
-        try:
-            live[key] = await client.apply(with_applied_hash(obj))
-        except ApiError as error:
-            outcome.errors.append(f"{key[0]} {key[1]}: {error}")
-            continue
+    """Apply, concurrently, every desired object that differs from its live self."""
+    pending = [(obj, apply_reason(obj, live.get(key_of(obj)))) for obj in desired]
+    limit = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+    async def one(obj: dict[str, Any], reason: str) -> None:
+        key = key_of(obj)
+        async with limit:
+            try:
+                live[key] = await client.apply(with_applied_hash(obj))
+            except ApiError as error:
+                outcome.errors.append(f"{key[0]} {key[1]}: {error}")
+                return
         outcome.applied.append(f"{key[0]}/{key[1]} ({reason})")
+
+    await asyncio.gather(*(one(obj, reason) for obj, reason in pending if reason))
+
+
+def key_of(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
 
 
 async def prune(
@@ -306,9 +317,30 @@ async def reconcile(client: KubeClient, namespace: str, name: str) -> Outcome:
     await read_routing(client, platform, seen)
 
     desired, migrations = desired_objects(platform, live, seen, external_postgres)
+    if any(apply_reason(obj, live.get(key_of(obj))) for obj in desired):
+        # Report what is already known (a missing Secret or Gateway) before the slow part.
+        await report(client, body, platform, live, seen, migrations, outcome)
     await apply_all(client, desired, live, outcome)
     await prune(client, platform, desired, live, outcome)
+    await report(client, body, platform, live, seen, migrations, outcome)
+    if outcome.applied or outcome.pruned:
+        summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
+        await post_event(client, body, "Normal", "Applied", summary)
+    if outcome.errors:
+        raise ReconcileError("; ".join(outcome.errors))
+    return outcome
 
+
+async def report(
+    client: KubeClient,
+    body: dict[str, Any],
+    platform: Platform,
+    live: dict[tuple[str, str], dict[str, Any]],
+    seen: Observation,
+    migrations: dict[str, str],
+    outcome: Outcome,
+) -> None:
+    """Write the status if it changed (never otherwise), with an Event per failure that began."""
     checks: dict[str, Check] = {
         "InfrastructureReady": evaluate_infrastructure(platform, live, seen),
         "MigrationsSucceeded": evaluate_migrations(platform, live, seen, migrations),
@@ -325,21 +357,17 @@ async def reconcile(client: KubeClient, namespace: str, name: str) -> Outcome:
     new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
     outcome.phase = new_status["phase"]
     patch = merge_patch(old_status, new_status)
-    if patch:
-        await client.patch_status("MessagingPlatform", namespace, name, patch)
-        outcome.status_written = True
-        for condition in transitions(old_status.get("conditions"), new_status["conditions"]):
-            check = checks[condition["type"]]
-            if check.failed:
-                await post_event(client, body, "Warning", check.reason, check.message)
-            elif condition["type"] == "Ready" and check.ok:
-                await post_event(client, body, "Normal", "Ready", check.message)
-    if outcome.applied or outcome.pruned:
-        summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
-        await post_event(client, body, "Normal", "Applied", summary)
-    if outcome.errors:
-        raise ReconcileError("; ".join(outcome.errors))
-    return outcome
+    if not patch:
+        return
+    await client.patch_status("MessagingPlatform", platform.namespace, platform.name, patch)
+    body["status"] = new_status  # the next report compares against what we just wrote
+    outcome.status_written = True
+    for condition in transitions(old_status.get("conditions"), new_status["conditions"]):
+        check = checks[condition["type"]]
+        if check.failed:
+            await post_event(client, body, "Warning", check.reason, check.message)
+        elif condition["type"] == "Ready" and check.ok:
+            await post_event(client, body, "Normal", "Ready", check.message)
 
 
 class ReconcileError(Exception):
