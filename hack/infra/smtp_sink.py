@@ -29,7 +29,7 @@ async def serve(host: str, port: int, maildir: Path) -> None:
     # mailbox.Maildir creates tmp/new/cur only when the folder itself is missing.
     for sub in ("tmp", "new", "cur"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    handler = Mailbox(str(maildir))
+    handler = Mailbox(maildir)
     loop = asyncio.get_running_loop()
     # Tests send large notification bodies now and then; 32 MiB is far above any of them.
     server = await loop.create_server(

@@ -27,7 +27,7 @@ def test_smtp_delivery(smtp_settings: SmtpSettings) -> None:
 
     box = mailbox.Maildir(smtp_settings.maildir, create=False)
     deadline = time.monotonic() + 5
-    found = []
+    found: list[tuple[str, mailbox.MaildirMessage]] = []
     while not found and time.monotonic() < deadline:
         found = [(key, msg) for key, msg in box.iteritems() if token in (msg["Subject"] or "")]
         if not found:
