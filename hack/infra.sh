@@ -8,6 +8,7 @@
 #     SERVICE: postgres redis rabbitmq minio smtp (default: all)
 #   hack/infra.sh status   table of what runs where
 #   hack/infra.sh env      shell exports of the connection settings (also in $MP_CACHE/infra.env)
+#   hack/infra.sh psql|redis-cli|rabbitmqctl [ARGS...]   that client, pointed at our server
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -389,5 +390,8 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  psql) shift; PGPASSWORD=postgres exec psql -h "$HOST" -p "$PG_PORT" -U postgres "$@" ;;
+  redis-cli) shift; exec redis-cli -h "$HOST" -p "$REDIS_PORT" "$@" ;;
+  rabbitmqctl) shift; rmq_env; exec "$RMQ_SBIN/rabbitmqctl" -n "$RMQ_NODE" "$@" ;;
+  *) echo "usage: $0 up|down|status|env [SERVICE...] | psql|redis-cli|rabbitmqctl [ARGS...]" >&2; exit 2 ;;
 esac
