@@ -60,7 +60,8 @@ def test_import_is_resumable_and_idempotent(legacy_url: str) -> None:
 
         # The real command resumes where it stopped.
         out = run_cli(legacy_url, users_url)
-        assert "complete" in out and "resumed from checkpoint" in out
+        assert "complete" in out
+        assert "resumed from checkpoint" in out
         assert f"legacy rows {LEGACY_USERS}, read 7000, inserted 7000" in out
         assert profiles() == LEGACY_USERS
 

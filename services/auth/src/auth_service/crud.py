@@ -74,7 +74,7 @@ def register(
         email=email.strip().lower(),
         username=username.strip(),
         password_hash=auth.passwords.hash(password),
-        display_name=display_name,
+        display_name=(display_name or "").strip() or None,
     )
     session.add(user)
     try:

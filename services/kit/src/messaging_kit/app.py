@@ -9,10 +9,11 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from messaging_kit.metrics import MetricsMiddleware, RequestMetrics, metrics_endpoint
-from messaging_kit.problems import install_problem_handlers, problem_response
+from messaging_kit.problems import document_problems, install_problem_handlers, problem_response
 from messaging_kit.request_context import RequestContextMiddleware
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,20 @@ def create_app(
     app.add_api_route("/metrics", metrics_endpoint(metrics), include_in_schema=False)
     for router in routers:
         app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     # Outermost first: request id wraps metrics so even a crash is counted and logged.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)

@@ -6,11 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from messaging_kit.validation import NO_NUL
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from users_service.models import Invitation, Profile
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+StatusText = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+PublicKey = Annotated[str, StringConstraints(max_length=8192, pattern=NO_NUL)]
+Message = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
 class ProfileOut(BaseModel):
@@ -40,8 +44,8 @@ class ProfileUpdate(BaseModel):
 
     display_name: DisplayName | None = None
     avatar_media_id: uuid.UUID | None = None
-    status_text: Annotated[str, StringConstraints(max_length=200)] | None = None
-    public_key: Annotated[str, StringConstraints(max_length=8192)] | None = None
+    status_text: StatusText | None = None
+    public_key: PublicKey | None = None
 
 
 class SearchPage(BaseModel):
@@ -55,7 +59,7 @@ class ContactRequest(BaseModel):
 
 class InvitationRequest(BaseModel):
     invitee_id: uuid.UUID
-    message: Annotated[str, StringConstraints(max_length=500)] = ""
+    message: Message = ""
 
 
 class InvitationOut(BaseModel):

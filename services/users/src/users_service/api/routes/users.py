@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from messaging_kit.validation import NO_NUL
 
 from users_service import crud
 from users_service.api.deps import SessionDep, ViewerId
@@ -23,8 +24,10 @@ def get_me(viewer: ViewerId, session: SessionDep) -> ProfileOut:
 def update_me(body: ProfileUpdate, viewer: ViewerId, session: SessionDep) -> ProfileOut:
     profile = crud.get_profile(session, viewer)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("display_name") is None:
+    if not (changes.get("display_name") or "").strip():
         changes.pop("display_name", None)  # a display name can change, not disappear
+    else:
+        changes["display_name"] = changes["display_name"].strip()
     if "status_text" in changes and changes["status_text"] is None:
         changes["status_text"] = ""
     return ProfileOut.of(crud.update_profile(session, profile, changes), show_email=True)
@@ -34,9 +37,11 @@ def update_me(body: ProfileUpdate, viewer: ViewerId, session: SessionDep) -> Pro
 def search(
     viewer: ViewerId,
     session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="username or name prefix")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=100, pattern=NO_NUL, description="username or prefix")
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
 ) -> SearchPage:
     hits, next_cursor = crud.search(session, viewer, q, limit=limit, after=cursor)
     return SearchPage(
