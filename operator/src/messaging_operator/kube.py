@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 import tempfile
 from pathlib import Path
@@ -17,7 +18,8 @@ import aiohttp
 import kopf
 
 FIELD_MANAGER = "messaging-operator"
-USER_AGENT = "messaging-operator/0.1"
+# The pid tells replicas apart in the audit log (tests check who wrote what).
+USER_AGENT = f"messaging-operator/0.1 (pid {os.getpid()})"
 
 # kind -> (apiVersion, plural); every kind the operator reads or writes.
 KINDS: dict[str, tuple[str, str]] = {

@@ -289,3 +289,23 @@ def module_namespace(kube: Kube) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def minimal_sample() -> str:
     return (REPO / "manifests" / "samples" / "minimal.yaml").read_text()
+
+
+@pytest.fixture
+def start_operator(
+    kube: Kube, tmp_path: Path
+) -> Iterator[Callable[[dict[str, str]], OperatorProcess]]:
+    """Start extra operator processes (e.g. peered replicas); all are stopped afterwards."""
+    started: list[OperatorProcess] = []
+
+    def start(extra_env: dict[str, str]) -> OperatorProcess:
+        folder = tmp_path / f"replica-{len(started)}"
+        folder.mkdir()
+        process = OperatorProcess(kube, folder, extra_env)
+        process.start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
