@@ -104,6 +104,19 @@ def test_the_api_server_accepts_the_chart(cluster: Cluster, namespace: str, valu
     assert "serverside-applied (server dry run)" in result.stdout
 
 
+@pytest.mark.parametrize("values", ["default", "own-gateway"])
+def test_the_api_server_accepts_the_platform_chart(
+    cluster: Cluster, namespace: str, values: str
+) -> None:
+    chart = REPO / "charts/messaging-platform"
+    rendered = cluster.helm(
+        "template", "chat", chart, "--namespace", namespace, "--kube-version", KUBE_VERSION,
+        "-f", chart / "ci" / f"{values}-values.yaml",
+    ).stdout  # fmt: skip
+    result = cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=rendered)
+    assert "messagingplatform.messaging.platform.dev/chat created (server dry run)" in result.stdout
+
+
 @pytest.mark.parametrize("overlay", ["overlays/dev", "overlays/production"])
 def test_the_api_server_accepts_the_overlays(cluster: Cluster, overlay: str) -> None:
     # A dry-run Namespace is never created, so its objects could not dry-run inside it.
