@@ -133,7 +133,8 @@ up() {
     --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-    --use-service-account-credentials --controllers '*' --v 1
+    --use-service-account-credentials --controllers '*' --v 1 \
+    --enable-hostpath-provisioner
   start kube-scheduler "$KUBE_BIN/kube-scheduler" \
     --kubeconfig "$DIR/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig "$DIR/kube-scheduler.kubeconfig" \
@@ -156,6 +157,10 @@ up() {
     || die "kwok nodes did not become Ready within 60s. See $LOGS/kwok.log."
   wait_for "default service account" 60 "See $LOGS/kube-controller-manager.log." -- \
     "${k[@]}" get serviceaccount default -n default
+
+  # A default StorageClass served by the controller-manager's own hostPath provisioner, so PVCs
+  # bind as on a real cluster (Immediate: no kubelet would ever report a WaitForFirstConsumer node).
+  "${k[@]}" apply --server-side -f "$REPO_ROOT/hack/cluster/storageclass.yaml" >/dev/null
 
   local gw
   gw=$(cd "$REPO_ROOT/hack/tools/gateway-api" && go mod download -json sigs.k8s.io/gateway-api | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')

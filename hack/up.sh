@@ -30,7 +30,7 @@ source "$MP_CACHE/cluster.env"
 kubectl get --raw /readyz >/dev/null 2>&1 || die "the kube-apiserver does not answer: run make cluster-up"
 
 log "installing the MessagingPlatform CRD"
-kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+kubectl apply --server-side --force-conflicts -k crds/ >/dev/null
 kubectl wait crd/messagingplatforms.messaging.platform.dev --for=condition=Established --timeout=30s >/dev/null
 
 if pid=$(operator_pid); then
@@ -45,7 +45,8 @@ kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -
 log "applying $SAMPLE to namespace $NAMESPACE"
 start=$SECONDS
 kubectl apply --server-side -n "$NAMESPACE" -f "$SAMPLE" >/dev/null
-name=$(kubectl get -n "$NAMESPACE" -f "$SAMPLE" -o jsonpath='{.metadata.name}')
+name=$(kubectl create --dry-run=client -o name -f "$SAMPLE" | sed -n 's|^messagingplatform[^/]*/||p' | head -1)
+[ -n "$name" ] || die "$SAMPLE holds no MessagingPlatform"
 
 # Progress: print the conditions that are not yet True whenever they change.
 last=""
