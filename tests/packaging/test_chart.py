@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import CHART, KUBE_VERSION, REPO, by_kind, helm_template, run
+from .conftest import CHART, KUBE_VERSION, REPO, by_kind, helm_template, run, venv_tool
 
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 MONITORING_APIS = (
@@ -206,3 +206,14 @@ def test_notes_say_what_to_apply_next(helm: Path, tmp_path: Path) -> None:
     assert "kubectl -n chat apply -f manifests/samples/minimal.yaml" in notes
     assert "rollout status deployment/mp-messaging-operator" in notes
     assert "kubectl apply --server-side -f crds/" in notes
+
+
+def test_chart_files_pass_yamllint_as_ct_lint_runs_it() -> None:
+    """ct lint yamllints Chart.yaml and the values files with .github/lintconf.yaml."""
+    yamllint = venv_tool("yamllint")
+    files = [
+        path
+        for chart in sorted((REPO / "charts").iterdir())
+        for path in [chart / "Chart.yaml", chart / "values.yaml", *sorted(chart.glob("ci/*.yaml"))]
+    ]
+    run(yamllint, "--strict", "-c", REPO / ".github/lintconf.yaml", *files)
