@@ -17,6 +17,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ HINT = "run `make cluster-up` (hack/cluster.sh up) first"
 CACHE = Path(os.environ.get("MP_CACHE", Path.home() / ".cache" / "messaging-platform"))
 ADMIN_KUBECONFIG = CACHE / "cluster" / "kubeconfig"
 PV_LABEL = "messaging-packaging-test"
+AUDIT_LOG = Path(os.environ.get("MP_AUDIT_LOG", CACHE / "cluster" / "logs" / "audit.log"))
 
 
 class Cluster:
@@ -221,6 +223,23 @@ def bind_claims(cluster: Cluster, namespace: str) -> None:
         cluster.kubectl("create", "-f", "-", stdin=json.dumps(volume), check=False)
 
 
+def audit_events(user: str, since: str) -> list[dict[str, Any]]:
+    """The API server's audit records of `user` received at or after `since` (ISO UTC)."""
+    if not AUDIT_LOG.exists():
+        pytest.fail(f"no audit log at {AUDIT_LOG}: {HINT}")
+    needle = f'"username":"{user}"'
+    events = []
+    with AUDIT_LOG.open() as log:
+        for line in log:
+            if needle in line:
+                event = json.loads(line)
+                if event.get("stage") == "ResponseComplete" and (
+                    event.get("requestReceivedTimestamp", "") >= since
+                ):
+                    events.append(event)
+    return events
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -238,6 +257,7 @@ def test_operator_with_the_charts_service_account_reconciles_the_sample_to_ready
     identity = json.loads(whoami.stdout)["status"]["userInfo"]["username"]
     assert identity == f"system:serviceaccount:{release_namespace}:{account}"
 
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     port = free_port()
     env = {
         **os.environ,
@@ -306,6 +326,25 @@ def test_operator_with_the_charts_service_account_reconciles_the_sample_to_ready
         cluster.kubectl(
             "delete", "pv", "-l", f"{PV_LABEL}={namespace}", "--wait=false", check=False
         )
+    # The API server's audit log (it records writes, hack/cluster/audit-policy.yaml): no write of
+    # this ServiceAccount refused by the authorizer, and the writes that made the sample Ready
+    # were its own. Refused reads and watches show in the operator's log, checked below.
+    user = f"system:serviceaccount:{release_namespace}:{account}"
+    requests = audit_events(user, started)
+    refused = [
+        f"{e['verb']} {e['objectRef'].get('resource')}/{e['objectRef'].get('subresource', '')}"
+        f" in {e['objectRef'].get('namespace', '(cluster)')}"
+        for e in requests
+        if e.get("annotations", {}).get("authorization.k8s.io/decision") == "forbid"
+    ]
+    assert not refused, "the chart's RBAC refused the operator:\n" + "\n".join(sorted(set(refused)))
+    ours = {
+        (e["verb"], e["objectRef"].get("resource"), e["objectRef"].get("subresource"))
+        for e in requests
+        if e["objectRef"].get("namespace") == namespace
+    }
+    assert ("patch", "deployments", None) in ours, sorted(map(str, ours))
+    assert ("patch", "messagingplatforms", "status") in ours, sorted(map(str, ours))
     # RBAC denials name the user and what it "cannot" do; kopf says "Not enough permissions".
     # (Other 403s, such as writes into a namespace being deleted by another suite, are not RBAC.)
     forbidden = [
