@@ -88,6 +88,7 @@ def test_images_are_named_as_the_operator_deploys_them() -> None:
         for node in ast.walk(spec)
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "SERVICE_PORTS"
     )
+    assert ports is not None
     services = ast.literal_eval(ports)
     assert sorted(names) == sorted([f"{s}:1.2.3" for s in services] + ["operator:1.2.3"])
     # builders/deployments.py: <imageRepository>/<service>:<version>

@@ -54,7 +54,7 @@ def object_literals(tree: ast.AST, *, top_level_only: bool) -> list[ast.Dict]:
     found: list[ast.Dict] = []
 
     def keys(node: ast.Dict) -> set[str]:
-        return {k.value for k in node.keys if isinstance(k, ast.Constant)}
+        return {str(k.value) for k in node.keys if isinstance(k, ast.Constant)}
 
     def visit(node: ast.AST, inside: bool) -> None:
         is_object = isinstance(node, ast.Dict) and {"apiVersion", "kind"} <= keys(node)
