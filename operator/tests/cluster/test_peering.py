@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -37,7 +36,15 @@ def test_two_replicas_never_fight_and_hand_over(
         replicas.append(low)
         assert high.process is not None
         assert low.process is not None
-        time.sleep(3)  # peers see each other; the lower one pauses
+        # kopf starts paused and stays so (silently) while a higher priority peer is alive.
+        kube.wait_for(
+            lambda: len(kube.json("get", "clusterkopfpeering", PEERING).get("status") or {}) >= 2,
+            20,
+            "both replicas in the peering object",
+        )
+        assert "Resuming operations" not in low.logs()
+        high_agent = f"messaging-operator/0.1 (pid {high.process.pid})"
+        low_agent = f"messaging-operator/0.1 (pid {low.process.pid})"
         ns = make_namespace()
         since = kube.now()
         kube.apply(ns, minimal_sample)
@@ -46,23 +53,28 @@ def test_two_replicas_never_fight_and_hand_over(
             90,
             "Ready with two replicas",
         )
+        # Another operator may run on this machine (`make up` starts one for all namespaces);
+        # the claim is about these two: the paused one never wrote.
         writers = _writers(kube, ns, since)
-        assert writers == {f"messaging-operator/0.1 (pid {high.process.pid})"}
+        assert low_agent not in writers
+        if not writers - {high_agent, low_agent}:  # no foreign operator did the work first
+            assert high_agent in writers
 
-        high.stop()  # a graceful exit leaves the peering at once
+        high.stop()  # a graceful exit takes it out of the peering at once
+        kube.wait_for(
+            lambda: "Resuming operations after the pause" in low.logs(), 30, "the hand-over"
+        )
         handed_over = kube.now()
         kube.run("delete", "deploy", "chat-auth", "-n", ns, "--wait=false")
         kube.wait_for(
-            lambda: (
-                kube.run("get", "deploy", "chat-auth", "-n", ns, check=False).returncode == 0
-                and _writers(kube, ns, handed_over)
-            ),
-            30,
-            "the remaining replica to repair the Deployment",
+            lambda: kube.run("get", "deploy", "chat-auth", "-n", ns, check=False).returncode == 0,
+            15,
+            "the Deployment repaired after the hand-over",
         )
-        assert _writers(kube, ns, handed_over) == {
-            f"messaging-operator/0.1 (pid {low.process.pid})"
-        }
+        writers = _writers(kube, ns, handed_over)
+        assert high_agent not in writers
+        if writers - {low_agent} == set():  # no foreign operator raced it to the repair
+            assert low_agent in writers
     finally:
         for process in replicas:
             process.stop()
