@@ -9,7 +9,8 @@
 #   hack/kind.sh env         print `export KUBECONFIG=...` for this cluster
 #   hack/kind.sh down        delete the cluster
 # Environment: KIND_CLUSTER (default messaging), IMAGE_TAG (default dev), GATEWAY_PORT (default 8080),
-# KUBECTL (default: kubectl on PATH, else the pinned one from hack/tools/kube).
+# GATEWAY_NAMESPACE/GATEWAY_NAME (default gateway-system/public), KUBECTL (default: kubectl on
+# PATH, else the pinned one from hack/tools/kube).
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -20,8 +21,9 @@ IMAGE_REPOSITORY="${IMAGE_REPOSITORY:-ghcr.io/acme/messaging}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 # Envoy Gateway release that implements Gateway API v1.4 (hack/tools/gateway-api pins v1.4.1).
 ENVOY_GATEWAY_VERSION="${ENVOY_GATEWAY_VERSION:-v1.7.0}"
-GATEWAY_NAMESPACE=gateway-system
-GATEWAY_NAME=public
+# The shared Gateway `up` creates; `forward` reaches any Gateway named by these two.
+GATEWAY_NAMESPACE="${GATEWAY_NAMESPACE:-gateway-system}"
+GATEWAY_NAME="${GATEWAY_NAME:-public}"
 KIND_STATE="$MP_STATE/kind-$KIND_CLUSTER"
 export KUBECONFIG="$KIND_STATE/kubeconfig"
 
@@ -164,7 +166,8 @@ forward() {
   local service pidfile="$KIND_STATE/forward.pid"
   service=$("$KUBECTL" -n envoy-gateway-system get service -o name \
     --selector "gateway.envoyproxy.io/owning-gateway-namespace=$GATEWAY_NAMESPACE,gateway.envoyproxy.io/owning-gateway-name=$GATEWAY_NAME")
-  [ -n "$service" ] || die "no Envoy Service for Gateway $GATEWAY_NAMESPACE/$GATEWAY_NAME: run hack/kind.sh up"
+  [ -n "$service" ] \
+    || die "no Envoy Service for Gateway $GATEWAY_NAMESPACE/$GATEWAY_NAME (class eg): run hack/kind.sh up"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     kill "$(cat "$pidfile")"
   fi
