@@ -1,7 +1,64 @@
-"""Builds the messages service's ASGI app."""
+"""Builds the messages service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
 
-from messages_service import SERVICE
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
-app = create_app(SERVICE)
+from messages_service import SERVICE, crud
+from messages_service.api.routes import messages
+from messages_service.core.config import Settings, get_settings
+from messages_service.models import EVENTS
+
+
+def broker_check(amqp_url: str) -> None:
+    connect(amqp_url).close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    # A short idle wait: the relay's poll interval is the floor of send -> delivery latency.
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange, idle_seconds=0.02)
+    consumer = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.events_queue,
+        {
+            "contact.blocked": crud.apply_block_event,
+            "contact.unblocked": crud.apply_block_event,
+        },
+    )
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[messages.router],
+        readiness={
+            "database": db.ping,
+            "broker": lambda: broker_check(settings.amqp_url),
+        },
+        on_startup=[relay.start, consumer.start],
+        on_shutdown=[db.close, relay.stop, consumer.stop],
+        description="Direct messages as opaque ciphertext: send, history, receipts, delete.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.relay = relay
+    app.state.consumer = consumer
+    app.state.verifier = TokenVerifier(
+        JwksKeys(settings.jwks_url),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    return app
