@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pika
@@ -79,6 +80,26 @@ def test_relay_publishes_committed_events_only(db: Database, amqp: Any) -> None:
             select(func.count()).select_from(TABLES.outbox).where(TABLES.outbox.c.sent_at.is_(None))
         )
     assert unsent == 0
+
+
+def test_relay_purges_old_sent_rows(db: Database, amqp: Any) -> None:
+    url, exchange, _ = amqp
+    with db.sessions() as session:
+        old = add_event(session, TABLES, "thing.old", "kit", {})
+        recent = add_event(session, TABLES, "thing.recent", "kit", {})
+        unsent = add_event(session, TABLES, "thing.unsent", "kit", {})
+        outbox = TABLES.outbox
+        session.execute(
+            outbox.update()
+            .where(outbox.c.id == old.id)
+            .values(sent_at=func.now() - timedelta(days=8))
+        )
+        session.execute(outbox.update().where(outbox.c.id == recent.id).values(sent_at=func.now()))
+        session.commit()
+    assert OutboxRelay(db, TABLES, url, exchange).purge_sent() == 1
+    with db.sessions() as session:
+        left = set(session.scalars(select(TABLES.outbox.c.id)))
+    assert left == {recent.id, unsent.id}
 
 
 def consume(db: Database, amqp: Any, handler: Any, queue: str) -> EventConsumer:

@@ -42,6 +42,7 @@ class ServiceCli:
             log_config=None,  # keep our JSON handler
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         return 0
 

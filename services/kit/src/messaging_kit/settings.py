@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Seconds uvicorn waits for in-flight requests after SIGTERM before closing them.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Proxies whose X-Forwarded-For is believed (the gateway's addresses, or "*" when only the
+    # gateway can reach the pod); the client address drives per-address login throttling.
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 class DatabaseSettings(ServiceSettings):

@@ -10,11 +10,13 @@ import contextlib
 import json
 import logging
 import threading
+import time
+from datetime import timedelta
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from messaging_kit.db import Database
@@ -22,6 +24,7 @@ from messaging_kit.events.broker import connect, declare_exchange
 from messaging_kit.events.outbox import EventTables
 
 log = logging.getLogger(__name__)
+PURGE_INTERVAL_SECONDS = 600.0
 
 
 class OutboxRelay:
@@ -35,6 +38,7 @@ class OutboxRelay:
         batch_size: int = 100,
         idle_seconds: float = 0.2,
         max_backoff_seconds: float = 5.0,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self.db = db
         self.outbox = tables.outbox
@@ -43,6 +47,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.retention = retention
+        self._purged_at = float("-inf")
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -74,6 +80,7 @@ class OutboxRelay:
                 backoff = 0.2
                 while not self._stopping.is_set():
                     if self.publish_batch(channel) < self.batch_size:
+                        self.purge_now_and_then()
                         connection.sleep(self.idle_seconds)  # also services heartbeats
             except (pika.exceptions.AMQPError, SQLAlchemyError) as error:
                 log.warning("relay interrupted, reconnecting", extra={"error": repr(error)})
@@ -84,6 +91,22 @@ class OutboxRelay:
                 if connection.is_open:
                     with contextlib.suppress(pika.exceptions.AMQPError):
                         connection.close()
+
+    def purge_now_and_then(self) -> None:
+        if time.monotonic() - self._purged_at >= PURGE_INTERVAL_SECONDS:
+            self._purged_at = time.monotonic()
+            self.purge_sent()
+
+    def purge_sent(self) -> int:
+        """Delete rows sent longer ago than the retention (kept a while for tracing)."""
+        with self.db.sessions() as session, session.begin():
+            result = session.execute(
+                delete(self.outbox).where(
+                    self.outbox.c.sent_at.is_not(None),
+                    self.outbox.c.sent_at < func.now() - self.retention,
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def publish_batch(self, channel: BlockingChannel) -> int:
         """Publish up to batch_size unsent rows; return how many went out."""
