@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import MANIFESTS, REPO, by_kind, kustomize
+from .conftest import MANIFESTS, REPO, by_kind, helm_template, kustomize
 
 BUILDS = ["", "base", "overlays/dev", "overlays/production"]
 
@@ -77,3 +77,21 @@ def test_each_sample_is_a_messaging_platform(kubectl: Path, sample: Path) -> Non
     for platform in platforms:
         assert platform["apiVersion"] == "messaging.platform.dev/v1alpha1"
         assert platform["spec"], sample
+
+
+def test_base_deployment_matches_the_charts(kubectl: Path, helm: Path) -> None:
+    """Two renderings of one operator Deployment: they must agree on everything but names."""
+    (base,) = by_kind(kustomize(kubectl, MANIFESTS / "base"), "Deployment")
+    (chart,) = by_kind(helm_template(helm), "Deployment")
+    base_pod, chart_pod = base["spec"]["template"]["spec"], chart["spec"]["template"]["spec"]
+    assert base_pod["securityContext"] == chart_pod["securityContext"]
+    assert base_pod["volumes"] == chart_pod["volumes"]
+    (base_container,) = base_pod["containers"]
+    (chart_container,) = chart_pod["containers"]
+    for field in ("securityContext", "resources", "ports", "volumeMounts", "startupProbe",
+                  "livenessProbe", "readinessProbe"):  # fmt: skip
+        assert base_container[field] == chart_container[field], field
+    chart_env = {e["name"]: e for e in chart_container["env"]}
+    for variable in base_container["env"]:
+        assert chart_env[variable["name"]] == variable, variable["name"]
+    assert base["spec"]["strategy"] == chart["spec"]["strategy"]
