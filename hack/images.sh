@@ -103,9 +103,18 @@ main() {
   check_names "${names[@]}"
   case "$cmd" in
     list) for name in "${names[@]}"; do image_ref "$name"; done ;;
-    build) need_docker && build "${names[@]}" ;;
-    load) need_docker && load "${names[@]}" ;;
-    push) need_docker && push "${names[@]}" ;;
+    build)
+      need_docker
+      build "${names[@]}"
+      ;;
+    load)
+      need_docker
+      load "${names[@]}"
+      ;;
+    push)
+      need_docker
+      push "${names[@]}"
+      ;;
     *) die "usage: hack/images.sh list|build|load|push [NAME...]  (names: ${ALL_IMAGES[*]})" ;;
   esac
 }

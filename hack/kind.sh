@@ -182,13 +182,28 @@ forward() {
 main() {
   local cmd="${1:-}"
   case "$cmd" in
+    # One command a line: inside an && list bash ignores errexit in all but the last command.
     up)
-      need_docker && setup_tools && create_cluster && gateway_api_crds && envoy_gateway && images
+      need_docker
+      setup_tools
+      create_cluster
+      gateway_api_crds
+      envoy_gateway
+      images
       log "kind cluster $KIND_CLUSTER is ready; next: hack/kind.sh install; $(main env)"
       ;;
-    images) setup_tools && images ;;
-    install) setup_tools && install_chart ;;
-    forward) setup_tools && forward ;;
+    images)
+      setup_tools
+      images
+      ;;
+    install)
+      setup_tools
+      install_chart
+      ;;
+    forward)
+      setup_tools
+      forward
+      ;;
     env) echo "export KUBECONFIG=$KUBECONFIG" ;;
     down)
       setup_tools
