@@ -6,12 +6,14 @@ import contextlib
 import json
 import uuid
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from messaging_kit.events.envelope import Event, new_event, parse_event
 
 # No example database: the suite leaves nothing behind in the checkout.
-NO_DATABASE = settings(database=None)
+NO_DATABASE = settings(
+    database=None, deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow]
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
