@@ -27,18 +27,23 @@ GATEWAY_NAME="${GATEWAY_NAME:-public}"
 KIND_STATE="$MP_STATE/kind-$KIND_CLUSTER"
 export KUBECONFIG="$KIND_STATE/kubeconfig"
 
-tool() { echo "$("$REPO_ROOT/hack/tools/build.sh" --path "$1")/$2"; }
+# The binary of a pinned Go tool; a failed build fails the caller (not an echo of a bad path).
+tool() {
+  local dir
+  dir=$("$REPO_ROOT/hack/tools/build.sh" --path "$1") || return 1
+  echo "$dir/$2"
+}
 
 setup_tools() {
-  KIND=$(tool kind kind)
-  HELM=$(tool helm helm)
+  KIND=$(tool kind kind) || die "could not build kind (hack/tools/build.sh kind)"
+  HELM=$(tool helm helm) || die "could not build helm (hack/tools/build.sh helm)"
   if [ -n "${KUBECTL:-}" ]; then
     :
   elif command -v kubectl >/dev/null; then
     KUBECTL=$(command -v kubectl)
   else
     log "no kubectl on PATH: building the pinned one (hack/tools/kube; slow the first time)"
-    KUBECTL=$(tool kube kubectl)
+    KUBECTL=$(tool kube kubectl) || die "could not build kubectl (hack/tools/build.sh kube)"
   fi
 }
 
