@@ -7,6 +7,7 @@ from messaging_operator.status import (
     Check,
     Observation,
     build_status,
+    evaluate_infrastructure,
     evaluate_migrations,
     evaluate_routes,
     evaluate_services,
@@ -123,3 +124,22 @@ def test_missing_gateway(platform):
     check = evaluate_routes(platform, {}, Observation(gateway_found=False))
     assert (check.reason, check.failed) == ("GatewayNotFound", True)
     assert "team/public" in check.message
+
+
+def test_database_down_after_it_ran_is_a_failure(platform):
+    postgres = {
+        "metadata": {"name": "chat-postgres", "generation": 1},
+        "spec": {"replicas": 1},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "readyReplicas": 0,
+        },
+    }
+    live = {("StatefulSet", "chat-postgres"): postgres}
+    starting = evaluate_infrastructure(platform, live, Observation())
+    assert (starting.reason, starting.failed) == ("DatabaseUnavailable", False)
+    down = evaluate_infrastructure(platform, live, Observation(migration_gate_open=True))
+    assert (down.reason, down.failed) == ("DatabaseUnavailable", True)
+    assert "0/1 ready" in down.message

@@ -57,7 +57,9 @@ class Observation:
     missing: list[str] = field(default_factory=list)  # messages about missing user objects
     gateway_found: bool | None = None  # None: no gateway configured
     legacy_found: bool | None = None
-    migration_gate_open: bool = False  # the database is provisioned: migrations may run
+    # The provisioning Job completed: the database has run, so it being down now is a fault
+    # (not a start-up), and migrations may run.
+    migration_gate_open: bool = False
     # service -> version its Deployment runs (or is about to), None when not yet deployable
     deploy_versions: dict[str, str | None] = field(default_factory=dict)
 
@@ -121,9 +123,13 @@ def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -
         stuck = stuck_pod(live, component)
         if stuck:
             return Check("False", "PodStuck", f"{component}: {stuck}", failed=True)
-        ready, have, want = _workload_ready(live.get(("StatefulSet", name)))
+        statefulset = live.get(("StatefulSet", name))
+        ready, have, want = _workload_ready(statefulset)
         if not ready:
             waiting.append(f"{component} {have}/{want} ready")
+            if component == "postgres" and statefulset is not None and have < want:
+                down = f"PostgreSQL {name}: {have}/{want} ready"
+                return Check("False", "DatabaseUnavailable", down, failed=seen.migration_gate_open)
     for (kind, name), job in sorted(live.items()):
         if kind != "Job" or "-migrate-" in name:
             continue

@@ -215,6 +215,9 @@ class OperatorProcess:
             **self.kube.env,
             "MESSAGING_OPERATOR_LIVENESS": f"http://127.0.0.1:{port}/healthz",
             "MESSAGING_OPERATOR_LOG_LEVEL": "INFO",
+            # The safety-net pass every 5 s (300 s in production), so that the idle windows
+            # of the zero-writes tests include several of them.
+            "MESSAGING_OPERATOR_RESYNC_SECONDS": "5",
             **self.extra_env,
         }
         log = self.log_path.open("wb")
