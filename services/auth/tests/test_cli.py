@@ -40,6 +40,20 @@ def test_generate_key_needs_no_settings(tmp_path: Path) -> None:
     assert (tmp_path / "2026-02-01.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
 
 
+def test_migrate_exits_75_while_the_database_is_unreachable(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "AMQP_URL": "amqp://unused@127.0.0.1:1/",
+        "SIGNING_KEYS_DIR": str(tmp_path),
+    }
+    result = run("migrate", env=env)
+    assert result.returncode == 75, result.stderr
+    assert result.stderr.startswith("messaging-auth: database not reachable:")
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.infra
 def test_migrate_brings_a_fresh_database_to_head_twice_over(tmp_path: Path) -> None:
     with fresh_database("auth_cli") as url:

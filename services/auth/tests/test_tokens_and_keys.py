@@ -110,3 +110,20 @@ def test_two_keys_live_during_rotation(make_settings: Any, keys_dir: Path, regis
             assert new_client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
         jwks = new_client.get("/.well-known/jwks.json").json()["keys"]
         assert all("d" not in key for key in jwks), "private material must never be published"
+
+
+def test_the_operators_secret_layout_is_read(tmp_path: Path) -> None:
+    """A Secret with `private.pem` (P-256) and a `kid` file beside it."""
+    from auth_service.core.keys import KeyRing
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "private.pem").write_bytes(pem)
+    (tmp_path / "kid").write_text("a1b2c3d4\n")
+    ring = KeyRing(str(tmp_path))
+    assert ring.signing_key().kid == "a1b2c3d4"
+    assert ring.signing_key().algorithm == "ES256"
+    assert [key["kid"] for key in ring.jwks()["keys"]] == ["a1b2c3d4"]

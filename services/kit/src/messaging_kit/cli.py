@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from messaging_kit.logs import configure_logging
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+# sysexits' EX_TEMPFAIL: try again later (the operator's migration Job retries on it).
+EXIT_TEMPORARY_FAILURE = 75
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,13 @@ class ServiceCli:
 
     def migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
         assert self.migrations_package is not None
-        upgrade_head(self.migrations_package, settings.database_url)
+        try:
+            upgrade_head(self.migrations_package, settings.database_url)
+        except OperationalError as error:
+            # The migration Job retries this exit code: the database may still be starting.
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            print(f"messaging-{self.service}: database not reachable: {reason}", file=sys.stderr)
+            return EXIT_TEMPORARY_FAILURE
         log.info("migrations at head")
         return 0
 

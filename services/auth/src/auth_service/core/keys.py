@@ -26,8 +26,8 @@ class SigningKey:
     verifier: jwt.PyJWK
 
 
-def load_key(path: Path) -> SigningKey:
-    kid = path.stem
+def load_key(path: Path, kid: str | None = None) -> SigningKey:
+    kid = kid or path.stem
     private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
         algorithm = "EdDSA"
@@ -67,13 +67,23 @@ class KeyRing:
         self.reload()
 
     def reload(self) -> None:
-        keys = {key.kid: key for key in map(load_key, sorted(self.directory.glob("*.pem")))}
+        keys = {}
+        for path in sorted(self.directory.glob("*.pem")):
+            key = load_key(path, self._kid_beside(path))
+            keys[key.kid] = key
         if not keys:
             raise ValueError(f"no <kid>.pem signing keys in {self.directory}")
         if self.active_kid and self.active_kid not in keys:
             raise ValueError(f"ACTIVE_KEY_ID {self.active_kid} has no file in {self.directory}")
         self._keys = keys
         self._loaded_at = time.monotonic()
+
+    def _kid_beside(self, path: Path) -> str | None:
+        """The operator's Secret layout: `private.pem` plus a `kid` file naming it."""
+        kid_file = self.directory / "kid"
+        if path.name == "private.pem" and kid_file.is_file():
+            return kid_file.read_text().strip() or None
+        return None
 
     def _fresh(self) -> dict[str, SigningKey]:
         if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
