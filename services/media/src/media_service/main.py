@@ -1,7 +1,76 @@
-"""Builds the media service's ASGI app."""
+"""Builds the media service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
+
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from media_service import SERVICE
+from media_service.api.routes import media
+from media_service.core.config import Settings, get_settings
+from media_service.core.storage import ObjectStore
+from media_service.models import EVENTS
+from media_service.thumbnails import thumbnail_handler
 
-app = create_app(SERVICE)
+
+def object_store(settings: Settings) -> ObjectStore:
+    return ObjectStore(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        settings.s3_bucket,
+        region=settings.s3_region,
+        public_endpoint=settings.s3_public_endpoint,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    store = object_store(settings)
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
+    # Thumbnails are made here, off the request path, from media's own media.uploaded events.
+    thumbnails = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.events_queue,
+        {
+            "media.uploaded": thumbnail_handler(
+                store, max_pixels=settings.max_image_pixels, size=settings.thumbnail_size
+            )
+        },
+        prefetch=2,  # each message decodes an image: take few at a time
+    )
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[media.router],
+        readiness={
+            "database": db.ping,
+            "broker": lambda: connect(settings.amqp_url).close(),
+            "object_store": store.ping,
+        },
+        on_startup=[store.ensure_bucket, relay.start, thumbnails.start],
+        on_shutdown=[db.close, relay.stop, thumbnails.stop],
+        description="Attachments: streamed uploads, presigned downloads, thumbnails.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.store = store
+    app.state.relay = relay
+    app.state.thumbnails = thumbnails
+    app.state.verifier = TokenVerifier(
+        JwksKeys(settings.jwks_url), issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    return app

@@ -1,0 +1,121 @@
+"""Attachment rows: create (with the media.uploaded event), read with access checks, delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from messaging_kit.events import add_event
+from messaging_kit.problems import Problem
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from media_service import SERVICE
+from media_service.core.sniffing import IMAGE_TYPES
+from media_service.core.upload import ReceivedFile
+from media_service.models import EVENTS, Attachment, Participant, ThumbnailStatus
+
+
+def create_attachment(
+    session: Session,
+    received: ReceivedFile,
+    owner: uuid.UUID,
+    *,
+    conversation_id: uuid.UUID | None,
+    group_id: uuid.UUID | None,
+    participant_ids: Iterable[uuid.UUID],
+) -> Attachment:
+    attachment = Attachment(
+        id=received.media_id,
+        owner_id=owner,
+        filename=received.filename,
+        content_type=received.content_type,
+        size_bytes=received.size_bytes,
+        sha256=received.sha256,
+        conversation_id=conversation_id,
+        group_id=group_id,
+        width=received.width,
+        height=received.height,
+        thumbnail_status=(
+            ThumbnailStatus.PENDING
+            if received.content_type in IMAGE_TYPES
+            else ThumbnailStatus.NONE
+        ),
+    )
+    session.add(attachment)
+    session.flush()
+    _replace_participants(session, attachment, participant_ids)
+    # The thumbnail worker (and anyone else) learns of the upload only once the row commits.
+    add_event(
+        session,
+        EVENTS,
+        "media.uploaded",
+        SERVICE,
+        {
+            "media_id": str(attachment.id),
+            "owner_id": str(owner),
+            "content_type": attachment.content_type,
+            "size_bytes": attachment.size_bytes,
+            "conversation_id": str(conversation_id) if conversation_id else None,
+            "group_id": str(group_id) if group_id else None,
+        },
+    )
+    session.commit()
+    return attachment
+
+
+def _replace_participants(
+    session: Session, attachment: Attachment, participant_ids: Iterable[uuid.UUID]
+) -> None:
+    session.execute(delete(Participant).where(Participant.media_id == attachment.id))
+    for user_id in set(participant_ids) - {attachment.owner_id}:
+        session.add(Participant(media_id=attachment.id, user_id=user_id))
+    session.flush()
+
+
+def participant_ids(session: Session, media_id: uuid.UUID) -> list[uuid.UUID]:
+    return sorted(
+        session.scalars(select(Participant.user_id).where(Participant.media_id == media_id))
+    )
+
+
+def not_found(media_id: uuid.UUID) -> Problem:
+    return Problem(404, "media-not-found", "No such attachment", f"no attachment {media_id}")
+
+
+def readable_attachment(session: Session, media_id: uuid.UUID, viewer: uuid.UUID) -> Attachment:
+    """The attachment if viewer owns it or takes part in its conversation or group; otherwise
+    404, so strangers cannot even learn that an id exists."""
+    attachment = session.get(Attachment, media_id)
+    if attachment is None:
+        raise not_found(media_id)
+    if attachment.owner_id != viewer and session.get(Participant, (media_id, viewer)) is None:
+        raise not_found(media_id)
+    return attachment
+
+
+def owned_attachment(session: Session, media_id: uuid.UUID, viewer: uuid.UUID) -> Attachment:
+    attachment = readable_attachment(session, media_id, viewer)
+    if attachment.owner_id != viewer:
+        raise Problem(403, "not-owner", "Only the uploader may change or delete an attachment")
+    return attachment
+
+
+def set_participants(
+    session: Session, attachment: Attachment, participant_ids: Iterable[uuid.UUID]
+) -> None:
+    _replace_participants(session, attachment, participant_ids)
+    session.commit()
+
+
+def delete_attachment(session: Session, attachment: Attachment) -> None:
+    """Delete the row (its blobs go right after, by the caller; cleanup catches a miss)."""
+    session.delete(attachment)
+    add_event(
+        session,
+        EVENTS,
+        "media.deleted",
+        SERVICE,
+        {"media_id": str(attachment.id), "owner_id": str(attachment.owner_id)},
+    )
+    session.commit()

@@ -1,0 +1,191 @@
+"""Media test fixtures: a real media server (uvicorn on loopback) on a fresh database, its own
+MinIO bucket, exchange and queue; tokens signed by a test issuer whose JWKS is served over
+real HTTP, as auth's would be."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pika
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from fastapi import FastAPI
+from jwt.algorithms import OKPAlgorithm
+from media_service.core.config import Settings
+from media_service.core.storage import ObjectStore
+from media_service.main import create_app
+from messaging_kit.events.broker import dead_letter_queue_name
+from messaging_kit.migrations import upgrade_head
+from messaging_kit.testing import HINT, LiveServer, fresh_database, require_rabbitmq
+
+S3_ENDPOINT = os.environ.get("MP_S3_ENDPOINT", "http://127.0.0.1:19000")
+S3_ACCESS_KEY = os.environ.get("MP_S3_ACCESS_KEY", "platform")
+S3_SECRET_KEY = os.environ.get("MP_S3_SECRET_KEY", "platform-secret")
+MAX_UPLOAD = 8 * 1024 * 1024  # above one 5 MiB part, so the multipart path is exercised
+
+
+class TokenIssuer:
+    """Signs access tokens like auth does and serves the public key as a JWKS."""
+
+    def __init__(self) -> None:
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
+        self.app = FastAPI()
+        self.app.get("/.well-known/jwks.json")(lambda: {"keys": [jwk]})
+
+    def token(self, user_id: uuid.UUID) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": "messaging-auth",
+            "aud": "messaging",
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + 600,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, user_id: uuid.UUID) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id)}"}
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[tuple[TokenIssuer, str]]:
+    issuer = TokenIssuer()
+    with LiveServer(issuer.app) as server:
+        yield issuer, f"{server.url}/.well-known/jwks.json"
+
+
+def require_minio() -> None:
+    try:
+        httpx.get(f"{S3_ENDPOINT}/minio/health/live", timeout=3).raise_for_status()
+    except httpx.HTTPError as error:
+        pytest.fail(f"MinIO at {S3_ENDPOINT} is not answering ({error}); {HINT}")
+
+
+@dataclass
+class Media:
+    url: str
+    settings: Settings
+    store: ObjectStore
+    issuer: TokenIssuer
+    app: FastAPI
+
+    def headers(self, user_id: uuid.UUID) -> dict[str, str]:
+        return self.issuer.headers(user_id)
+
+    def keys(self) -> list[str]:
+        return sorted(obj.key for obj in self.store.list(""))
+
+
+def delete_bucket(store: ObjectStore) -> None:
+    for obj in store.list(""):
+        store.remove(obj.key)
+    store.client.remove_bucket(store.bucket)
+
+
+def delete_queues(amqp_url: str, queue: str) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    for name in (queue, dead_letter_queue_name(queue)):
+        channel.queue_delete(name)
+    connection.close()
+
+
+@pytest.fixture
+def make_settings(issuer: tuple[TokenIssuer, str]) -> Iterator[Callable[..., Settings]]:
+    amqp_url = require_rabbitmq()
+    require_minio()
+    run_id = uuid.uuid4().hex[:12]
+    with fresh_database("media") as database_url:
+        upgrade_head("media_service", database_url)
+
+        def build(**overrides: Any) -> Settings:
+            values: dict[str, Any] = {
+                "database_url": database_url,
+                "amqp_url": amqp_url,
+                "jwks_url": issuer[1],
+                "events_exchange": f"test.events.{run_id}",
+                "events_queue": f"test.media.{run_id}",
+                "s3_endpoint": S3_ENDPOINT,
+                "s3_access_key": S3_ACCESS_KEY,
+                "s3_secret_key": S3_SECRET_KEY,
+                "s3_bucket": f"tmedia-{run_id}",
+                "max_upload_bytes": MAX_UPLOAD,
+                "max_image_pixels": 4_000_000,
+                "thumbnail_size": 64,
+                **overrides,
+            }
+            return Settings(**values)
+
+        yield build
+
+
+@pytest.fixture
+def media(
+    make_settings: Callable[..., Settings], issuer: tuple[TokenIssuer, str]
+) -> Iterator[Media]:
+    settings = make_settings()
+    app = create_app(settings)
+    try:
+        with LiveServer(app) as server:
+            yield Media(server.url, settings, app.state.store, issuer[0], app)
+    finally:
+        delete_bucket(app.state.store)
+        delete_queues(settings.amqp_url, settings.events_queue)
+
+
+def png_bytes(width: int = 200, height: int = 100) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def bomb_png_bytes(side: int = 20_000) -> bytes:
+    """A valid 1-bit PNG of side x side pixels: a few KiB that would decode to side^2 pixels
+    (400 Mpx at the default), i.e. a decompression bomb. Made fast: one block of 100 rows
+    is compressed once with a full flush (no back-references), then repeated."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    assert side % 100 == 0
+    rows = (b"\x00" + bytes((side + 7) // 8)) * 100  # filter byte + one bit per pixel
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(rows) + compressor.flush(zlib.Z_FULL_FLUSH)
+    again = compressor.compress(rows) + compressor.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(side // 100):
+        checksum = zlib.adler32(rows, checksum)
+    final = b"\x03\x00"  # an empty final block with fixed codes
+    idat = first + again * (side // 100 - 1) + final + struct.pack(">I", checksum)
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def make_png() -> Callable[..., bytes]:
+    return png_bytes
+
+
+@pytest.fixture
+def make_bomb() -> Callable[..., bytes]:
+    return bomb_png_bytes
