@@ -171,6 +171,25 @@ def test_invitations_decline_and_expire(stack: Any) -> None:
         "/api/v1/invitations", headers=bearer(inviter), params={"direction": "outgoing"}
     ).json()
     assert sorted(i["status"] for i in outgoing) == ["declined", "expired"]
+    # An overdue invitation nobody looked at does not block a new one.
+    third = stack.users.post(
+        "/api/v1/invitations",
+        headers=bearer(inviter),
+        json={"invitee_id": invitee_profile["user_id"]},
+    ).json()
+    with stack.users.app.state.db.sessions() as session:
+        session.execute(
+            update(Invitation)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            .where(Invitation.id == third["id"])
+        )
+        session.commit()
+    fourth = stack.users.post(
+        "/api/v1/invitations",
+        headers=bearer(inviter),
+        json={"invitee_id": invitee_profile["user_id"]},
+    )
+    assert fourth.status_code == 201, fourth.text
 
 
 def test_invitation_events_reach_the_broker(stack: Any) -> None:

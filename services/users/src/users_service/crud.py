@@ -229,11 +229,18 @@ def list_contacts(session: Session, owner: uuid.UUID, status: str) -> list[Profi
 # --- invitations ------------------------------------------------------------------------
 
 
-def expire_invitations(session: Session) -> int:
-    """Mark overdue pending invitations expired (run on read; cheap with the partial index)."""
+def expire_invitations(session: Session, user: uuid.UUID) -> int:
+    """Mark the user's overdue pending invitations expired (on read: no sweeper needed).
+
+    Limited to one user's rows so it rides the inviter and invitee indexes.
+    """
     result = session.execute(
         update(Invitation)
-        .where(Invitation.status == PENDING, Invitation.expires_at <= now())
+        .where(
+            or_(Invitation.inviter_id == user, Invitation.invitee_id == user),
+            Invitation.status == PENDING,
+            Invitation.expires_at <= now(),
+        )
         .values(status="expired")
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -243,7 +250,7 @@ def create_invitation(
     session: Session, inviter: uuid.UUID, invitee: uuid.UUID, message: str, ttl: timedelta
 ) -> Invitation:
     invitee_profile = _check_pair(session, inviter, invitee)
-    expire_invitations(session)
+    expire_invitations(session, inviter)  # an overdue one must not block a new invitation
     if (
         contact_status(session, inviter, invitee) == ACCEPTED
         and contact_status(session, invitee, inviter) == ACCEPTED
@@ -280,7 +287,7 @@ def create_invitation(
 
 
 def list_invitations(session: Session, user: uuid.UUID, direction: str) -> list[Invitation]:
-    expire_invitations(session)
+    expire_invitations(session, user)
     session.commit()
     column = Invitation.invitee_id if direction == "incoming" else Invitation.inviter_id
     return list(
