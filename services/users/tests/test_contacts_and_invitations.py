@@ -24,11 +24,22 @@ def events(stack: Any, event_type: str) -> list[dict[str, Any]]:
 
 def test_search_by_prefix_pages_and_hides_emails(stack: Any) -> None:
     me, _ = stack.user("searcher")
-    _friend_token, friend = stack.user("zed_friend", "Zed Friend")
+    friend_token, _ = stack.user("zed_friend", "Zed Friend")
     for name in ("zed_a", "zed_b", "zed_c"):
         stack.user(name)
-    _, _by_name = stack.user("other_one", "Zed By Name")
-    stack.users.post("/api/v1/contacts", headers=bearer(me), json={"user_id": friend["user_id"]})
+    stack.user("other_one", "Zed By Name")
+    me_profile = stack.users.get("/api/v1/users/me", headers=bearer(me)).json()
+    # The friend accepted me as a contact: their email is mine to see. zed_a did not: my
+    # adding zed_a to my own list shows me nothing.
+    stack.users.post(
+        "/api/v1/contacts", headers=bearer(friend_token), json={"user_id": me_profile["user_id"]}
+    )
+    found = stack.users.get("/api/v1/users/search", headers=bearer(me), params={"q": "zed_a"})
+    [zed_a] = found.json()["items"]
+    added = stack.users.post(
+        "/api/v1/contacts", headers=bearer(me), json={"user_id": zed_a["user_id"]}
+    )
+    assert added.json()["email"] is None
 
     seen: list[dict[str, Any]] = []
     cursor = None
@@ -43,8 +54,8 @@ def test_search_by_prefix_pages_and_hides_emails(stack: Any) -> None:
             break
     assert [p["username"] for p in seen] == ["other_one", "zed_a", "zed_b", "zed_c", "zed_friend"]
     emails = {p["username"]: p["email"] for p in seen}
-    assert emails["zed_friend"] == "zed_friend@example.com"  # a contact
-    assert emails["zed_a"] is None  # not a contact: never leaked
+    assert emails["zed_friend"] == "zed_friend@example.com"  # accepted me
+    assert emails["zed_a"] is None  # only in my list: never leaked
     # LIKE wildcards in the query are literal.
     wild = stack.users.get("/api/v1/users/search", headers=bearer(me), params={"q": "%"}).json()
     assert wild["items"] == []
@@ -60,6 +71,7 @@ def test_contacts_add_list_remove_and_events(stack: Any) -> None:
     assert added.status_code == 201
     listed = stack.users.get("/api/v1/contacts", headers=bearer(alice)).json()
     assert [p["username"] for p in listed] == ["c_bob"]
+    assert listed[0]["email"] is None  # bob has not accepted alice
     assert events(stack, "contact.added")[0]["data"]["contact_id"] == bob["user_id"]
     gone = stack.users.delete(f"/api/v1/contacts/{bob['user_id']}", headers=bearer(alice))
     assert gone.status_code == 204
@@ -133,6 +145,7 @@ def test_invitation_accept_makes_mutual_contacts(stack: Any) -> None:
     for token, other in ((inviter, "i_invitee"), (invitee, "i_inviter")):
         contacts = stack.users.get("/api/v1/contacts", headers=bearer(token)).json()
         assert [c["username"] for c in contacts] == [other]
+        assert contacts[0]["email"] == f"{other}@example.com"  # mutual now
     assert len(events(stack, "contact.added")) == 2
     twice = stack.users.post(
         f"/api/v1/invitations/{invitation['id']}/accept", headers=bearer(invitee)

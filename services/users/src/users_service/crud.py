@@ -72,8 +72,13 @@ def visible_profile(
     profile = get_profile(session, user_id)
     if user_id != viewer and is_blocked_by(session, viewer, user_id):
         raise Problem(404, "profile-not-found", "No such profile")
-    show_email = user_id == viewer or contact_status(session, viewer, user_id) == ACCEPTED
-    return profile, show_email
+    return profile, shares_email_with(session, profile.user_id, viewer)
+
+
+def shares_email_with(session: Session, owner: uuid.UUID, viewer: uuid.UUID) -> bool:
+    """An email is shown to its owner and to people the owner has accepted as a contact;
+    adding someone to your own list (without their consent) shows you nothing."""
+    return owner == viewer or contact_status(session, owner, viewer) == ACCEPTED
 
 
 # --- search -----------------------------------------------------------------------------
@@ -96,16 +101,19 @@ def search_statement(
 
     Both predicates match a `COLLATE "C"` index (a BitmapOr for narrow prefixes, an ordered
     walk of the username index for broad ones); people who blocked the viewer
-    are left out, and the viewer's contact status rides along to decide on emails.
+    are left out, and whether each hit has accepted the viewer rides along (for emails).
     """
     pattern = escape_like(query.strip().lower()) + "%"
-    mine = aliased(Contact)
+    accepted_me = aliased(Contact)
     theirs = aliased(Contact)
     username_key = func.lower(Profile.username).collate("C")
     name_key = func.lower(Profile.display_name).collate("C")
     statement = (
-        select(Profile, mine.status)
-        .outerjoin(mine, and_(mine.owner_id == viewer, mine.contact_id == Profile.user_id))
+        select(Profile, accepted_me.status)
+        .outerjoin(
+            accepted_me,
+            and_(accepted_me.owner_id == Profile.user_id, accepted_me.contact_id == viewer),
+        )
         .where(
             or_(
                 username_key.like(pattern, escape="\\"),
@@ -215,15 +223,17 @@ def unblock(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
         session.commit()
 
 
-def list_contacts(session: Session, owner: uuid.UUID, status: str) -> list[Profile]:
-    return list(
-        session.scalars(
-            select(Profile)
-            .join(Contact, Contact.contact_id == Profile.user_id)
-            .where(Contact.owner_id == owner, Contact.status == status)
-            .order_by(func.lower(Profile.username))
-        )
-    )
+def list_contacts(session: Session, owner: uuid.UUID, status: str) -> list[SearchHit]:
+    """owner's entries of one status, with whether each has accepted owner back."""
+    back = aliased(Contact)
+    rows = session.execute(
+        select(Profile, back.status)
+        .join(Contact, Contact.contact_id == Profile.user_id)
+        .outerjoin(back, and_(back.owner_id == Profile.user_id, back.contact_id == owner))
+        .where(Contact.owner_id == owner, Contact.status == status)
+        .order_by(func.lower(Profile.username).collate("C"))
+    ).all()
+    return [SearchHit(profile=row[0], show_email=row[1] == ACCEPTED) for row in rows]
 
 
 # --- invitations ------------------------------------------------------------------------

@@ -15,12 +15,14 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
 @router.get("")
 def list_contacts(viewer: ViewerId, session: SessionDep) -> list[ProfileOut]:
-    return [ProfileOut.of(p, True) for p in crud.list_contacts(session, viewer, crud.ACCEPTED)]
+    hits = crud.list_contacts(session, viewer, crud.ACCEPTED)
+    return [ProfileOut.of(hit.profile, hit.show_email) for hit in hits]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def add_contact(body: ContactRequest, viewer: ViewerId, session: SessionDep) -> ProfileOut:
-    return ProfileOut.of(crud.add_contact(session, viewer, body.user_id), show_email=True)
+    profile = crud.add_contact(session, viewer, body.user_id)
+    return ProfileOut.of(profile, crud.shares_email_with(session, profile.user_id, viewer))
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -31,7 +33,8 @@ def remove_contact(user_id: uuid.UUID, viewer: ViewerId, session: SessionDep) ->
 
 @router.get("/blocked")
 def list_blocked(viewer: ViewerId, session: SessionDep) -> list[ProfileOut]:
-    return [ProfileOut.of(p, False) for p in crud.list_contacts(session, viewer, crud.BLOCKED)]
+    hits = crud.list_contacts(session, viewer, crud.BLOCKED)
+    return [ProfileOut.of(hit.profile, show_email=False) for hit in hits]
 
 
 @router.put("/{user_id}/block", status_code=status.HTTP_204_NO_CONTENT)
