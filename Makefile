@@ -5,7 +5,7 @@ UV ?= uv
 PYTEST_ARGS ?=
 
 .PHONY: help setup tools up down infra-up infra-down infra-status cluster-up cluster-down \
-        cluster-status test test-unit lint format bench
+        cluster-status test test-unit lint format bench images kind-up kind-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -56,6 +56,15 @@ lint: setup ## ruff (lint + format check) and mypy
 format:
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+images: ## build the operator and service images (needs a Docker engine)
+	hack/images.sh build
+
+kind-up: ## on a Docker host: kind cluster + Gateway API + gateway + images + chart
+	hack/kind.sh up
+
+kind-down:
+	hack/kind.sh down
 
 bench: ## benchmarks (placeholder until the benchmark issue lands)
 	@echo "make bench: not implemented yet (see the benchmarks issue); no numbers are measured" >&2

@@ -25,13 +25,20 @@ tool_key() {
   { cat "$TOOLS_DIR/$1"/go.mod "$TOOLS_DIR/$1"/go.sum "$TOOLS_DIR/$1"/*.go 2>/dev/null
     echo "${PKGS[$1]:-}"; ldflags_for "$1"; } | sha256sum | cut -c1-12
 }
-ldflags_for() { echo "-s -w"; if [ "$1" = kube ]; then kube_ldflags; fi; }
+ldflags_for() {
+  echo "-s -w"
+  case $1 in kube) kube_ldflags ;; helm) helm_ldflags ;; esac
+}
+
+module_version() { # tool module -> the version its go.mod requires
+  sed -n "s|^\\(require\\)\\?[[:space:]]*$2 \\(v[0-9][^ ]*\\)\$|\\2|p" "$TOOLS_DIR/$1/go.mod" | head -1
+}
 tool_dir() { echo "$MP_BIN_CACHE/$1-$(tool_key "$1")"; }
 
 # Version stamps: unstamped k8s binaries say v0.0.0-master, which breaks helm's kubeVersion checks.
 kube_ldflags() {
   local v major minor
-  v=$(sed -n 's/^\(require\)\?[[:space:]]*k8s\.io\/kubernetes \(v[0-9.]*\)$/\2/p' "$TOOLS_DIR/kube/go.mod")
+  v=$(module_version kube k8s.io/kubernetes)
   [ -n "$v" ] || die "cannot read the k8s.io/kubernetes version from hack/tools/kube/go.mod"
   major=${v#v}; major=${major%%.*}
   minor=${v#v*.}; minor=${minor%%.*}
@@ -41,6 +48,20 @@ kube_ldflags() {
     f+=" -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   echo "$f"
+}
+
+# Unstamped helm says "v3.19" and assumes Kubernetes 1.20 for `helm template`/`lint` capabilities;
+# stamp its real version and the Kubernetes minor our local cluster runs.
+helm_ldflags() {
+  local v kv minor
+  v=$(module_version helm helm.sh/helm/v3)
+  [ -n "$v" ] || die "cannot read the helm version from hack/tools/helm/go.mod"
+  kv=$(module_version kube k8s.io/kubernetes)
+  minor=${kv#v*.}; minor=${minor%%.*}
+  echo " -X helm.sh/helm/v3/internal/version.version=$v"
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    echo " -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$minor"
+  done
 }
 
 build_tool() {
