@@ -1,7 +1,64 @@
-"""Builds the websocket service's ASGI app."""
+"""Builds the websocket service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
+
+import anyio.from_thread
+import redis
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.events.broker import connect
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from websocket_service import SERVICE
+from websocket_service.api.routes import ws
+from websocket_service.core.config import Settings, get_settings
+from websocket_service.hub import Hub
+from websocket_service.ingest import EventIngest, StreamWriter
+from websocket_service.keys import RedisKeys
 
-app = create_app(SERVICE)
+
+def broker_check(amqp_url: str) -> None:
+    connect(amqp_url).close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    keys = RedisKeys(settings.redis_key_prefix)
+    sync_redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    ingest = EventIngest(
+        StreamWriter(sync_redis, keys, settings),
+        settings.amqp_url,
+        settings.events_exchange,
+        settings,
+    )
+    hub = Hub(aioredis.Redis.from_url(settings.redis_url, socket_timeout=None), keys, settings)
+
+    def start_hub() -> None:
+        anyio.from_thread.run(hub.start)
+
+    def stop_hub() -> None:
+        anyio.from_thread.run(hub.stop)
+
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[ws.router],
+        readiness={
+            "redis": sync_redis.ping,
+            "broker": lambda: broker_check(settings.amqp_url),
+        },
+        on_startup=[start_hub, ingest.start],
+        # Reverse order: stop taking events, then drain clients (told to reconnect).
+        on_shutdown=[sync_redis.close, stop_hub, ingest.stop],
+        description="Live delivery over WebSocket with resume, presence and typing.",
+    )
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.ingest = ingest
+    app.state.verifier = TokenVerifier(
+        JwksKeys(settings.jwks_url),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    return app

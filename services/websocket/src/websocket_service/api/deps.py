@@ -1,0 +1,16 @@
+"""Dependencies: who is asking (verified against auth's JWKS)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from messaging_kit.tokens import Principal, TokenVerifier, principal_dependency
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
