@@ -97,6 +97,7 @@ def test_metrics_use_route_templates_and_status_classes() -> None:
     assert 'route="unmatched"' in text
     assert "/api/v1/things/1" not in text
     assert "http_request_duration_seconds_bucket" in text
+    assert "process_resident_memory_bytes" in text
 
 
 def test_request_id_is_echoed_and_logged(caplog: pytest.LogCaptureFixture) -> None:
