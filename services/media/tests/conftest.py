@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ class Media:
     def headers(self, user_id: uuid.UUID) -> dict[str, str]:
         return self.issuer.headers(user_id)
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         return sorted(obj.key for obj in self.store.list(""))
 
 
@@ -131,17 +132,26 @@ def make_settings(issuer: tuple[TokenIssuer, str]) -> Iterator[Callable[..., Set
 
 
 @pytest.fixture
-def media(
+def make_media(
     make_settings: Callable[..., Settings], issuer: tuple[TokenIssuer, str]
-) -> Iterator[Media]:
-    settings = make_settings()
-    app = create_app(settings)
-    try:
-        with LiveServer(app) as server:
-            yield Media(server.url, settings, app.state.store, issuer[0], app)
-    finally:
-        delete_bucket(app.state.store)
-        delete_queues(settings.amqp_url, settings.events_queue)
+) -> Iterator[Callable[..., Media]]:
+    """Start a media server with these setting overrides (stopped and cleaned up after)."""
+    with ExitStack() as stack:
+
+        def build(**overrides: Any) -> Media:
+            settings = make_settings(**overrides)
+            app = create_app(settings)
+            stack.callback(delete_queues, settings.amqp_url, settings.events_queue)
+            stack.callback(delete_bucket, app.state.store)
+            server = stack.enter_context(LiveServer(app))
+            return Media(server.url, settings, app.state.store, issuer[0], app)
+
+        yield build
+
+
+@pytest.fixture
+def media(make_media: Callable[..., Media]) -> Media:
+    return make_media()
 
 
 def png_bytes(width: int = 200, height: int = 100) -> bytes:

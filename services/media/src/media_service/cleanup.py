@@ -24,6 +24,7 @@ from media_service.core.storage import (
     THUMBNAILS,
     ObjectStore,
     StoredObject,
+    thumbnail_key,
 )
 from media_service.models import Attachment
 
@@ -87,9 +88,9 @@ def rows_without_blobs(
     """Rows older than cutoff whose original is missing: one ordered walk of the rows beside
     one ordered listing of the originals (uuid order is the order of their text form)."""
     stored = (
-        media_id
-        for obj in store.list(ORIGINALS)
-        if (media_id := media_id_of(obj.key, ORIGINALS)) is not None
+        stored_id
+        for stored_id in (media_id_of(obj.key, ORIGINALS) for obj in store.list(ORIGINALS))
+        if stored_id is not None
     )
     current = next(stored, None)
     rows = session.execute(
@@ -134,6 +135,7 @@ def cleanup_orphans(
                 continue
             if not dry_run:
                 crud.delete_attachment(session, attachment)
+                store.remove(thumbnail_key(media_id))
             report.rows_removed.append(media_id)
     log.info(
         "orphan cleanup",

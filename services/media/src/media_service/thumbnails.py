@@ -66,6 +66,8 @@ def thumbnail_handler(
             return  # deleted meanwhile, or nothing to draw
         if attachment.thumbnail_status == ThumbnailStatus.READY:
             return
+        if not store.exists(original_key(media_id)):
+            return  # the blob is gone (orphan cleanup will drop the row): nothing to draw
         try:
             with store.download(original_key(media_id)) as original:
                 data = make_thumbnail(original, max_pixels=max_pixels, size=size)
