@@ -62,7 +62,8 @@ def test_resume_after_missing_200_gets_all_in_order_then_live(platform: Any) -> 
     events = bob_back.wait_events(201)
     assert events[-1]["data"]["message_id"] == live["id"]
     ids = [e["data"]["message_id"] for e in events]
-    assert len(ids) == len(set(ids)) and first["id"] not in ids
+    assert len(ids) == len(set(ids))
+    assert first["id"] not in ids
 
 
 def test_a_retried_send_and_a_replayed_event_arrive_once(platform: Any) -> None:
@@ -93,7 +94,8 @@ def test_presence_typing_and_heartbeat(platform: Any) -> None:
         params={"user_id": [alice.id, bob.id]},
         headers=alice.headers,
     ).json()
-    assert presence[alice.id]["online"] and presence[bob.id]["online"]
+    assert presence[alice.id]["online"]
+    assert presence[bob.id]["online"]
     alice_phone.send({"type": "typing", "to": bob.id})
     wait_for(lambda: any(f["type"] == "typing" for f in bob_phone.frames), timeout=5)
     typing = next(f for f in bob_phone.frames if f["type"] == "typing")
