@@ -178,11 +178,15 @@ def test_database_down_shows_and_recovers(kube, ready_platform):
                  "--type=strategic", "-p", json.dumps(patch))  # fmt: skip
 
     set_ready("False")
-    started = time.monotonic()
-    kube.wait_for(lambda: kube.ready_reason(ns) == "DatabaseUnavailable", 10, "DatabaseUnavailable")
-    print(f"\ndatabase down shown after {time.monotonic() - started:.1f}s")
-    assert kube.platform(ns)["status"]["phase"] == "Failed"
-    set_ready("True")
+    try:
+        started = time.monotonic()
+        kube.wait_for(
+            lambda: kube.ready_reason(ns) == "DatabaseUnavailable", 10, "DatabaseUnavailable"
+        )
+        print(f"\ndatabase down shown after {time.monotonic() - started:.1f}s")
+        assert kube.platform(ns)["status"]["phase"] == "Failed"
+    finally:
+        set_ready("True")
     kube.wait_for(lambda: _is_ready(kube, ns), 20, "Ready once the database is back")
 
 
