@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -170,5 +171,33 @@ def test_a_handler_that_keeps_failing_parks_the_message(db: Database, amqp: Any)
     assert properties.headers["x-original-routing-key"] == "thing.made"
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(TABLES.processed)) == 0
+    channel.queue_delete(queue)
+    channel.queue_delete(dead_letter_queue_name(queue))
+
+
+def test_a_database_outage_requeues_instead_of_dead_lettering(amqp: Any) -> None:
+    """Nothing answers on the consumer's database URL: the message must wait, not be parked."""
+    down = Database("postgresql://nobody:x@127.0.0.1:1/none", pool_size=1)
+    calls: list[str] = []
+
+    def handler(session: Session, event: Event) -> None:
+        calls.append(event.id)
+
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    consumer = consume(down, amqp, handler, queue)
+    _, _, channel = amqp
+    event_id = str(uuid.uuid4())
+    try:
+        send(amqp, event_id)
+        time.sleep(2.0)  # several delivery attempts and backoffs
+    finally:
+        consumer.stop()
+        down.close()
+    assert calls == []
+    parked, _, _ = channel.basic_get(dead_letter_queue_name(queue), auto_ack=True)
+    assert parked is None
+    method, _, body = channel.basic_get(queue, auto_ack=True)
+    assert method is not None, "the message was lost"
+    assert json.loads(body)["id"] == event_id
     channel.queue_delete(queue)
     channel.queue_delete(dead_letter_queue_name(queue))
