@@ -1,18 +1,23 @@
-"""`messaging-relay` serves the app with uvicorn on its default port."""
+"""`messaging-relay [serve]`."""
 
-import os
+from __future__ import annotations
 
-import uvicorn
+import sys
 
-from relay_service import DEFAULT_PORT
+from messaging_kit.cli import ServiceCli
+
+from relay_service import SERVICE
+from relay_service.core.config import get_settings
+
+CLI = ServiceCli(
+    service=SERVICE,
+    app_factory="relay_service.main:create_app",
+    settings=get_settings,
+)
 
 
 def main() -> None:
-    uvicorn.run(
-        "relay_service.main:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", DEFAULT_PORT)),
-    )
+    sys.exit(CLI.main())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""Consumes message.created and group.message.created; queues them for offline recipients.
+
+No database here, so idempotency is the queue's own: entries are keyed by message id, a
+redelivered event re-adds nothing. Acked only after Redis took it; a Redis outage closes the
+channel and RabbitMQ redelivers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import pika
+import pika.exceptions
+import redis
+from messaging_kit.events.broker import connect, declare_exchange, declare_queue
+from messaging_kit.events.envelope import Event, parse_event
+
+from relay_service.queue import OfflineQueues
+
+log = logging.getLogger(__name__)
+
+QUEUED_TYPES = ("message.created", "group.message.created")
+ROUTING_KEYS = [*QUEUED_TYPES, "message.deleted"]
+
+
+def entry_for(event: Event, user_id: str) -> dict[str, object]:
+    """What the user will fetch: the event, with only the message key wrapped for them."""
+    data = {k: v for k, v in event.data.items() if k not in ("keys", "recipient_ids")}
+    keys = event.data.get("keys")
+    if isinstance(keys, dict):
+        data["wrapped_key"] = keys.get(user_id)
+    return {"id": event.id, "type": event.type, "occurred_at": event.occurred_at, "data": data}
+
+
+def handle(queues: OfflineQueues, event: Event) -> int:
+    """Queue the event for each offline recipient but the sender; returns how many."""
+    recipients = [str(r) for r in event.data.get("recipient_ids") or [] if isinstance(r, str)]
+    message_id = str(event.data.get("message_id", ""))
+    if not message_id:
+        return 0
+    if event.type == "message.deleted":
+        if event.data.get("scope") == "everyone":
+            for user in recipients:
+                queues.acknowledge(user, [message_id])
+        return 0
+    queued = 0
+    for user in recipients:
+        if user == event.data.get("sender_id") or queues.is_online(user):
+            continue
+        queued += queues.enqueue(user, message_id, entry_for(event, user))
+    return queued
+
+
+class RelayConsumer:
+    def __init__(self, queues: OfflineQueues, amqp_url: str, exchange: str, queue: str) -> None:
+        self.queues = queues
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.queue = queue
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="relay-consumer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            connection = None
+            try:
+                connection = connect(self.amqp_url)
+                channel = connection.channel()
+                channel.basic_qos(prefetch_count=100)
+                declare_exchange(channel, self.exchange)
+                declare_queue(channel, self.exchange, self.queue, ROUTING_KEYS)
+                self.connected.set()
+                backoff = 0.2
+                for method, _, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                    if self._stopping.is_set():
+                        break
+                    if method is None:
+                        continue
+                    try:
+                        event = parse_event(body)
+                    except ValueError as error:
+                        log.error("poison event dropped", extra={"error": str(error)})
+                        channel.basic_ack(method.delivery_tag)
+                        continue
+                    handle(self.queues, event)
+                    channel.basic_ack(method.delivery_tag)
+            except (pika.exceptions.AMQPError, redis.RedisError) as error:
+                log.warning("relay consumer interrupted", extra={"error": repr(error)})
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self.connected.clear()
+                if connection is not None and connection.is_open:
+                    with contextlib.suppress(pika.exceptions.AMQPError):
+                        connection.close()
