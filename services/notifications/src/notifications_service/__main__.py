@@ -1,18 +1,24 @@
-"""`messaging-notifications` serves the app with uvicorn on its default port."""
+"""`messaging-notifications [serve|migrate]`."""
 
-import os
+from __future__ import annotations
 
-import uvicorn
+import sys
 
-from notifications_service import DEFAULT_PORT
+from messaging_kit.cli import ServiceCli
+
+from notifications_service import SERVICE
+from notifications_service.core.config import get_settings
+
+CLI = ServiceCli(
+    service=SERVICE,
+    app_factory="notifications_service.main:create_app",
+    settings=get_settings,
+    migrations_package="notifications_service",
+)
 
 
 def main() -> None:
-    uvicorn.run(
-        "notifications_service.main:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", DEFAULT_PORT)),
-    )
+    sys.exit(CLI.main())
 
 
 if __name__ == "__main__":

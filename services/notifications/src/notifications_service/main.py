@@ -1,7 +1,77 @@
-"""Builds the notifications service's ASGI app."""
+"""Builds the notifications service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from notifications_service import SERVICE
+from notifications_service.api.routes import preferences, push_targets
+from notifications_service.core.config import Settings, get_settings
+from notifications_service.core.emails import SmtpMailer, Templates
+from notifications_service.digest import DigestWorker
+from notifications_service.handlers import email_handlers
+from notifications_service.models import EVENTS
+from notifications_service.push import push_handlers
 
-app = create_app(SERVICE)
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    mailer, templates = SmtpMailer(settings), Templates()
+    # No redirects: a push goes to the registered URL and nowhere else.
+    client = httpx.Client(timeout=settings.push_timeout_seconds, follow_redirects=False)
+    retry = {
+        "attempts": settings.delivery_attempts,
+        "first_backoff_seconds": settings.first_backoff_seconds,
+        "max_backoff_seconds": settings.max_backoff_seconds,
+    }
+    emails = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.email_queue,
+        email_handlers(db, settings, mailer, templates),
+        **retry,
+    )
+    pushes = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.push_queue,
+        push_handlers(db, settings, client),
+        **retry,
+    )
+    digests = DigestWorker(db, settings, mailer, templates)
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[preferences.router, push_targets.router],
+        # SMTP is not checked: mail waits in the queue while it is down, the API still works.
+        readiness={"database": db.ping, "broker": lambda: connect(settings.amqp_url).close()},
+        on_startup=[emails.start, pushes.start, digests.start],
+        on_shutdown=[db.close, client.close, emails.stop, pushes.stop, digests.stop],
+        description="Email (welcome, invitation, digest) and signed push webhooks.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.emails = emails
+    app.state.pushes = pushes
+    app.state.digests = digests
+    app.state.mailer = mailer
+    app.state.templates = templates
+    app.state.verifier = TokenVerifier(
+        JwksKeys(settings.jwks_url), issuer=settings.token_issuer, audience=settings.token_audience
+    )
+    return app

@@ -1,0 +1,135 @@
+"""Plain functions over a session: recipients, preferences, presence, digest items, targets."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from messaging_kit.problems import Problem
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from notifications_service.models import (
+    KINDS,
+    DigestItem,
+    Preference,
+    Presence,
+    PushDelivery,
+    PushTarget,
+    Recipient,
+)
+
+
+def save_recipient(session: Session, user_id: uuid.UUID, email: str, display_name: str) -> None:
+    statement = insert(Recipient).values(
+        user_id=user_id, email=email, display_name=display_name[:100]
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Recipient.user_id],
+            set_={
+                "email": statement.excluded.email,
+                "display_name": statement.excluded.display_name,
+            },
+        )
+    )
+
+
+def preferences(session: Session, user_id: uuid.UUID) -> dict[str, bool]:
+    rows = session.execute(
+        select(Preference.kind, Preference.enabled).where(Preference.user_id == user_id)
+    )
+    chosen = {kind: enabled for kind, enabled in rows}
+    return {kind: chosen.get(kind, True) for kind in KINDS}
+
+
+def wants(session: Session, user_id: uuid.UUID, kind: str) -> bool:
+    enabled = session.scalar(
+        select(Preference.enabled).where(Preference.user_id == user_id, Preference.kind == kind)
+    )
+    return enabled is None or enabled
+
+
+def set_preferences(session: Session, user_id: uuid.UUID, changes: dict[str, bool]) -> None:
+    for kind, enabled in changes.items():
+        statement = insert(Preference).values(user_id=user_id, kind=kind, enabled=enabled)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[Preference.user_id, Preference.kind], set_={"enabled": enabled}
+            )
+        )
+    session.commit()
+
+
+def is_online(session: Session, user_id: uuid.UUID) -> bool:
+    return bool(session.scalar(select(Presence.online).where(Presence.user_id == user_id)))
+
+
+def save_presence(session: Session, user_id: uuid.UUID, online: bool, at: datetime) -> None:
+    statement = insert(Presence).values(user_id=user_id, online=online, changed_at=at)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Presence.user_id],
+            set_={"online": online, "changed_at": at},
+            # Events can arrive out of order: an older change never overwrites a newer one.
+            where=Presence.changed_at <= at,
+        )
+    )
+    if online:
+        # They are back and get their backlog live: a digest of it would be old news.
+        session.execute(
+            delete(DigestItem).where(
+                DigestItem.user_id == user_id,
+                DigestItem.sent_at.is_(None),
+                DigestItem.failed_at.is_(None),
+            )
+        )
+
+
+def add_digest_item(
+    session: Session,
+    user_id: uuid.UUID,
+    event_id: uuid.UUID,
+    sender_id: uuid.UUID | None,
+    group_id: uuid.UUID | None,
+) -> None:
+    session.execute(
+        insert(DigestItem)
+        .values(user_id=user_id, event_id=event_id, sender_id=sender_id, group_id=group_id)
+        .on_conflict_do_nothing()
+    )
+
+
+def add_push_target(session: Session, user_id: uuid.UUID, url: str) -> PushTarget:
+    target = PushTarget(user_id=user_id, url=url, secret=secrets.token_urlsafe(32))
+    session.add(target)
+    session.commit()
+    return target
+
+
+def push_targets(session: Session, user_id: uuid.UUID) -> list[PushTarget]:
+    return list(
+        session.scalars(
+            select(PushTarget).where(PushTarget.user_id == user_id).order_by(PushTarget.created_at)
+        )
+    )
+
+
+def remove_push_target(session: Session, user_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    target = session.get(PushTarget, target_id)
+    if target is None or target.user_id != user_id:
+        raise Problem(404, "push-target-not-found", "No such push target")
+    session.delete(target)
+    session.commit()
+
+
+def delivered(session: Session, event_id: uuid.UUID, target_id: uuid.UUID) -> bool:
+    return session.get(PushDelivery, (event_id, target_id)) is not None
+
+
+def record_delivery(session: Session, event_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    session.execute(
+        insert(PushDelivery).values(event_id=event_id, target_id=target_id).on_conflict_do_nothing()
+    )

@@ -1,0 +1,132 @@
+"""Email-side event handlers: welcome, invitation, digest bookkeeping, presence.
+
+Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
+error raises: the consumer retries with backoff, then parks the event in the dead-letter
+queue with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from messaging_kit.db import Database
+from messaging_kit.events import Event
+from sqlalchemy.orm import Session
+
+from notifications_service import crud
+from notifications_service.core.config import Settings
+from notifications_service.core.emails import Email, SmtpMailer, Templates
+from notifications_service.models import Recipient
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Session, Event], None]
+MESSAGE_EVENTS = ("message.created", "group.message.created")
+
+
+def message_id(event: Event, kind: str, settings: Settings) -> str:
+    domain = settings.mail_from.rpartition("@")[2].rstrip(">").strip() or "messaging.local"
+    return f"<{event.id}.{kind}@{domain}>"
+
+
+def message_recipients(data: dict[str, object]) -> list[uuid.UUID]:
+    """Who a message event is for: `recipient_ids` (groups) or `recipient_id` (direct), never
+    its sender."""
+    raw = data.get("recipient_ids")
+    listed = raw if isinstance(raw, list) else [data.get("recipient_id")]
+    sender = str(data.get("sender_id"))
+    return [uuid.UUID(str(user)) for user in listed if user and str(user) != sender]
+
+
+def parse_moment(raw: object) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def email_handlers(
+    db: Database, settings: Settings, mailer: SmtpMailer, templates: Templates
+) -> dict[str, Handler]:
+    def user_registered(session: Session, event: Event) -> None:
+        user_id = uuid.UUID(str(event.data["user_id"]))
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        # Recorded in its own transaction: even if the welcome mail ends in the dead-letter
+        # queue, later digests still know where to write.
+        with db.sessions() as own, own.begin():
+            crud.save_recipient(own, user_id, str(event.data["email"]), name)
+        if not crud.wants(session, user_id, "welcome"):
+            log.info("welcome opted out", extra={"user_id": str(user_id)})
+            return
+        subject, text, html = templates.render(
+            "welcome",
+            display_name=name,
+            username=str(event.data.get("username") or ""),
+            app_url=settings.app_url,
+        )
+        mailer.send(
+            Email(
+                str(event.data["email"]),
+                name,
+                subject,
+                text,
+                html,
+                message_id(event, "welcome", settings),
+            )
+        )
+
+    def invitation_created(session: Session, event: Event) -> None:
+        invitee = uuid.UUID(str(event.data["invitee_id"]))
+        if not crud.wants(session, invitee, "invitation"):
+            log.info("invitation email opted out", extra={"user_id": str(invitee)})
+            return
+        recipient = session.get(Recipient, invitee)
+        address = event.data.get("invitee_email") or (recipient.email if recipient else None)
+        if not address:
+            log.warning("invitee has no known email address", extra={"user_id": str(invitee)})
+            return
+        name = recipient.display_name if recipient else str(address).partition("@")[0]
+        subject, text, html = templates.render(
+            "invitation",
+            display_name=name,
+            inviter_name=str(event.data.get("inviter_display_name") or "Someone"),
+            expires_at=str(event.data.get("expires_at") or "")[:10],
+            app_url=settings.app_url,
+        )
+        mailer.send(
+            Email(
+                str(address), name, subject, text, html, message_id(event, "invitation", settings)
+            )
+        )
+
+    def message_created(session: Session, event: Event) -> None:
+        sender = event.data.get("sender_id")
+        group = event.data.get("group_id")
+        for user_id in message_recipients(event.data):
+            if crud.is_online(session, user_id) or not crud.wants(session, user_id, "digest"):
+                continue
+            crud.add_digest_item(
+                session,
+                user_id,
+                uuid.UUID(event.id),
+                uuid.UUID(str(sender)) if sender else None,
+                uuid.UUID(str(group)) if group else None,
+            )
+
+    def presence_changed(session: Session, event: Event) -> None:
+        user_id = uuid.UUID(str(event.data["user_id"]))
+        online = str(event.data.get("status")) == "online"
+        crud.save_presence(
+            session, user_id, online, parse_moment(event.data.get("at") or event.occurred_at)
+        )
+
+    return {
+        "user.registered": user_registered,
+        "invitation.created": invitation_created,
+        "message.created": message_created,
+        "group.message.created": message_created,
+        "presence.changed": presence_changed,
+    }
