@@ -1,18 +1,24 @@
-"""`messaging-groups` serves the app with uvicorn on its default port."""
+"""`messaging-groups [serve|migrate]`."""
 
-import os
+from __future__ import annotations
 
-import uvicorn
+import sys
 
-from groups_service import DEFAULT_PORT
+from messaging_kit.cli import ServiceCli
+
+from groups_service import SERVICE
+from groups_service.core.config import get_settings
+
+CLI = ServiceCli(
+    service=SERVICE,
+    app_factory="groups_service.main:create_app",
+    settings=get_settings,
+    migrations_package="groups_service",
+)
 
 
 def main() -> None:
-    uvicorn.run(
-        "groups_service.main:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", DEFAULT_PORT)),
-    )
+    sys.exit(CLI.main())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,47 @@
-"""Builds the groups service's ASGI app."""
+"""Builds the groups service's ASGI app (`create_app` is uvicorn's factory)."""
 
-from messaging_kit.app import create_app
+from __future__ import annotations
+
+from fastapi import FastAPI
+from messaging_kit.app import create_app as create_service_app
+from messaging_kit.db import Database
+from messaging_kit.events.broker import connect
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from groups_service import SERVICE
+from groups_service.api.routes import groups
+from groups_service.core.config import Settings, get_settings
+from groups_service.models import EVENTS
 
-app = create_app(SERVICE)
+
+def broker_check(amqp_url: str) -> None:
+    connect(amqp_url).close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange, idle_seconds=0.02)
+    app = create_service_app(
+        SERVICE,
+        settings.service_version,
+        routers=[groups.router],
+        readiness={"database": db.ping, "broker": lambda: broker_check(settings.amqp_url)},
+        on_startup=[relay.start],
+        on_shutdown=[db.close, relay.stop],
+        description="Groups with roles, membership and group messages (opaque ciphertext).",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.relay = relay
+    app.state.verifier = TokenVerifier(
+        JwksKeys(settings.jwks_url),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    return app

@@ -1,8 +1,0 @@
-from fastapi.testclient import TestClient
-from groups_service.main import app
-
-
-def test_groups_reports_health() -> None:
-    response = TestClient(app).get("/health")
-    assert response.status_code == 200
-    assert response.json()["service"] == "groups"
