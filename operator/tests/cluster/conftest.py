@@ -3,19 +3,17 @@
 The API server, etcd, kube-controller-manager (GC, Deployment, ReplicaSet, StatefulSet, Job
 controllers) and kube-scheduler are real. Kubelets are simulated by kwok: pods are marked
 Running/Ready (Job pods Succeeded) but no container ever runs, so these tests prove what the
-operator asks of Kubernetes, not that the services start. No storage provisioner exists either:
-`pv_binder` below plays one, pre-binding a hostPath PV to each PVC of a test namespace.
+operator asks of Kubernetes, not that the services start. PVCs are bound by the
+controller-manager's hostPath provisioner (the cluster's default StorageClass).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -28,7 +26,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 HINT = "run `make cluster-up` (hack/cluster.sh up) first"
-TEST_LABEL = "messaging-operator-test"
 MUTATING = {"create", "update", "patch", "delete", "deletecollection"}
 
 
@@ -141,52 +138,6 @@ def kube() -> Kube:
     return client
 
 
-def _bind_pending_claims(kube: Kube) -> None:
-    claims = kube.json("get", "pvc", "-A", "-l", "messaging.platform.dev/platform")["items"]
-    for claim in claims:
-        namespace = claim["metadata"]["namespace"]
-        if not namespace.startswith("mpt-") or claim["spec"].get("volumeName"):
-            continue
-        name = f"{namespace}-{claim['metadata']['name']}"[:63]
-        volume = {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": name, "labels": {TEST_LABEL: "pv"}},
-            "spec": {
-                "capacity": {"storage": claim["spec"]["resources"]["requests"]["storage"]},
-                "accessModes": ["ReadWriteOnce"],
-                "persistentVolumeReclaimPolicy": "Retain",
-                "hostPath": {"path": f"/tmp/kwok-volumes/{name}"},
-                "claimRef": {
-                    "namespace": namespace,
-                    "name": claim["metadata"]["name"],
-                    "uid": claim["metadata"]["uid"],
-                },
-            },
-        }
-        kube.run("create", "-f", "-", stdin=json.dumps(volume), check=False)
-
-
-@pytest.fixture(scope="session")
-def pv_binder(kube: Kube) -> Iterator[None]:
-    """Stand-in for a storage provisioner: kwok has none, and a pod whose claim is unbound
-    never schedules."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(Exception):
-                _bind_pending_claims(kube)
-            stop.wait(0.5)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=10)
-    kube.run("delete", "pv", "-l", f"{TEST_LABEL}=pv", "--wait=false", check=False)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -257,9 +208,7 @@ class OperatorProcess:
 
 
 @pytest.fixture(scope="session")
-def operator(
-    kube: Kube, pv_binder: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
+def operator(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     process = OperatorProcess(kube, tmp_path_factory.mktemp("operator"))
     process.start()
     yield process
