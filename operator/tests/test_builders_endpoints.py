@@ -30,7 +30,7 @@ def test_any_127_address_is_loopback():
     assert require_loopback("127.0.0.2") == "127.0.0.2"
 
 
-@pytest.mark.parametrize("address", ["10.244.0.5", "192.168.1.10", "0.0.0.0", "::"])
+@pytest.mark.parametrize("address", ["10.244.0.5", "192.168.1.10", "0.0.0.0", "::"])  # noqa: S104
 def test_non_loopback_addresses_are_refused(platform, address):
     with pytest.raises(ValueError, match="not a loopback address"):
         build_local_service(platform, platform.spec.services["auth"], address)

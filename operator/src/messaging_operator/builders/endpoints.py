@@ -40,7 +40,12 @@ def build_local_service(platform: Platform, service: ServiceSpec, address: str) 
             "type": "ExternalName",
             "externalName": require_loopback(address),
             "ports": [
-                {"name": "http", "port": service.port, "targetPort": service.port, "protocol": "TCP"}
+                {
+                    "name": "http",
+                    "port": service.port,
+                    "targetPort": service.port,
+                    "protocol": "TCP",
+                }
             ],
         },
     }
