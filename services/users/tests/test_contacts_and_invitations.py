@@ -94,6 +94,11 @@ def test_blocking_hides_you_and_refuses_contact(stack: Any) -> None:
     )
     blocked = stack.users.get("/api/v1/contacts/blocked", headers=bearer(blocker)).json()
     assert [p["username"] for p in blocked] == ["b_pest"]
+    [event] = events(stack, "contact.blocked")  # messages refuses the pest's messages on it
+    assert event["data"] == {
+        "owner_id": blocker_profile["user_id"],
+        "contact_id": pest_profile["user_id"],
+    }
     # The pest can neither find, view, add nor invite the blocker.
     found = stack.users.get("/api/v1/users/search", headers=bearer(pest), params={"q": "b_"}).json()
     assert [p["username"] for p in found["items"]] == []
@@ -108,6 +113,7 @@ def test_blocking_hides_you_and_refuses_contact(stack: Any) -> None:
     )
     assert invite.status_code == 403
     stack.users.delete(f"/api/v1/contacts/{pest_profile['user_id']}/block", headers=bearer(blocker))
+    assert len(events(stack, "contact.unblocked")) == 1
     view = stack.users.get(f"/api/v1/users/{blocker_profile['user_id']}", headers=bearer(pest))
     assert view.status_code == 200
     assert view.json()["email"] is None

@@ -162,14 +162,15 @@ def _set_contact(session: Session, owner: uuid.UUID, contact: uuid.UUID, status:
     return result.first() is not None
 
 
-def _contact_added_event(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> None:
+def _contact_event(session: Session, event_type: str, owner: uuid.UUID, contact: uuid.UUID) -> None:
+    """contact.added / contact.blocked / contact.unblocked: {owner_id, contact_id}."""
     add_event(
-        session,
-        EVENTS,
-        "contact.added",
-        SERVICE,
-        {"owner_id": str(owner), "contact_id": str(contact)},
+        session, EVENTS, event_type, SERVICE, {"owner_id": str(owner), "contact_id": str(contact)}
     )
+
+
+def _contact_added_event(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> None:
+    _contact_event(session, "contact.added", owner, contact)
 
 
 def _check_pair(session: Session, owner: uuid.UUID, other: uuid.UUID) -> Profile:
@@ -200,7 +201,8 @@ def block(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
     if owner == other:
         raise Problem(422, "self-reference", "That is you", "you cannot block yourself")
     get_profile(session, other)
-    _set_contact(session, owner, other, BLOCKED)
+    if _set_contact(session, owner, other, BLOCKED):
+        _contact_event(session, "contact.blocked", owner, other)
     # A block also withdraws whatever is pending between the two.
     session.execute(
         update(Invitation)
@@ -220,6 +222,7 @@ def unblock(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
     entry = session.get(Contact, (owner, other))
     if entry is not None and entry.status == BLOCKED:
         session.delete(entry)
+        _contact_event(session, "contact.unblocked", owner, other)
         session.commit()
 
 
