@@ -22,6 +22,8 @@ import redis
 from auth_service.core.config import Settings as AuthSettings
 from auth_service.core.keys import generate_ed25519_pem
 from auth_service.main import create_app as create_auth_app
+from groups_service.core.config import Settings as GroupsSettings
+from groups_service.main import create_app as create_groups_app
 from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
@@ -32,6 +34,8 @@ from messaging_kit.testing import (
     require_redis,
     wait_for,
 )
+from relay_service.core.config import Settings as RelaySettings
+from relay_service.main import create_app as create_relay_app
 from websocket_service.core.config import Settings
 from websocket_service.main import create_app
 from websockets.exceptions import ConnectionClosed
@@ -104,6 +108,8 @@ class Client:
 class Platform:
     auth_url: str
     messages_url: str
+    groups_url: str
+    relay_url: str
     ws_urls: list[str]
     settings: list[Settings]
     amqp_url: str
@@ -195,10 +201,15 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
     run_id = uuid.uuid4().hex[:8]
     exchange = f"test.events.{run_id}"
     prefix = f"test-ws-{run_id}:"
-    queues = [f"test.messages.{run_id}"]
-    with fresh_database("auth") as auth_db, fresh_database("messages") as messages_db:
+    queues = [f"test.messages.{run_id}", f"test.relay.{run_id}"]
+    with (
+        fresh_database("auth") as auth_db,
+        fresh_database("messages") as messages_db,
+        fresh_database("groups") as groups_db,
+    ):
         upgrade_head("auth_service", auth_db)
         upgrade_head("messages_service", messages_db)
+        upgrade_head("groups_service", groups_db)
         auth_settings = AuthSettings(
             database_url=auth_db,
             redis_url=redis_url,
@@ -218,17 +229,37 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                 events_exchange=exchange,
                 events_queue=queues[0],
             )
-            with LiveServer(create_messages_app(messages_settings)) as messages:
+            jwks = f"{auth.url}/.well-known/jwks.json"
+            groups_settings = GroupsSettings(
+                database_url=groups_db, amqp_url=amqp_url, jwks_url=jwks, events_exchange=exchange
+            )
+            relay_settings = RelaySettings(
+                redis_url=redis_url,
+                amqp_url=amqp_url,
+                jwks_url=jwks,
+                events_exchange=exchange,
+                events_queue=queues[1],
+                redis_key_prefix=prefix,
+            )
+            relay_app = create_relay_app(relay_settings)
+            with (
+                LiveServer(create_messages_app(messages_settings)) as messages,
+                LiveServer(create_groups_app(groups_settings)) as groups,
+                LiveServer(relay_app) as relay,
+            ):
+                wait_for(relay_app.state.consumer.connected.is_set)
                 context: dict[str, Any] = {
                     "run_id": run_id,
                     "auth_url": auth.url,
                     "messages_url": messages.url,
+                    "groups_url": groups.url,
+                    "relay_url": relay.url,
                     "amqp_url": amqp_url,
                     "redis_url": redis_url,
                     "exchange": exchange,
                     "prefix": prefix,
                     "queues": queues,
-                    "databases": {"auth": auth_db, "messages": messages_db},
+                    "databases": {"auth": auth_db, "messages": messages_db, "groups": groups_db},
                 }
                 try:
                     yield context
@@ -267,6 +298,8 @@ def platform(base: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[P
         platform = Platform(
             auth_url=base["auth_url"],
             messages_url=base["messages_url"],
+            groups_url=base["groups_url"],
+            relay_url=base["relay_url"],
             ws_urls=[ws_url(one.url), ws_url(two.url)],
             settings=settings,
             amqp_url=base["amqp_url"],
