@@ -140,3 +140,22 @@ def test_uploads_need_a_token_and_a_file_part(media, make_png) -> None:  # type:
     )
     assert not_multipart.status_code == 415
     assert media.stored_keys() == []
+
+
+def test_an_upload_never_holds_the_whole_file_in_memory(make_media) -> None:  # type: ignore[no-untyped-def]
+    """The server runs in this process, so tracemalloc sees every byte it allocates."""
+    import tracemalloc
+
+    media = make_media(max_upload_bytes=64 * 1024 * 1024)
+    total = 48 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        response = post_chunked(media, uuid.uuid4(), chunks(b"%PDF-1.7\n", total))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.text
+    assert response.json()["size_bytes"] == total
+    # A few 5 MiB parts' worth (the one going out, the next one filling, the S3 client's
+    # copy), about 19 MiB whatever the size of the file.
+    assert peak < total / 2, f"peak {peak / 2**20:.1f} MiB"

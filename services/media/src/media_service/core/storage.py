@@ -76,10 +76,17 @@ class ObjectStore:
             raise RuntimeError(f"bucket {self.bucket} does not exist")
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
-        """Upload a stream of unknown length in 5 MiB parts; an error in stream.read() aborts
-        the multipart upload, so a refused upload leaves nothing behind."""
+        """Upload a stream of unknown length in 5 MiB parts, one at a time (the client holds
+        a part and a copy of it: about 10 MiB per upload, whatever the file's size). An error
+        in stream.read() aborts the multipart upload, so a refused upload leaves nothing."""
         self.client.put_object(
-            self.bucket, key, stream, length=-1, part_size=PART_SIZE, content_type=content_type
+            self.bucket,
+            key,
+            stream,
+            length=-1,
+            part_size=PART_SIZE,
+            content_type=content_type,
+            num_parallel_uploads=1,  # parallel parts would each sit in memory at once
         )
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:

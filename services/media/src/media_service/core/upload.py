@@ -19,6 +19,7 @@ import anyio
 import anyio.from_thread
 from messaging_kit.problems import Problem
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from media_service.core.sniffing import HEAD_BYTES, IMAGE_TYPES, image_size, sniff_type
 from media_service.core.storage import ObjectStore, original_key
@@ -107,7 +108,8 @@ class MultipartFile:
                 self._parser.finalize()
                 break
             self._parser.write(chunk)
-        data = bytes(self._ready[:size])
+        with memoryview(self._ready) as view:
+            data = bytes(view[:size])  # the one copy
         del self._ready[:size]
         return data
 
@@ -158,6 +160,10 @@ def multipart_boundary(content_type: str) -> bytes:
     return options[b"boundary"]
 
 
+def incomplete() -> Problem:
+    return Problem(400, "incomplete-upload", "The upload ended before the file did")
+
+
 def too_large(limit: int) -> Problem:
     return Problem(
         413, "upload-too-large", "File is too large", f"at most {limit} bytes", max_bytes=limit
@@ -183,6 +189,8 @@ async def receive_upload(
         head = await source.read(HEAD_BYTES)
     except UploadTooLarge:
         raise too_large(max_bytes) from None
+    except ClientDisconnect:
+        raise incomplete() from None
     if not source.found:
         raise Problem(422, "no-file", "No file in the upload", "send a `file` field")
     sniffed = sniff_type(head)
@@ -211,10 +219,12 @@ async def receive_upload(
         )
     except UploadTooLarge:
         raise too_large(max_bytes) from None
+    except ClientDisconnect:
+        raise incomplete() from None
     if not source.complete:
         # The body ended inside the file part: a cut connection, not a file.
         await anyio.to_thread.run_sync(store.remove, original_key(media_id))
-        raise Problem(400, "incomplete-upload", "The upload ended before the file did")
+        raise incomplete()
     return ReceivedFile(
         media_id=media_id,
         filename=clean_filename(source.filename),

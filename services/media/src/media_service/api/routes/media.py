@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from media_service.models import ThumbnailStatus
 from media_service.schemas import MAX_PARTICIPANTS, AttachmentOut, DownloadOut, ParticipantsUpdate
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
+log = logging.getLogger(__name__)
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -142,6 +144,11 @@ def delete_media(
     attachment = crud.owned_attachment(session, media_id, viewer)
     crud.delete_attachment(session, attachment)
     store = _store(request)
-    store.remove(original_key(media_id))
-    store.remove(thumbnail_key(media_id))
+    try:
+        store.remove(original_key(media_id))
+        store.remove(thumbnail_key(media_id))
+    except Exception:
+        # The row is gone, so the attachment is gone for everyone; a blob left behind is an
+        # orphan that `cleanup-orphans` removes.
+        log.exception("blob not removed", extra={"media_id": str(media_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
