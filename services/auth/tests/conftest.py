@@ -13,7 +13,12 @@ from auth_service.core.keys import generate_ed25519_pem
 from auth_service.main import create_app
 from fastapi.testclient import TestClient
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import fresh_database, require_rabbitmq, require_redis
+from messaging_kit.testing import (
+    delete_broker_objects,
+    fresh_database,
+    require_rabbitmq,
+    require_redis,
+)
 
 # Cheap argon2 parameters keep the suite fast on 2 cores; production defaults are far higher.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -35,7 +40,7 @@ def keys_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_settings(database_url: str, keys_dir: Path) -> Any:
+def make_settings(database_url: str, keys_dir: Path) -> Iterator[Any]:
     redis_url, amqp_url = require_redis(), require_rabbitmq()
     run_id = uuid.uuid4().hex[:8]
 
@@ -53,7 +58,8 @@ def make_settings(database_url: str, keys_dir: Path) -> Any:
         values.update(overrides)
         return Settings(**values)
 
-    return build
+    yield build
+    delete_broker_objects(amqp_url, exchanges=(f"test.events.{run_id}",))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
     LiveServer,
     bearer,
+    delete_broker_objects,
     fresh_database,
     require_rabbitmq,
     require_redis,
@@ -97,3 +98,5 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             )
             with TestClient(create_app(settings)) as users:
                 yield Stack(auth_url=auth.url, users=users, settings=settings)
+    queue = settings.events_queue
+    delete_broker_objects(amqp_url, exchanges=(exchange,), queues=(queue, f"{queue}.dead"))

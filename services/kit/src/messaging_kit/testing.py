@@ -165,3 +165,20 @@ def fill_legacy_users(url: str, count: int, password_hash: str) -> None:
             (password_hash, count),
         )
     connection.close()
+
+
+def delete_broker_objects(
+    amqp_url: str, *, exchanges: tuple[str, ...] = (), queues: tuple[str, ...] = ()
+) -> None:
+    """Remove a test's durable exchanges and queues so the shared broker does not fill up."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for queue in queues:
+            channel.queue_delete(queue)
+        for exchange in exchanges:
+            channel.exchange_delete(exchange)
+    finally:
+        connection.close()
