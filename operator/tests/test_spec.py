@@ -59,3 +59,14 @@ def test_external_backends_and_canary():
     assert spec.postgres.secret_ref == "pg"
     assert spec.services["messages"].canary_declared
     assert spec.services["messages"].canary.steps == (10, 50)
+
+
+def test_operator_instances_split_platforms_by_label():
+    from messaging_operator.spec import handled_by
+
+    plain = {"metadata": {"name": "a"}}
+    labelled = {"metadata": {"labels": {"messaging.platform.dev/operator-instance": "blue"}}}
+    assert handled_by(plain, "")
+    assert not handled_by(plain, "blue")
+    assert handled_by(labelled, "blue")
+    assert not handled_by(labelled, "")

@@ -24,6 +24,7 @@ from messaging_operator.kube import KubeClient
 from messaging_operator.queue import Key, ReconcileQueue
 from messaging_operator.reconcile import reconcile
 from messaging_operator.settings import OperatorSettings, from_environment
+from messaging_operator.spec import handled_by
 
 log = logging.getLogger("messaging_operator")
 OURS = {"app.kubernetes.io/managed-by": MANAGED_BY}
@@ -92,7 +93,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
     async def work(key: Key) -> None:
         started = time.monotonic()
-        outcome = await reconcile(client, *key)
+        outcome = await reconcile(client, *key, instance=config.instance)
         if outcome.applied or outcome.pruned or outcome.status_written:
             log.info(
                 "reconciled %s/%s in %.2fs: phase=%s applied=%d pruned=%d status_written=%s",
@@ -144,7 +145,7 @@ def platform_event(
 ) -> None:
     state = runtime(memo)
     key = (namespace or "", name)
-    if event["type"] == "DELETED":
+    if event["type"] == "DELETED" or not handled_by(body, state.config.instance):
         state.platforms.pop(key, None)
         return
     state.platforms[key] = references_of(body)

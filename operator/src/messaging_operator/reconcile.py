@@ -30,7 +30,7 @@ from messaging_operator.builders.routes import build_http_route, effective_weigh
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.kube import ApiError, KubeClient
-from messaging_operator.spec import Platform, parse_platform
+from messaging_operator.spec import Platform, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
     Observation,
@@ -305,11 +305,13 @@ async def post_event(
         log.warning("could not post event %s: %s", reason, error)
 
 
-async def reconcile(client: KubeClient, namespace: str, name: str) -> Outcome:
+async def reconcile(client: KubeClient, namespace: str, name: str, instance: str = "") -> Outcome:
     outcome = Outcome()
     body = await client.get("MessagingPlatform", namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return outcome  # children go with it through their ownerReferences
+    if not handled_by(body, instance):
+        return outcome  # another operator instance's platform
     platform = parse_platform(body)
     live = await read_live(client, platform)
     seen = Observation()

@@ -19,6 +19,9 @@ class OperatorSettings:
     # kopf peering: the highest priority runs, the others pause. Empty: standalone.
     peering: str = ""
     priority: int | None = None
+    # Handle only platforms labelled messaging.platform.dev/operator-instance=<this>; empty:
+    # only unlabelled ones. Two operator installs (or a test run beside `make up`) stay apart.
+    instance: str = ""
 
 
 def from_environment(env: dict[str, str] | None = None) -> OperatorSettings:
@@ -33,4 +36,5 @@ def from_environment(env: dict[str, str] | None = None) -> OperatorSettings:
         workers=int(env.get("MESSAGING_OPERATOR_WORKERS", "4")),
         peering=env.get("MESSAGING_OPERATOR_PEERING", ""),
         priority=int(priority) if priority else None,
+        instance=env.get("MESSAGING_OPERATOR_INSTANCE", ""),
     )

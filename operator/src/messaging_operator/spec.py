@@ -258,3 +258,12 @@ def parse_platform(body: dict[str, Any]) -> Platform:
         generation=int(meta.get("generation", 0)),
         spec=parse_spec(body.get("spec") or {}),
     )
+
+
+INSTANCE_LABEL = "messaging.platform.dev/operator-instance"
+
+
+def handled_by(body: dict[str, Any], instance: str) -> bool:
+    """Whether the operator instance `instance` ("" for the default one) owns this platform."""
+    labels = body.get("metadata", {}).get("labels") or {}
+    return bool(labels.get(INSTANCE_LABEL, "") == instance)

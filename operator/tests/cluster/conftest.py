@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 HINT = "run `make cluster-up` (hack/cluster.sh up) first"
+INSTANCE_LABEL = "messaging.platform.dev/operator-instance"
 MUTATING = {"create", "update", "patch", "delete", "deletecollection"}
 
 
@@ -51,6 +53,9 @@ class Kube:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.audit_log = Path(env.get("MP_AUDIT_LOG", ""))
+        # The test operator handles only platforms with this label, and an operator started by
+        # `make up` (no instance) leaves them alone, so the two never act on the same platform.
+        self.instance = f"test-{uuid.uuid4().hex[:8]}"
 
     def run(
         self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60
@@ -67,7 +72,14 @@ class Kube:
         return json.loads(self.run(*args, "-o", "json").stdout)
 
     def apply(self, namespace: str, text: str) -> subprocess.CompletedProcess[str]:
-        return self.run("apply", "-n", namespace, "-f", "-", stdin=text)
+        """kubectl apply; MessagingPlatforms get this run's operator-instance label."""
+        docs = [doc for doc in yaml.safe_load_all(text) if doc]
+        for doc in docs:
+            if doc.get("kind") == "MessagingPlatform":
+                labels = doc.setdefault("metadata", {}).setdefault("labels", {})
+                labels[INSTANCE_LABEL] = self.instance
+        listing = {"apiVersion": "v1", "kind": "List", "items": docs}
+        return self.run("apply", "-n", namespace, "-f", "-", stdin=json.dumps(listing))
 
     def platform(self, namespace: str, name: str = "chat") -> dict[str, Any]:
         result: dict[str, Any] = self.json("get", "mp", name, "-n", namespace)
@@ -169,6 +181,7 @@ class OperatorProcess:
             # The safety-net pass every 5 s (300 s in production), so that the idle windows
             # of the zero-writes tests include several of them.
             "MESSAGING_OPERATOR_RESYNC_SECONDS": "5",
+            "MESSAGING_OPERATOR_INSTANCE": self.kube.instance,
             **self.extra_env,
         }
         log = self.log_path.open("wb")
