@@ -83,7 +83,12 @@ def test_serve_drains_in_flight_requests_on_sigterm(tmp_path: Path) -> None:
     import httpx
     from auth_service.core.keys import generate_ed25519_pem
     from messaging_kit.migrations import upgrade_head
-    from messaging_kit.testing import free_port, require_rabbitmq, require_redis
+    from messaging_kit.testing import (
+        delete_broker_objects,
+        free_port,
+        require_rabbitmq,
+        require_redis,
+    )
 
     (tmp_path / "k1.pem").write_bytes(generate_ed25519_pem())
     port = free_port()
@@ -144,6 +149,7 @@ def test_serve_drains_in_flight_requests_on_sigterm(tmp_path: Path) -> None:
                 server.kill()
         assert outcome.get("status") == 201, output
         assert time.monotonic() - started > 0.15
+        delete_broker_objects(env["AMQP_URL"], exchanges=(env["EVENTS_EXCHANGE"],))
         # uvicorn re-raises the SIGTERM it handled once shutdown is complete.
         assert server.returncode in (0, -15), output
         assert '"message": "service stopped"' in output
