@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from auth_service.core.keys import generate_ed25519_pem
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import free_port, fresh_database, infra_url
+from messaging_kit.testing import delete_broker_objects, free_port, fresh_database, infra_url
 
 HERE = Path(__file__).resolve().parent
 
@@ -103,6 +103,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(30)
+            delete_broker_objects(env["AMQP_URL"], exchanges=(env["EVENTS_EXCHANGE"],))
     print(f"POST /api/v1/auth/login  {login}")
     print(f"GET  /api/v1/auth/me     {me}")
     return 0 if re.search(r"non2xx=0", login + me) else 1
