@@ -63,7 +63,9 @@ class Client:
         self.cursor = cursor
         self.close_code: int | None = None
         self.closed = threading.Event()
-        self.connection: ClientConnection = connect(url, open_timeout=10, max_size=2**22)
+        self.connection: ClientConnection = connect(
+            url, open_timeout=10, max_size=2**22
+        ).__enter__()
         auth: dict[str, Any] = {"type": "auth", "token": user.token}
         if cursor:
             auth["cursor"] = cursor
