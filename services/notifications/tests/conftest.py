@@ -31,6 +31,7 @@ from messaging_kit.testing import (
     LiveServer,
     fresh_database,
     require_rabbitmq,
+    require_redis,
     wait_for,
 )
 from notifications_service.core.config import Settings
@@ -120,6 +121,16 @@ class Notifications:
         self.sent_to.append(address)
         return address
 
+    def set_online(self, user_id: uuid.UUID, online: bool = True) -> None:
+        """Write presence the way the websocket service keeps it in Redis."""
+        prefix, user = self.settings.redis_key_prefix, str(user_id)
+        redis = self.app.state.redis
+        if online:
+            redis.zadd(f"{prefix}presence:{user}", {"conn-1": time.time() + 60})
+        else:
+            redis.zrem(f"{prefix}presence:{user}", "conn-1")
+        redis.set(f"{prefix}last_seen:{user}", str(time.time()))
+
     def wait_until_consuming(self) -> None:
         wait_for(self.app.state.emails.connected.is_set)
         wait_for(self.app.state.pushes.connected.is_set)
@@ -160,6 +171,16 @@ def parked(settings: Settings, queue: str, timeout: float = 30.0) -> tuple[Any, 
         connection.close()
 
 
+def delete_redis_keys(settings: Settings) -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    keys = list(client.scan_iter(f"{settings.redis_key_prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def delete_queues(settings: Settings) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
     channel = connection.channel()
@@ -175,7 +196,7 @@ def make_notifications(
     issuer: tuple[TokenIssuer, str],
 ) -> Iterator[Callable[..., Notifications]]:
     """Start a notifications server with these setting overrides (cleaned up after)."""
-    amqp_url = require_rabbitmq()
+    amqp_url, redis_url = require_rabbitmq(), require_redis()
     require_smtp()
     with ExitStack() as stack:
 
@@ -186,6 +207,8 @@ def make_notifications(
             values: dict[str, Any] = {
                 "database_url": database_url,
                 "amqp_url": amqp_url,
+                "redis_url": redis_url,
+                "redis_key_prefix": f"test-notifications-{run_id}:",
                 "jwks_url": issuer[1],
                 "events_exchange": f"test.events.{run_id}",
                 "email_queue": f"test.notifications.email.{run_id}",
@@ -202,6 +225,7 @@ def make_notifications(
             settings = Settings(**values)
             app = create_app(settings)
             stack.callback(delete_queues, settings)
+            stack.callback(delete_redis_keys, settings)
             server = stack.enter_context(LiveServer(app))
             notifications = Notifications(server.url, settings, issuer[0], app)
             stack.callback(remove_mails, notifications.sent_to)

@@ -1,11 +1,13 @@
-"""Digests through the real broker and SMTP sink: a user away longer than the setting gets
-one mail about what arrived; an online user gets none; opting out stops them."""
+"""Digests through the real broker, Redis presence and the SMTP sink: a user away longer than
+the setting gets one mail about what arrived; an online user, or one back before the digest
+went out, gets none; opting out stops them."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
+import httpx
 import pytest
 from messaging_kit.testing import wait_for
 from notifications_service.models import DigestItem
@@ -26,11 +28,22 @@ def register(notifications, helpers, name: str) -> tuple[uuid.UUID, str]:  # typ
     return user_id, address
 
 
-def items(notifications, user_id: uuid.UUID) -> int:  # type: ignore[no-untyped-def]
+def direct(helpers, sender: uuid.UUID, recipient: uuid.UUID):  # type: ignore[no-untyped-def]
+    # The fields messages publishes (recipient_ids holds both ends).
+    data = {
+        "message_id": str(uuid.uuid4()),
+        "conversation_id": str(uuid.uuid4()),
+        "sender_id": str(sender),
+        "recipient_id": str(recipient),
+        "recipient_ids": sorted([str(sender), str(recipient)]),
+    }
+    return helpers.event("message.created", data)
+
+
+def items(notifications, user_id: uuid.UUID, **where) -> int:  # type: ignore[no-untyped-def]
     with notifications.app.state.db.sessions() as session:
-        count: int = session.scalar(
-            select(func.count()).select_from(DigestItem).where(DigestItem.user_id == user_id)
-        )
+        query = select(func.count()).select_from(DigestItem).filter_by(user_id=user_id, **where)
+        count: int = session.scalar(query)
         return count
 
 
@@ -39,20 +52,9 @@ def test_a_user_away_gets_one_digest_an_online_one_none(make_notifications, help
     away, away_address = register(notifications, helpers, "Ann")
     online, online_address = register(notifications, helpers, "Olaf")
     sender, _ = register(notifications, helpers, "<i>Sam</i>")
-    notifications.publish(
-        helpers.event("presence.changed", {"user_id": str(online), "status": "online"})
-    )
+    notifications.set_online(online)
     for recipient in (away, online):
-        notifications.publish(
-            helpers.event(
-                "message.created",
-                {
-                    "message_id": str(uuid.uuid4()),
-                    "sender_id": str(sender),
-                    "recipient_id": str(recipient),
-                },
-            )
-        )
+        notifications.publish(direct(helpers, sender, recipient))
     notifications.publish(
         helpers.event(
             "group.message.created",
@@ -83,9 +85,18 @@ def test_a_user_away_gets_one_digest_an_online_one_none(make_notifications, help
     assert len(helpers.mails_to(away_address)) == 2
 
 
-def test_digest_opt_out(make_notifications, helpers) -> None:  # type: ignore[no-untyped-def]
-    import httpx
+def test_back_online_before_the_digest_means_no_digest(make_notifications, helpers) -> None:  # type: ignore[no-untyped-def]
+    notifications = make_notifications(digest_offline_seconds=30, digest_interval_seconds=0.3)
+    user, address = register(notifications, helpers, "Back")
+    notifications.set_online(user, False)  # just left: last seen now
+    notifications.publish(direct(helpers, uuid.uuid4(), user))
+    wait_for(lambda: items(notifications, user) == 1)
+    notifications.set_online(user)
+    wait_for(lambda: items(notifications, user) == 0, timeout=10)
+    assert len(helpers.mails_to(address)) == 1  # the welcome only
 
+
+def test_digest_opt_out(make_notifications, helpers) -> None:  # type: ignore[no-untyped-def]
     notifications = make_notifications(digest_offline_seconds=1, digest_interval_seconds=0.3)
     user, _ = register(notifications, helpers, "Quiet")
     httpx.patch(
@@ -93,18 +104,8 @@ def test_digest_opt_out(make_notifications, helpers) -> None:  # type: ignore[no
         json={"digest": False},
         headers=notifications.headers(user),
     ).raise_for_status()
-    notifications.publish(
-        helpers.event(
-            "message.created",
-            {"message_id": "m", "sender_id": str(uuid.uuid4()), "recipient_id": str(user)},
-        )
-    )
+    notifications.publish(direct(helpers, uuid.uuid4(), user))
     sentinel = uuid.uuid4()
-    notifications.publish(
-        helpers.event(
-            "message.created",
-            {"message_id": "m", "sender_id": str(user), "recipient_id": str(sentinel)},
-        )
-    )
+    notifications.publish(direct(helpers, user, sentinel))
     wait_for(lambda: items(notifications, sentinel) == 1)
     assert items(notifications, user) == 0

@@ -67,6 +67,7 @@ def settings(port: int, **overrides: Any) -> Settings:
     return Settings(
         database_url="postgresql://unused@127.0.0.1/unused",
         amqp_url="amqp://unused@127.0.0.1/",
+        redis_url="redis://127.0.0.1:1/0",
         jwks_url="http://127.0.0.1/unused",
         smtp_host="127.0.0.1",
         smtp_port=port,

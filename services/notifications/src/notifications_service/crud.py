@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
 
 from messaging_kit.problems import Problem
 from sqlalchemy import delete, select
@@ -15,7 +14,6 @@ from notifications_service.models import (
     KINDS,
     DigestItem,
     Preference,
-    Presence,
     PushDelivery,
     PushTarget,
     Recipient,
@@ -63,29 +61,15 @@ def set_preferences(session: Session, user_id: uuid.UUID, changes: dict[str, boo
     session.commit()
 
 
-def is_online(session: Session, user_id: uuid.UUID) -> bool:
-    return bool(session.scalar(select(Presence.online).where(Presence.user_id == user_id)))
-
-
-def save_presence(session: Session, user_id: uuid.UUID, online: bool, at: datetime) -> None:
-    statement = insert(Presence).values(user_id=user_id, online=online, changed_at=at)
+def drop_pending_digest(session: Session, user_id: uuid.UUID) -> None:
+    """They are back and get their backlog live: a digest of it would be old news."""
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Presence.user_id],
-            set_={"online": online, "changed_at": at},
-            # Events can arrive out of order: an older change never overwrites a newer one.
-            where=Presence.changed_at <= at,
+        delete(DigestItem).where(
+            DigestItem.user_id == user_id,
+            DigestItem.sent_at.is_(None),
+            DigestItem.failed_at.is_(None),
         )
     )
-    if online:
-        # They are back and get their backlog live: a digest of it would be old news.
-        session.execute(
-            delete(DigestItem).where(
-                DigestItem.user_id == user_id,
-                DigestItem.sent_at.is_(None),
-                DigestItem.failed_at.is_(None),
-            )
-        )
 
 
 def add_digest_item(

@@ -1,10 +1,11 @@
 """Digest emails for users away longer than `digest_offline_seconds`.
 
-A worker thread looks every `digest_interval_seconds` for users with waiting items who are
-offline (or never seen online since the items came) for that long and got no digest within
-that long, and mails each one digest. Rows are locked with SKIP LOCKED, so replicas share the
-work without mailing anyone twice. A failing send is retried at the next round; after
-`digest_max_attempts` the items are parked (failed_at, last_error say when and why).
+A worker thread looks every `digest_interval_seconds` at users with waiting items. One who is
+online again (websocket's presence in Redis) gets the backlog live, so the items are dropped.
+One away for that long (since websocket's last_seen, or when unknown since the oldest item)
+who got no digest within that long is mailed one digest. Rows are locked with SKIP LOCKED, so
+replicas share the work without mailing anyone twice. A failing send is retried at the next
+round; after `digest_max_attempts` the items are parked (failed_at, last_error say when, why).
 """
 
 from __future__ import annotations
@@ -15,31 +16,37 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from messaging_kit.db import Database
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from notifications_service import crud
 from notifications_service.core.config import Settings
 from notifications_service.core.emails import Email, SmtpMailer, Templates
-from notifications_service.models import DigestItem, Presence, Recipient
+from notifications_service.core.presence import PresenceReader
+from notifications_service.models import DigestItem, Recipient
 
 log = logging.getLogger(__name__)
 NAMED_SENDERS = 5
 
 
-def due_users(session: Session, cutoff: datetime) -> list[uuid.UUID]:
+def waiting(session: Session) -> list[tuple[uuid.UUID, datetime, datetime | None]]:
+    """(user, oldest waiting item, last digest) for every user with items waiting."""
     pending = DigestItem.sent_at.is_(None) & DigestItem.failed_at.is_(None)
-    away_since = func.coalesce(Presence.changed_at, func.min(DigestItem.created_at))
-    return list(
-        session.scalars(
-            select(DigestItem.user_id)
-            .outerjoin(Presence, Presence.user_id == DigestItem.user_id)
-            .outerjoin(Recipient, Recipient.user_id == DigestItem.user_id)
-            .where(pending, or_(Presence.online.is_(None), Presence.online.is_(False)))
-            .where(or_(Recipient.last_digest_at.is_(None), Recipient.last_digest_at <= cutoff))
-            .group_by(DigestItem.user_id, Presence.changed_at)
-            .having(away_since <= cutoff)
-        )
+    rows = session.execute(
+        select(DigestItem.user_id, func.min(DigestItem.created_at), Recipient.last_digest_at)
+        .outerjoin(Recipient, Recipient.user_id == DigestItem.user_id)
+        .where(pending)
+        .group_by(DigestItem.user_id, Recipient.last_digest_at)
     )
+    return [(user, oldest, last) for user, oldest, last in rows]
+
+
+def away_long_enough(
+    presence: PresenceReader, user_id: uuid.UUID, oldest: datetime, now: datetime, window: timedelta
+) -> bool:
+    seen = presence.last_seen(str(user_id))
+    away_since = datetime.fromtimestamp(seen, UTC) if seen is not None else oldest
+    return now - away_since >= window
 
 
 def sender_names(session: Session, items: list[DigestItem]) -> list[str]:
@@ -118,20 +125,38 @@ def send_due_digests(
     settings: Settings,
     mailer: SmtpMailer,
     templates: Templates,
+    presence: PresenceReader,
     now: datetime | None = None,
 ) -> int:
+    """One round; returns how many digests went out. Redis errors end the round early."""
     now = now or datetime.now(UTC)
-    cutoff = now - timedelta(seconds=settings.digest_offline_seconds)
+    window = timedelta(seconds=settings.digest_offline_seconds)
     with db.sessions() as session:
-        users = due_users(session, cutoff)
-    return sum(send_digest(db, settings, mailer, templates, user, now) for user in users)
+        users = waiting(session)
+    sent = 0
+    for user_id, oldest, last_digest in users:
+        if last_digest is not None and now - last_digest < window:
+            continue
+        if presence.online(str(user_id)):
+            with db.sessions() as session, session.begin():
+                crud.drop_pending_digest(session, user_id)
+            continue
+        if away_long_enough(presence, user_id, oldest, now, window):
+            sent += send_digest(db, settings, mailer, templates, user_id, now)
+    return sent
 
 
 class DigestWorker:
     def __init__(
-        self, db: Database, settings: Settings, mailer: SmtpMailer, templates: Templates
+        self,
+        db: Database,
+        settings: Settings,
+        mailer: SmtpMailer,
+        templates: Templates,
+        presence: PresenceReader,
     ) -> None:
-        self.db, self.settings, self.mailer, self.templates = db, settings, mailer, templates
+        self.db, self.settings, self.mailer = db, settings, mailer
+        self.templates, self.presence = templates, presence
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -147,6 +172,6 @@ class DigestWorker:
     def run(self) -> None:
         while not self._stopping.wait(self.settings.digest_interval_seconds):
             try:
-                send_due_digests(self.db, self.settings, self.mailer, self.templates)
+                send_due_digests(self.db, self.settings, self.mailer, self.templates, self.presence)
             except Exception:
                 log.exception("digest round failed")  # the next round tries again

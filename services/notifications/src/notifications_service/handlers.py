@@ -1,4 +1,4 @@
-"""Email-side event handlers: welcome, invitation, digest bookkeeping, presence.
+"""Email-side event handlers: welcome, invitation, and the digest's bookkeeping.
 
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from messaging_kit.db import Database
 from messaging_kit.events import Event
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from notifications_service import crud
 from notifications_service.core.config import Settings
 from notifications_service.core.emails import Email, SmtpMailer, Templates
+from notifications_service.core.presence import PresenceReader
 from notifications_service.models import Recipient
 
 log = logging.getLogger(__name__)
@@ -40,16 +40,12 @@ def message_recipients(data: dict[str, object]) -> list[uuid.UUID]:
     return [uuid.UUID(str(user)) for user in listed if user and str(user) != sender]
 
 
-def parse_moment(raw: object) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(raw))
-    except ValueError:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def email_handlers(
-    db: Database, settings: Settings, mailer: SmtpMailer, templates: Templates
+    db: Database,
+    settings: Settings,
+    mailer: SmtpMailer,
+    templates: Templates,
+    presence: PresenceReader,
 ) -> dict[str, Handler]:
     def user_registered(session: Session, event: Event) -> None:
         user_id = uuid.UUID(str(event.data["user_id"]))
@@ -106,7 +102,11 @@ def email_handlers(
         sender = event.data.get("sender_id")
         group = event.data.get("group_id")
         for user_id in message_recipients(event.data):
-            if crud.is_online(session, user_id) or not crud.wants(session, user_id, "digest"):
+            # Online users see it live. If Redis does not answer, queue it anyway: the digest
+            # worker looks again before it sends anything.
+            if presence.online_or_unknown(str(user_id)) or not crud.wants(
+                session, user_id, "digest"
+            ):
                 continue
             crud.add_digest_item(
                 session,
@@ -116,17 +116,9 @@ def email_handlers(
                 uuid.UUID(str(group)) if group else None,
             )
 
-    def presence_changed(session: Session, event: Event) -> None:
-        user_id = uuid.UUID(str(event.data["user_id"]))
-        online = str(event.data.get("status")) == "online"
-        crud.save_presence(
-            session, user_id, online, parse_moment(event.data.get("at") or event.occurred_at)
-        )
-
     return {
         "user.registered": user_registered,
         "invitation.created": invitation_created,
         "message.created": message_created,
         "group.message.created": message_created,
-        "presence.changed": presence_changed,
     }

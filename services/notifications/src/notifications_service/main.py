@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
@@ -14,6 +15,7 @@ from notifications_service import SERVICE
 from notifications_service.api.routes import preferences, push_targets
 from notifications_service.core.config import Settings, get_settings
 from notifications_service.core.emails import SmtpMailer, Templates
+from notifications_service.core.presence import PresenceReader
 from notifications_service.digest import DigestWorker
 from notifications_service.handlers import email_handlers
 from notifications_service.models import EVENTS
@@ -28,6 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_overflow=settings.db_max_overflow,
     )
     mailer, templates = SmtpMailer(settings), Templates()
+    redis_client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+    )
+    presence = PresenceReader(redis_client, settings.redis_key_prefix)
     # No redirects: a push goes to the registered URL and nowhere else.
     client = httpx.Client(timeout=settings.push_timeout_seconds, follow_redirects=False)
     retry = {
@@ -41,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.amqp_url,
         settings.events_exchange,
         settings.email_queue,
-        email_handlers(db, settings, mailer, templates),
+        email_handlers(db, settings, mailer, templates, presence),
         **retry,
     )
     pushes = EventConsumer(
@@ -53,15 +59,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         push_handlers(db, settings, client),
         **retry,
     )
-    digests = DigestWorker(db, settings, mailer, templates)
+    digests = DigestWorker(db, settings, mailer, templates, presence)
     app = create_service_app(
         SERVICE,
         settings.service_version,
         routers=[preferences.router, push_targets.router],
         # SMTP is not checked: mail waits in the queue while it is down, the API still works.
-        readiness={"database": db.ping, "broker": lambda: connect(settings.amqp_url).close()},
+        readiness={
+            "database": db.ping,
+            "broker": lambda: connect(settings.amqp_url).close(),
+            "redis": redis_client.ping,
+        },
         on_startup=[emails.start, pushes.start, digests.start],
-        on_shutdown=[db.close, client.close, emails.stop, pushes.stop, digests.stop],
+        on_shutdown=[
+            db.close,
+            redis_client.close,
+            client.close,
+            emails.stop,
+            pushes.stop,
+            digests.stop,
+        ],
         description="Email (welcome, invitation, digest) and signed push webhooks.",
     )
     app.state.settings = settings
@@ -71,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.digests = digests
     app.state.mailer = mailer
     app.state.templates = templates
+    app.state.redis = redis_client
     app.state.verifier = TokenVerifier(
         JwksKeys(settings.jwks_url), issuer=settings.token_issuer, audience=settings.token_audience
     )

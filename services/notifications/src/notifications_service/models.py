@@ -40,16 +40,6 @@ class Preference(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
-class Presence(Base):
-    """Last known online state, from presence.changed."""
-
-    __tablename__ = "presence"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    online: Mapped[bool] = mapped_column(Boolean)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class DigestItem(Base):
     """A message that arrived while its recipient was away, waiting for the digest."""
 

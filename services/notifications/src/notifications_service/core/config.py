@@ -35,6 +35,10 @@ class Settings(DatabaseSettings, TokenSettings, EventSettings):
     first_backoff_seconds: float = Field(default=0.5, gt=0)
     max_backoff_seconds: float = Field(default=10.0, gt=0)
 
+    # Presence as the websocket service keeps it (the same Redis and key prefix as relay).
+    redis_url: str = Field(pattern=r"^rediss?://")
+    redis_key_prefix: str = "mp:"
+
     # A user offline longer than this gets a digest of what arrived meanwhile, at most once
     # per this long.
     digest_offline_seconds: float = Field(default=900.0, gt=0)

@@ -1,4 +1,4 @@
-"""recipients, preferences, presence, digest items, push targets and deliveries, events
+"""recipients, preferences, digest items, push targets and deliveries, events
 
 Revision ID: 0001
 Revises:
@@ -37,12 +37,6 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "kind IN ('welcome', 'invitation', 'digest', 'push')", name="ck_preferences_kind"
         ),
-    )
-    op.create_table(
-        "presence",
-        sa.Column("user_id", UUID(as_uuid=True), primary_key=True),
-        sa.Column("online", sa.Boolean, nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "digest_items",
@@ -99,7 +93,6 @@ def downgrade() -> None:
         "push_deliveries",
         "push_targets",
         "digest_items",
-        "presence",
         "preferences",
         "recipients",
     ):
