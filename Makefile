@@ -5,7 +5,7 @@ UV ?= uv
 PYTEST_ARGS ?=
 
 .PHONY: help setup tools up down infra-up infra-down infra-status cluster-up cluster-down \
-        cluster-status test test-unit lint format bench images kind-up kind-down
+        cluster-status test test-unit lint format bench bench-quick images kind-up kind-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -66,6 +66,8 @@ kind-up: ## on a Docker host: kind cluster + Gateway API + gateway + images + ch
 kind-down:
 	hack/kind.sh down
 
-bench: ## benchmarks (placeholder until the benchmark issue lands)
-	@echo "make bench: not implemented yet (see the benchmarks issue); no numbers are measured" >&2
-	@exit 1
+bench: setup ## benchmarks against same-run baselines (~15 min; needs infra-up cluster-up)
+	hack/bench.sh
+
+bench-quick: setup ## the same benchmarks, fewer and shorter runs (a few minutes)
+	hack/bench.sh --quick

@@ -1,0 +1,605 @@
+"""Service benchmarks on the real infrastructure (`make infra-up`), every part on this machine.
+
+Throughput  wrk (a second process, C, one thread) against authenticated GET /api/v1/users/me
+            and POST /api/v1/messages of the real services, and the same two requests against a
+            bare FastAPI app and a raw ASGI app returning the same JSON (baseline_apps.py), all
+            under the same uvicorn, interleaved, repeated.
+Latency     latency_gen.py (a second process, open loop): send -> websocket delivery at fixed rates.
+Seed goals  p95 per request, one DB query's time, req/s per service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import (
+    BENCH_DIR,
+    Child,
+    Row,
+    free_port,
+    percentile,
+    ratio_summary,
+    say,
+    summary,
+    wait_until,
+)
+
+DEFAULTS = {
+    "MP_PG_URL": "postgresql://postgres:postgres@127.0.0.1:15432/postgres",
+    "MP_REDIS_URL": "redis://127.0.0.1:16379/0",
+    "MP_AMQP_URL": "amqp://platform:platform@127.0.0.1:15673/%2F",
+}
+CONNECTIONS = 16  # per wrk run: enough to keep one uvicorn worker busy, few enough for 2 cores
+BIN = Path(sys.executable).parent
+
+
+def infra(name: str) -> str:
+    return os.environ.get(name, DEFAULTS[name])
+
+
+def database_url(name: str) -> str:
+    base = infra("MP_PG_URL")
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+class Stack:
+    """auth, users, messages (and later websocket) as real processes with their own databases."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.run_id = uuid.uuid4().hex[:8]
+        self.children: list[Child] = []
+        self.databases: list[str] = []
+        self.exchange = f"bench.events.{self.run_id}"
+        self.queues = [f"bench.users.{self.run_id}", f"bench.messages.{self.run_id}"]
+        self.prefix = f"bench-{self.run_id}:"
+        self.urls: dict[str, str] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def create_database(self, service: str) -> str:
+        import psycopg2
+
+        name = f"bench_{service}_{self.run_id}"
+        admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        admin.close()
+        self.databases.append(name)
+        return database_url(name)
+
+    def start(self, service: str, env: dict[str, str], ready_path: str = "/ready") -> str:
+        return self.spawn(service, env, ready_path)()
+
+    def spawn(
+        self, service: str, env: dict[str, str], ready_path: str = "/ready", port: int = 0
+    ) -> Any:
+        """Start the service; returns a function that waits until it is ready (its URL)."""
+        port = port or free_port()
+        full = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "INFO", **env}
+        log = self.workdir / f"{service}.log"
+        child = Child(service, [str(BIN / f"messaging-{service}"), "serve"], full, log)
+        self.children.append(child)
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            if not child.alive():
+                raise RuntimeError(f"{service} exited: {child.tail()}")
+            try:
+                return httpx.get(url + ready_path, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        def wait() -> str:
+            wait_until(ready, 90, f"{service} at {url}{ready_path}", every=0.2)
+            self.urls[service] = url
+            return url
+
+        return wait
+
+    def start_baseline(self, name: str, app: str, env: dict[str, str]) -> str:
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"baseline_apps:{app}",
+            "--app-dir",
+            str(BENCH_DIR),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        child = Child(name, argv, {**os.environ, **env}, self.workdir / f"{name}.log")
+        self.children.append(child)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(url), 30, f"{name} at {url}", every=0.2)
+        self.urls[name] = url
+        return url
+
+    def up(self) -> None:
+        from auth_service.core.keys import generate_ed25519_pem
+        from messaging_kit.migrations import upgrade_head
+
+        keys = self.workdir / "keys"
+        keys.mkdir(parents=True, exist_ok=True)
+        (keys / "bench.pem").write_bytes(generate_ed25519_pem())
+        dbs = {s: self.create_database(s) for s in ("auth", "users", "messages")}
+        for service, url in dbs.items():
+            upgrade_head(f"{service}_service", url)
+        common = {"AMQP_URL": infra("MP_AMQP_URL"), "EVENTS_EXCHANGE": self.exchange}
+        auth_port = free_port()
+        self.jwks = f"http://127.0.0.1:{auth_port}/.well-known/jwks.json"
+        # All three start at once (imports dominate start-up); users and messages fetch the
+        # JWKS only when the first token arrives.
+        waits = [
+            self.spawn(
+                "auth",
+                {
+                    **common,
+                    "DATABASE_URL": dbs["auth"],
+                    "REDIS_URL": infra("MP_REDIS_URL"),
+                    "SIGNING_KEYS_DIR": str(keys),
+                    "REDIS_KEY_PREFIX": f"{self.prefix}auth",
+                    "ACCESS_TOKEN_TTL_SECONDS": "3600",
+                    # Registration is not measured: cheap hashing keeps the setup short.
+                    "ARGON2_TIME_COST": "1",
+                    "ARGON2_MEMORY_KIB": "1024",
+                },
+                port=auth_port,
+            ),
+            self.spawn(
+                "users",
+                {
+                    **common,
+                    "DATABASE_URL": dbs["users"],
+                    "JWKS_URL": self.jwks,
+                    "EVENTS_QUEUE": self.queues[0],
+                },
+            ),
+            self.spawn(
+                "messages",
+                {
+                    **common,
+                    "DATABASE_URL": dbs["messages"],
+                    "JWKS_URL": self.jwks,
+                    "EVENTS_QUEUE": self.queues[1],
+                },
+            ),
+        ]
+        for wait in waits:
+            wait()
+
+    def start_websocket(self) -> str:
+        replica = f"bench{self.run_id}"
+        self.queues.append(f"bench.ws.{self.run_id}.{replica}")
+        url = self.start(
+            "websocket",
+            {
+                "AMQP_URL": infra("MP_AMQP_URL"),
+                "EVENTS_EXCHANGE": self.exchange,
+                "JWKS_URL": self.jwks,
+                "REDIS_URL": infra("MP_REDIS_URL"),
+                "REDIS_KEY_PREFIX": self.prefix,
+                "REPLICA_ID": replica,
+                "EVENTS_QUEUE_PREFIX": f"bench.ws.{self.run_id}",
+                "QUEUE_EXPIRES_SECONDS": "600",
+            },
+        )
+        return url
+
+    def down(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+        self._cleanup_infra()
+
+    def _cleanup_infra(self) -> None:
+        import pika
+        import psycopg2
+        import redis
+
+        try:
+            connection = pika.BlockingConnection(pika.URLParameters(infra("MP_AMQP_URL")))
+            channel = connection.channel()
+            for name in self.queues:
+                channel.queue_delete(name)
+                channel.queue_delete(f"{name}.dead")
+            channel.exchange_delete(self.exchange)
+            connection.close()
+        except Exception as error:  # cleanup must not hide the results
+            say(f"could not delete bench queues: {error!r}")
+        try:
+            client = redis.Redis.from_url(infra("MP_REDIS_URL"))
+            for key in client.scan_iter(f"{self.prefix}*", count=1000):
+                client.delete(key)
+            client.close()
+        except Exception as error:
+            say(f"could not delete bench Redis keys: {error!r}")
+        try:
+            admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                for name in self.databases:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+        except Exception as error:
+            say(f"could not drop bench databases: {error!r}")
+
+    # --- users -----------------------------------------------------------------------------
+    def register(self) -> dict[str, str]:
+        name = f"b{uuid.uuid4().hex[:10]}"
+        response = httpx.post(
+            f"{self.urls['auth']}/api/v1/auth/register",
+            json={"email": f"{name}@example.com", "username": name, "password": "correct horse"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        body = response.json()
+        user = {"id": body["user"]["id"], "token": body["tokens"]["access_token"]}
+        headers = {"Authorization": f"Bearer {user['token']}"}
+        # users makes the profile from auth's user.registered event.
+        wait_until(
+            lambda: (
+                httpx.get(
+                    f"{self.urls['users']}/api/v1/users/me", headers=headers, timeout=10
+                ).status_code
+                == 200
+            ),
+            30,
+            "the profile from user.registered",
+            every=0.2,
+        )
+        return user
+
+    def queue_depths(self) -> dict[str, int]:
+        import pika
+
+        depths = {}
+        connection = pika.BlockingConnection(pika.URLParameters(infra("MP_AMQP_URL")))
+        for name in self.queues:
+            channel = connection.channel()
+            try:
+                depths[name] = channel.queue_declare(name, passive=True).method.message_count
+            except Exception:
+                depths[name] = -1
+        connection.close()
+        return depths
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url + "/api/v1/users/me", timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def send_template(sender: dict[str, str], recipient: dict[str, str]) -> str:
+    import base64
+
+    return json.dumps(
+        {
+            "recipient_id": recipient["id"],
+            "idempotency_key": "KEY_HERE",
+            "ciphertext": base64.b64encode(os.urandom(48)).decode(),
+            "nonce": base64.b64encode(os.urandom(12)).decode(),
+            "keys": {
+                recipient["id"]: base64.b64encode(b"wrapped-for-recipient").decode(),
+                sender["id"]: base64.b64encode(b"wrapped-for-sender").decode(),
+            },
+        }
+    )
+
+
+def wrk(url: str, seconds: float, token: str = "", body: str = "") -> dict[str, float]:
+    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_SEND_BODY": body}
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH_DIR / "wrk_report.lua"),
+        url,
+    ]
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 60)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
+    fields = dict(part.split("=") for part in line.split()[1:])
+    result = {k: float(v) for k, v in fields.items()}
+    result["rps"] = result["requests"] / result["seconds"]
+    result["errors"] = sum(result[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
+    return result
+
+
+class ServicesBench:
+    def __init__(self, workdir: Path, quick: bool) -> None:
+        self.workdir = workdir
+        self.quick = quick
+        self.rows: list[Row] = []
+        self.data: dict[str, Any] = {}
+        self.stack = Stack(workdir)
+
+    def run(self) -> None:
+        try:
+            say("services: starting auth, users, messages on loopback")
+            self.stack.up()
+            self.alice, self.bob = self.stack.register(), self.stack.register()
+            self.capture_bodies()
+            self.throughput()
+            self.db_query()
+            self.latency()
+            self.gateway()
+        finally:
+            self.stack.down()
+
+    def capture_bodies(self) -> None:
+        me = httpx.get(
+            f"{self.stack.urls['users']}/api/v1/users/me",
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.alice['token']}"},
+        )
+        body = json.loads(send_template(self.alice, self.bob).replace("KEY_HERE", "capture"))
+        sent = httpx.post(
+            f"{self.stack.urls['messages']}/api/v1/messages",
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.alice['token']}"},
+        )
+        me.raise_for_status()
+        sent.raise_for_status()
+        (self.workdir / "me.json").write_text(me.text)
+        (self.workdir / "sent.json").write_text(sent.text)
+        env = {
+            "BENCH_ME_JSON": str(self.workdir / "me.json"),
+            "BENCH_SEND_JSON": str(self.workdir / "sent.json"),
+        }
+        self.stack.start_baseline("bare-fastapi", "bare_app", env)
+        self.stack.start_baseline("raw-asgi", "raw_app", env)
+
+    def throughput(self) -> None:
+        seconds = 2 if self.quick else 8
+        reps = 2 if self.quick else 3
+        token = self.alice["token"]
+        template = send_template(self.alice, self.bob)
+        targets = {
+            "read": ("users", "/api/v1/users/me", ""),
+            "send": ("messages", "/api/v1/messages", template),
+        }
+        results: dict[str, dict[str, list[dict[str, float]]]] = {}
+        for kind, (service, path, body) in targets.items():
+            apps = [service, "bare-fastapi", "raw-asgi"]
+            runs: dict[str, list[dict[str, float]]] = {app: [] for app in apps}
+            for app in apps:  # warm up: pools, JWKS cache, code paths
+                wrk(self.stack.urls[app] + path, 1, token, body)
+            for rep in range(reps):
+                order = apps[rep % 3 :] + apps[: rep % 3]
+                for app in order:
+                    runs[app].append(wrk(self.stack.urls[app] + path, seconds, token, body))
+                say(
+                    f"throughput {kind} rep {rep}: "
+                    + ", ".join(f"{a} {runs[a][-1]['rps']:.0f}/s" for a in apps)
+                )
+            results[kind] = runs
+            rps = {app: [r["rps"] for r in runs[app]] for app in apps}
+            errors = {app: sum(r["errors"] for r in runs[app]) for app in apps}
+            label = (
+                "GET /api/v1/users/me (token + 1 row)"
+                if kind == "read"
+                else ("POST /api/v1/messages (token + insert + outbox)")
+            )
+            to_bare = ratio_summary(rps[service], rps["bare-fastapi"])
+            to_raw = ratio_summary(rps[service], rps["raw-asgi"])
+            bare_to_raw = ratio_summary(rps["bare-fastapi"], rps["raw-asgi"])["median"] or 0
+            goal = "ratio >= 0.5" if kind == "read" else ""
+            verdict = "n/a"
+            if kind == "read":
+                verdict = "met" if (to_bare["median"] or 0) >= 0.5 else "missed"
+            self.rows.append(
+                Row(
+                    "services",
+                    f"{service}: {label} vs bare FastAPI",
+                    "req/s",
+                    summary(rps[service]),
+                    summary(rps["bare-fastapi"]),
+                    "bare FastAPI, same JSON",
+                    to_bare,
+                    goal,
+                    verdict,
+                    f"wrk -t1 -c{CONNECTIONS}, {seconds}s x {reps}; errors {errors[service]:.0f}",
+                )
+            )
+            self.rows.append(
+                Row(
+                    "services",
+                    f"{service}: {label} vs raw ASGI",
+                    "req/s",
+                    summary(rps[service]),
+                    summary(rps["raw-asgi"]),
+                    "raw ASGI on uvicorn",
+                    to_raw,
+                    "",
+                    "n/a",
+                    f"bare FastAPI / raw ASGI: {bare_to_raw:.2f}",
+                )
+            )
+            p95 = [r["p95_us"] / 1000 for r in runs[service]]
+            self.rows.append(
+                Row(
+                    "services",
+                    f"{service}: p95 per request at c={CONNECTIONS} (closed loop)",
+                    "ms",
+                    summary(p95),
+                    goal="p95 < 200 ms",
+                    verdict="met" if max(p95) < 200 else "missed",
+                    note="seed target; wrk's own percentile",
+                )
+            )
+            best = summary(rps[service])["median"] or 0
+            self.rows.append(
+                Row(
+                    "services",
+                    f"{service}: req/s, one process",
+                    "req/s",
+                    summary(rps[service]),
+                    goal="> 1,000 req/s",
+                    verdict="met" if best > 1000 else "missed",
+                    note="seed target; one uvicorn worker; every part on the same 2 cores",
+                )
+            )
+        self.data["throughput"] = results
+
+    def db_query(self) -> None:
+        """The one query behind GET /me, timed from a client on loopback (an upper bound)."""
+        import psycopg2
+
+        url = database_url(f"bench_users_{self.stack.run_id}")
+        connection = psycopg2.connect(url)
+        times = []
+        with connection.cursor() as cursor:
+            for _ in range(200 if self.quick else 1000):
+                started = time.perf_counter()
+                cursor.execute("SELECT * FROM profiles WHERE user_id = %s", (self.alice["id"],))
+                cursor.fetchall()
+                times.append((time.perf_counter() - started) * 1000)
+        connection.close()
+        times.sort()
+        p95 = percentile(times, 95)
+        self.data["db_query_ms"] = {"p50": percentile(times, 50), "p95": p95, "max": times[-1]}
+        self.rows.append(
+            Row(
+                "services",
+                "DB query: profile by primary key",
+                "ms",
+                {
+                    "min": times[0],
+                    "median": percentile(times, 50),
+                    "max": times[-1],
+                    "n": len(times),
+                },
+                goal="< 50 ms",
+                verdict="met" if p95 < 50 else "missed",
+                note=f"p95 {p95:.2f} ms; psycopg2 round trip on loopback, no other load of ours",
+            )
+        )
+
+    def latency(self) -> None:
+        say("services: starting websocket")
+        try:
+            ws = self.stack.start_websocket()
+        except (RuntimeError, TimeoutError, FileNotFoundError) as error:
+            self.data["latency"] = {"not_measured": repr(error)}
+            self.rows.append(
+                Row(
+                    "services",
+                    "send -> websocket delivery",
+                    "ms",
+                    summary([]),
+                    verdict="n/a",
+                    note=f"not measured: {error}",
+                )
+            )
+            return
+        pairs = [
+            {"sender": self.stack.register(), "recipient": self.stack.register()} for _ in range(4)
+        ]
+        config = {"messages_url": self.stack.urls["messages"], "ws_url": ws + "/ws", "pairs": pairs}
+        config_path = self.workdir / "latency-config.json"
+        config_path.write_text(json.dumps(config))
+        duration = 2 if self.quick else 10
+        results = []
+        limits = {
+            "BENCH_DRAIN_SECONDS": "5" if self.quick else "10",
+            "BENCH_SEND_TIMEOUT_SECONDS": "5" if self.quick else "10",
+        }
+        for rate in (100, 500, 1000):
+            out = self.workdir / f"latency-{rate}.json"
+            started = time.monotonic()
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(BENCH_DIR / "latency_gen.py"),
+                    str(config_path),
+                    str(rate),
+                    str(duration),
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=duration + 180,
+                env={**os.environ, **limits},
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"latency generator failed: {done.stderr[-2000:]}")
+            result = json.loads(out.read_text())
+            result["queue_depths_after"] = self.stack.queue_depths()
+            result["wall_seconds"] = time.monotonic() - started
+            results.append(result)
+            d = result["delivery_ms"]
+            say(
+                f"latency {rate}/s: p50/p95/p99 "
+                + " / ".join("lost" if d[q] is None else f"{d[q]:.0f}" for q in ("50", "95", "99"))
+                + " ms, "
+                f"lost {result['lost']}, failures {result['failures']}"
+            )
+            time.sleep(2)
+        self.data["latency"] = results
+        goals = {100: None, 500: 20.0, 1000: 50.0}
+        for result in results:
+            rate = int(result["rate"])
+            d = result["delivery_ms"]
+            p99 = d["99"]
+            goal = goals[rate]
+            clean = result["lost"] == 0 and not result["failures"]
+            depth = max(result["queue_depths_after"].values() or [0])
+            verdict = "n/a"
+            if goal is not None:
+                verdict = (
+                    "met" if p99 is not None and p99 <= goal and clean and depth == 0 else "missed"
+                )
+            self.rows.append(
+                Row(
+                    "services",
+                    f"send -> websocket delivery at {rate} msg/s (open loop)",
+                    "ms",
+                    {"min": d["50"], "median": d["95"], "max": d["99"], "n": result["delivered"]},
+                    goal=f"p99 <= {goal:.0f} ms, none lost" if goal else "",
+                    verdict=verdict,
+                    note=(
+                        "p50/p95/p99 (not min/median/max); "
+                        f"sent {result['achieved_send_rate']:.0f}/s "
+                        f"of {rate}; accepted {result['accepted']}/{result['intended']}, "
+                        f"lost {result['lost']}, failures {result['failures'] or 0}, "
+                        f"queue depth after {depth}"
+                    ),
+                    extra={"percentiles": True},
+                )
+            )
+
+    def gateway(self) -> None:
+        url = os.environ.get("MP_BENCH_GATEWAY_URL", "")
+        if not url:
+            note = (
+                "not measured: no local gateway (set MP_BENCH_GATEWAY_URL to one routing to users)"
+            )
+            self.data["gateway"] = {"not_measured": note}
+            self.rows.append(
+                Row("services", "gateway overhead", "ms", summary([]), verdict="n/a", note=note)
+            )
+            return
