@@ -11,12 +11,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pika
+import psycopg2
 import pytest
 import redis
 from auth_service.core.config import Settings as AuthSettings
@@ -28,12 +31,14 @@ from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
+    HINT,
     LiveServer,
-    fresh_database,
+    infra_url,
     require_rabbitmq,
     require_redis,
     wait_for,
 )
+from psycopg2 import sql
 from relay_service.core.config import Settings as RelaySettings
 from relay_service.main import create_app as create_relay_app
 from websocket_service.core.config import Settings
@@ -186,6 +191,38 @@ def delete_redis_prefix(redis_url: str, prefix: str) -> None:
     for key in client.scan_iter(f"{prefix}*", count=1000):
         client.delete(key)
     client.close()
+
+
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A new database, dropped afterwards over a new connection: the fault tests restart
+    PostgreSQL, which breaks any connection held across the test (the kit's helper holds one)."""
+    admin_url = infra_url("MP_PG_URL")
+
+    def admin(fail: bool = True) -> Any:
+        try:
+            connection = psycopg2.connect(admin_url, connect_timeout=3)
+        except psycopg2.OperationalError as error:
+            if fail:
+                pytest.fail(f"PostgreSQL at {admin_url} is not answering ({error}); {HINT}")
+            return None
+        connection.autocommit = True
+        return connection
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    connection = admin()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    connection.close()
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        connection = wait_for(lambda: admin(fail=False), timeout=60)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        connection.close()
 
 
 @pytest.fixture
