@@ -182,6 +182,8 @@ def plots(folder: Path, data: dict[str, Any]) -> list[Path]:
         if create:
             ready = [t for t in create["ready_seconds"] if t == t]
             ax.plot(ready, [1] * len(ready), "o", label="one platform: Ready")
+            first = create.get("first_pass_seconds") or []
+            ax.plot(first, [1] * len(first), "v", label="one platform: children before Job gates")
             ax.plot(
                 create["operator_seconds"],
                 [1] * len(create["operator_seconds"]),

@@ -91,6 +91,8 @@ def publish(folder: Path) -> int:
     folder = folder.resolve()
     results = json.loads((folder / "results.json").read_text())
     DOCS.mkdir(parents=True, exist_ok=True)
+    for path in DOCS.glob("*.png"):
+        path.unlink()
     for path in folder.glob("*.png"):
         shutil.copy(path, DOCS / path.name)
     shutil.copy(folder / "results.json", DOCS / "results.json")
@@ -112,7 +114,7 @@ def publish(folder: Path) -> int:
         table=(folder / "table.md").read_text().strip(),
         images=images,
         others=(
-            f" Another operator process (pid {', '.join(map(str, others))}) was running "
+            f"\n\nAnother operator process (pid {', '.join(map(str, others))}) was running "
             "cluster-wide during the run and reconciled the same platforms."
             if others
             else ""
@@ -131,10 +133,10 @@ SECTION = """## Performance
 
 `make bench` ({mode} run shown) measured on {date}: {cpu}, {cores} cores, {memory:.0f} GiB,
 Linux {kernel}, commit {commit}; load average {load:.1f} at the start and {load_end:.1f} at the
-end (other engineers' test suites shared the machine), {seconds} s in all.{others} Every part
+end (other engineers' test suites shared the machine), {seconds} s in all. Every part
 (PostgreSQL, Redis, RabbitMQ, the control plane, the services and the load generators) ran on
 those same cores, so absolute numbers are low and noisy: read the ratios, each against a
-baseline measured in the same run, interleaved and repeated.
+baseline measured in the same run, interleaved and repeated.{others}
 
 {table}
 
