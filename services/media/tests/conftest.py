@@ -4,12 +4,14 @@ real HTTP, as auth's would be."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -84,6 +86,23 @@ class Media:
     def headers(self, user_id: uuid.UUID) -> dict[str, str]:
         return self.issuer.headers(user_id)
 
+    def publish(
+        self, event_type: str, data: dict[str, Any], occurred_at: datetime | None = None
+    ) -> None:
+        """Publish an event as another service's relay would."""
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": event_type,
+            "source": "test",
+            "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
+            "data": data,
+        }
+        connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(self.settings.events_exchange, event_type, json.dumps(body).encode())
+        connection.close()
+
     def stored_keys(self) -> list[str]:
         return sorted(obj.key for obj in self.store.list(""))
 
@@ -94,11 +113,13 @@ def delete_bucket(store: ObjectStore) -> None:
     store.client.remove_bucket(store.bucket)
 
 
-def delete_queues(amqp_url: str, queue: str) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+def delete_queues(settings: Settings) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
     channel = connection.channel()
-    for name in (queue, dead_letter_queue_name(queue)):
-        channel.queue_delete(name)
+    for queue in (settings.events_queue, settings.memberships_queue):
+        channel.queue_delete(queue)
+        channel.queue_delete(dead_letter_queue_name(queue))
+    channel.exchange_delete(settings.events_exchange)
     connection.close()
 
 
@@ -117,6 +138,7 @@ def make_settings(issuer: tuple[TokenIssuer, str]) -> Iterator[Callable[..., Set
                 "jwks_url": issuer[1],
                 "events_exchange": f"test.events.{run_id}",
                 "events_queue": f"test.media.{run_id}",
+                "memberships_queue": f"test.media.members.{run_id}",
                 "s3_endpoint": S3_ENDPOINT,
                 "s3_access_key": S3_ACCESS_KEY,
                 "s3_secret_key": S3_SECRET_KEY,
@@ -141,7 +163,7 @@ def make_media(
         def build(**overrides: Any) -> Media:
             settings = make_settings(**overrides)
             app = create_app(settings)
-            stack.callback(delete_queues, settings.amqp_url, settings.events_queue)
+            stack.callback(delete_queues, settings)
             stack.callback(delete_bucket, app.state.store)
             server = stack.enter_context(LiveServer(app))
             return Media(server.url, settings, app.state.store, issuer[0], app)

@@ -10,7 +10,7 @@ from messaging_kit.problems import Problem
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from media_service import SERVICE
+from media_service import SERVICE, memberships
 from media_service.core.sniffing import IMAGE_TYPES
 from media_service.core.upload import ReceivedFile
 from media_service.models import EVENTS, Attachment, Participant, ThumbnailStatus
@@ -83,13 +83,33 @@ def not_found(media_id: uuid.UUID) -> Problem:
     return Problem(404, "media-not-found", "No such attachment", f"no attachment {media_id}")
 
 
+def may_read(session: Session, attachment: Attachment, viewer: uuid.UUID) -> bool:
+    """The owner; else, where media knows the members of the attachment's conversation or
+    group (from messages' and groups' events), its current members; else the participants
+    the uploader named."""
+    if attachment.owner_id == viewer:
+        return True
+    context = attachment.group_id or attachment.conversation_id
+    members = memberships.members_of(session, context) if context else None
+    if members is not None:
+        return viewer in members
+    return session.get(Participant, (attachment.id, viewer)) is not None
+
+
+def check_uploader(session: Session, viewer: uuid.UUID, context: uuid.UUID | None) -> None:
+    """One can attach files only to a conversation or group one is in (when media knows)."""
+    members = memberships.members_of(session, context) if context else None
+    if members is not None and viewer not in members:
+        raise Problem(
+            403, "not-a-member", "You are not in that conversation or group", str(context)
+        )
+
+
 def readable_attachment(session: Session, media_id: uuid.UUID, viewer: uuid.UUID) -> Attachment:
-    """The attachment if viewer owns it or takes part in its conversation or group; otherwise
-    404, so strangers cannot even learn that an id exists."""
+    """The attachment if viewer may read it; otherwise 404, so strangers cannot even learn
+    that an id exists."""
     attachment = session.get(Attachment, media_id)
-    if attachment is None:
-        raise not_found(media_id)
-    if attachment.owner_id != viewer and session.get(Participant, (media_id, viewer)) is None:
+    if attachment is None or not may_read(session, attachment, viewer):
         raise not_found(media_id)
     return attachment
 

@@ -14,6 +14,7 @@ from media_service import SERVICE
 from media_service.api.routes import media
 from media_service.core.config import Settings, get_settings
 from media_service.core.storage import ObjectStore
+from media_service.memberships import membership_handlers
 from media_service.models import EVENTS
 from media_service.thumbnails import thumbnail_handler
 
@@ -52,6 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         prefetch=2,  # each message decodes an image: take few at a time
     )
+    # Conversation and group members, from the services that own them.
+    members = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.memberships_queue,
+        membership_handlers(),
+    )
     app = create_service_app(
         SERVICE,
         settings.service_version,
@@ -61,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "broker": lambda: connect(settings.amqp_url).close(),
             "object_store": store.ping,
         },
-        on_startup=[store.ensure_bucket, relay.start, thumbnails.start],
-        on_shutdown=[db.close, relay.stop, thumbnails.stop],
+        on_startup=[store.ensure_bucket, relay.start, thumbnails.start, members.start],
+        on_shutdown=[db.close, relay.stop, thumbnails.stop, members.stop],
         description="Attachments: streamed uploads, presigned downloads, thumbnails.",
     )
     app.state.settings = settings
@@ -70,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.relay = relay
     app.state.thumbnails = thumbnails
+    app.state.members = members
     app.state.verifier = TokenVerifier(
         JwksKeys(settings.jwks_url), issuer=settings.token_issuer, audience=settings.token_audience
     )

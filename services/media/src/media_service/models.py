@@ -54,4 +54,24 @@ class Participant(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
 
 
+class Context(Base):
+    """A conversation or group whose members media has heard of (from messages' and groups'
+    events); as_of orders the membership snapshots, so an older event never undoes a newer."""
+
+    __tablename__ = "contexts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # conversation | group
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContextMember(Base):
+    __tablename__ = "context_members"
+
+    context_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("contexts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+
+
 EVENTS = event_tables(Base.metadata)

@@ -48,6 +48,8 @@ class Settings(DatabaseSettings, TokenSettings, EventSettings):
     thumbnail_size: int = Field(default=320, ge=16, le=2048)
     # The queue of media's own thumbnail worker (bound to media.uploaded).
     events_queue: str = "media.thumbnails"
+    # The queue of conversation and group membership events (from messages and groups).
+    memberships_queue: str = "media.memberships"
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""attachments, participants, outbox and processed events
+"""attachments, participants, conversation and group members, outbox and processed events
 
 Revision ID: 0001
 Revises:
@@ -52,6 +52,22 @@ def upgrade() -> None:
         ),
         sa.Column("user_id", UUID(as_uuid=True), primary_key=True),
     )
+    op.create_table(
+        "contexts",
+        sa.Column("id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "context_members",
+        sa.Column(
+            "context_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("contexts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("user_id", UUID(as_uuid=True), primary_key=True),
+    )
     # Version 1 of the kit's event tables, created as they were defined then.
     tables = event_tables(sa.MetaData())
     tables.outbox.create(op.get_bind())
@@ -61,5 +77,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("processed_events")
     op.drop_table("outbox")
+    op.drop_table("context_members")
+    op.drop_table("contexts")
     op.drop_table("attachment_participants")
     op.drop_table("attachments")

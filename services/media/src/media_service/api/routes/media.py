@@ -50,11 +50,18 @@ async def upload(
     group_id: uuid.UUID | None = None,
     participant_id: Annotated[list[uuid.UUID], Query(max_length=MAX_PARTICIPANTS)] = [],  # noqa: B006
 ) -> AttachmentOut:
-    """Stream the `file` field to storage. Name the conversation or group it belongs to and
-    its participants (repeat `participant_id`): they, and you, may download it."""
+    """Stream the `file` field to storage. Name the conversation or group it belongs to: its
+    members, and you, may download it. Members come from messages' and groups' events; until
+    media has heard of the conversation or group, the `participant_id`s named here decide."""
     if conversation_id and group_id:
         raise Problem(422, "one-context", "Name a conversation or a group, not both")
     settings, store, db = request.app.state.settings, _store(request), request.app.state.db
+
+    def check() -> None:
+        with db.sessions() as session:
+            crud.check_uploader(session, viewer, group_id or conversation_id)
+
+    await anyio.to_thread.run_sync(check)
     length = request.headers.get("content-length")
     received = await receive_upload(
         request.stream(),
