@@ -143,3 +143,8 @@ def test_database_down_after_it_ran_is_a_failure(platform):
     down = evaluate_infrastructure(platform, live, Observation(migration_gate_open=True))
     assert (down.reason, down.failed) == ("DatabaseUnavailable", True)
     assert "0/1 ready" in down.message
+
+
+def test_missing_gateway_api(platform):
+    check = evaluate_routes(platform, {}, Observation(gateway_api_installed=False))
+    assert (check.reason, check.failed) == ("GatewayAPIMissing", True)

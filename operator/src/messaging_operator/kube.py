@@ -135,6 +135,16 @@ class KubeClient:
             raise
         return result
 
+    async def api_served(self, group_version: str) -> bool:
+        """Whether the API server serves `group/version` (e.g. an optional CRD's group)."""
+        try:
+            await self.request("GET", f"/apis/{group_version}")
+        except ApiError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
     async def list(self, kind: str, namespace: str | None, selector: str) -> list[dict[str, Any]]:
         try:
             result = await self.request(

@@ -173,6 +173,9 @@ async def read_routing(client: KubeClient, platform: Platform, seen: Observation
     if gateway is None:
         return
     ref = gateway.gateway_ref
+    if not await client.api_served("gateway.networking.k8s.io/v1"):
+        seen.gateway_api_installed = False
+        return
     found = await client.get("Gateway", ref.namespace or platform.namespace, ref.name)
     seen.gateway_found = found is not None
     if gateway.legacy is not None:
@@ -221,10 +224,11 @@ def desired_objects(
         seen.deploy_versions[service.name] = version
         if version is not None:
             desired.append(build_deployment(platform, service, version))
+        route = build_http_route(platform, service) if seen.gateway_api_installed else None
         for optional in (
             build_pod_disruption_budget(platform, service),
             build_autoscaler(platform, service),
-            build_http_route(platform, service),
+            route,
         ):
             if optional is not None:
                 desired.append(optional)

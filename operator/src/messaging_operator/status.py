@@ -56,6 +56,7 @@ class Observation:
 
     missing: list[str] = field(default_factory=list)  # messages about missing user objects
     gateway_found: bool | None = None  # None: no gateway configured
+    gateway_api_installed: bool = True  # the Gateway API CRDs exist in the cluster
     legacy_found: bool | None = None
     # The provisioning Job completed: the database has run, so it being down now is a fault
     # (not a start-up), and migrations may run.
@@ -221,6 +222,13 @@ def evaluate_routes(platform: Platform, live: Live, seen: Observation) -> Check:
         return Check("True", "NoGatewayConfigured", "spec.gateway is not set: no routes wanted")
     ref = gateway.gateway_ref
     where = ref.namespace or platform.namespace
+    if not seen.gateway_api_installed:
+        return Check(
+            "False",
+            "GatewayAPIMissing",
+            "the Gateway API CRDs (gateway.networking.k8s.io/v1) are not installed",
+            failed=True,
+        )
     if seen.gateway_found is False:
         return Check(
             "False", "GatewayNotFound", f"Gateway {where}/{ref.name} does not exist", failed=True
