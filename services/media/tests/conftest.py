@@ -139,7 +139,7 @@ def make_settings(issuer: tuple[TokenIssuer, str]) -> Iterator[Callable[..., Set
                 "events_exchange": f"test.events.{run_id}",
                 "events_queue": f"test.media.{run_id}",
                 "memberships_queue": f"test.media.members.{run_id}",
-                "s3_endpoint": S3_ENDPOINT,
+                "s3_endpoint_url": S3_ENDPOINT,
                 "s3_access_key": S3_ACCESS_KEY,
                 "s3_secret_key": S3_SECRET_KEY,
                 "s3_bucket": f"tmedia-{run_id}",

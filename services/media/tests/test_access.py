@@ -55,7 +55,7 @@ def test_owner_and_participants_download_strangers_do_not(media, make_png) -> No
     # An unknown id and a forbidden one look the same.
     assert get(media, str(uuid.uuid4()), stranger).json()["type"] == refused.json()["type"]
     # The bucket itself is not public.
-    bare = f"{media.settings.s3_endpoint}/{media.store.bucket}/originals/{item['id']}"
+    bare = f"{media.settings.s3_endpoint_url}/{media.store.bucket}/originals/{item['id']}"
     assert httpx.get(bare).status_code == 403
 
 

@@ -35,7 +35,7 @@ def thumbnail_ready(media, media_id: str, owner: uuid.UUID) -> bool:  # type: ig
 
 
 def cli_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    names = ("database_url", "amqp_url", "jwks_url", "s3_endpoint", "s3_access_key")
+    names = ("database_url", "amqp_url", "jwks_url", "s3_endpoint_url", "s3_access_key")
     env = {name.upper(): str(getattr(settings, name)) for name in names}
     env.update(S3_SECRET_KEY=settings.s3_secret_key, S3_BUCKET=settings.s3_bucket)
     return {**os.environ, **env}

@@ -21,12 +21,12 @@ from media_service.thumbnails import thumbnail_handler
 
 def object_store(settings: Settings) -> ObjectStore:
     return ObjectStore(
-        settings.s3_endpoint,
+        settings.s3_endpoint_url,
         settings.s3_access_key,
         settings.s3_secret_key,
         settings.s3_bucket,
         region=settings.s3_region,
-        public_endpoint=settings.s3_public_endpoint,
+        public_endpoint=settings.s3_public_endpoint_url,
     )
 
 

@@ -30,10 +30,10 @@ DEFAULT_ALLOWED_TYPES = [
 class Settings(DatabaseSettings, TokenSettings, EventSettings):
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
 
-    s3_endpoint: str = Field(default="http://127.0.0.1:9000", pattern=r"^https?://")
+    s3_endpoint_url: str = Field(default="http://127.0.0.1:9000", pattern=r"^https?://")
     # Where clients reach the object store (through a gateway, another host name...); presigned
-    # URLs are signed for this host. Empty: the same as s3_endpoint.
-    s3_public_endpoint: str = Field(default="", pattern=r"^(https?://.*)?$")
+    # URLs are signed for this host. Empty: the same as s3_endpoint_url.
+    s3_public_endpoint_url: str = Field(default="", pattern=r"^(https?://.*)?$")
     s3_access_key: str
     s3_secret_key: str
     s3_region: str = "us-east-1"
