@@ -525,8 +525,8 @@ class ServicesBench:
         duration = 2 if self.quick else 10
         results = []
         limits = {
-            "BENCH_DRAIN_SECONDS": "5" if self.quick else "10",
-            "BENCH_SEND_TIMEOUT_SECONDS": "5" if self.quick else "10",
+            "BENCH_DRAIN_SECONDS": "3" if self.quick else "10",
+            "BENCH_SEND_TIMEOUT_SECONDS": "3" if self.quick else "10",
         }
         for rate in (100, 500, 1000):
             out = self.workdir / f"latency-{rate}.json"
