@@ -81,7 +81,14 @@ def send_digest(
         )
         if not items:
             return False  # another replica has them
-        recipient = session.get(Recipient, user_id)
+        recipient = session.get(Recipient, user_id, with_for_update=True)
+        window = timedelta(seconds=settings.digest_offline_seconds)
+        if (
+            recipient is not None
+            and recipient.last_digest_at
+            and (now - recipient.last_digest_at < window)
+        ):
+            return False  # another replica mailed one since this round looked
         try:
             if recipient is None:
                 raise LookupError("no email address known for this user")
