@@ -46,6 +46,7 @@ class Stack:
     url: str
     settings: Settings
     redis: redis.Redis
+    app: Any
 
     def user(self) -> User:
         name = f"u{uuid.uuid4().hex[:10]}"
@@ -128,7 +129,9 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
             try:
                 with LiveServer(app) as server:
                     wait_for(app.state.consumer.connected.is_set)
-                    yield Stack(auth_url=auth.url, url=server.url, settings=settings, redis=client)
+                    yield Stack(
+                        auth_url=auth.url, url=server.url, settings=settings, redis=client, app=app
+                    )
             finally:
                 connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
                 channel = connection.channel()

@@ -10,12 +10,15 @@ from messaging_kit.validation import NO_NUL
 from pydantic import BaseModel, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
-Base64 = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64 = Annotated[str, StringConstraints(min_length=1, pattern=BASE64_PATTERN)]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
 Cursor = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
-WrappedKey = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+WrappedKey = Annotated[
+    str, StringConstraints(min_length=4, max_length=4096, pattern=BASE64_PATTERN)
+]
 
 
 class CreateGroup(BaseModel):
@@ -61,9 +64,7 @@ class GroupSummary(BaseModel):
 class PostMessage(BaseModel):
     idempotency_key: IdempotencyKey
     ciphertext: Base64
-    nonce: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
-    ]
+    nonce: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=BASE64_PATTERN)]
     keys: dict[uuid.UUID, WrappedKey] = Field(
         default_factory=dict,
         max_length=256,

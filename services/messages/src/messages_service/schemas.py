@@ -8,8 +8,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 # Standard base64 (RFC 4648 section 4); size is checked after decoding, with a 413.
-Base64 = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
+Base64 = Annotated[str, StringConstraints(min_length=1, pattern=BASE64_PATTERN)]
+WrappedKey = Annotated[
+    str, StringConstraints(min_length=4, max_length=4096, pattern=BASE64_PATTERN)
+]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
@@ -22,10 +26,8 @@ class SendMessage(BaseModel):
         description="Chosen by the client per message; a retried send with it is stored once"
     )
     ciphertext: Base64
-    nonce: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+/]+={0,2}$")
-    ]
-    keys: dict[uuid.UUID, Annotated[str, StringConstraints(min_length=1, max_length=4096)]] = Field(
+    nonce: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=BASE64_PATTERN)]
+    keys: dict[uuid.UUID, WrappedKey] = Field(
         description="The message key wrapped for each reader (recipient, and the sender's "
         "own devices), base64; must include the recipient",
         min_length=1,
