@@ -78,7 +78,7 @@ service_env() { # name -> KEY=VALUE lines
     auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" ;;
     # One prefix for the three: relay and notifications read the presence websocket writes.
     relay | websocket) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" ;;
-    media) echo "S3_ENDPOINT=$MP_S3_ENDPOINT" "S3_ACCESS_KEY=$MP_S3_ACCESS_KEY" \
+    media) echo "S3_ENDPOINT_URL=$MP_S3_ENDPOINT" "S3_ACCESS_KEY=$MP_S3_ACCESS_KEY" \
       "S3_SECRET_KEY=$MP_S3_SECRET_KEY" "S3_BUCKET=stack-media" ;;
     notifications) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" "SMTP_HOST=$MP_SMTP_HOST" "SMTP_PORT=$MP_SMTP_PORT" "SMTP_STARTTLS=off" \
       "APP_URL=http://$HOST:$GATEWAY_PORT" ;;

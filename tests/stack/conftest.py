@@ -1,5 +1,5 @@
-"""The local stack's gateway controller (hack/stack/gateway.py), imported by path: hack/ is not a
-package."""
+"""The local stack's gateway configuration (hack/stack/gateway_config.py), imported by path: hack/
+is not a package."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def load_gateway_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stack_gateway", REPO / "hack/stack/gateway.py")
+    spec = importlib.util.spec_from_file_location(
+        "gateway_config", REPO / "hack/stack/gateway_config.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["stack_gateway"] = module  # dataclasses look their module up by name
+    sys.modules["gateway_config"] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 

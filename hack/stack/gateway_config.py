@@ -1,0 +1,337 @@
+"""The gateway's pure part: Gateway API objects -> routing table -> haproxy.cfg.
+
+Only loopback addresses are ever configured: a backendRef resolves only to a Service of type
+ExternalName whose name is a loopback IP literal. Any other backend (a Service with pods, whose
+addresses in the local cluster are kwok bookkeeping) is refused: its share of the route answers
+500, as the Gateway API asks for invalid backends. hack/stack/gateway.py runs it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+CONTROLLER = "messaging.platform.dev/local-haproxy"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+BIND_ADDRESS = "127.0.0.1"
+# A privileged listener port (80, 443) is served on this offset (8080) so nothing needs root.
+PRIVILEGED_PORT_OFFSET = 8000
+# The loopback port answering 500 for a route's share that has no valid backend.
+INVALID_BACKEND_PORT = 18099
+METRICS_PORT = 18404
+HAPROXY_MAX_WEIGHT = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# From Gateway API objects to a routing table (pure functions).
+
+
+@dataclass(frozen=True)
+class Backend:
+    address: str  # loopback IP literal, or "" when the ref is invalid (its share answers 500)
+    port: int
+    weight: int
+
+
+@dataclass
+class Rule:
+    route: str  # namespace/name
+    created: str
+    hostnames: tuple[str, ...]
+    path_type: str
+    path: str
+    backends: list[Backend]
+
+
+@dataclass
+class RouteVerdict:
+    accepted: bool = True
+    accepted_reason: str = "Accepted"
+    accepted_message: str = "programmed into the local HAProxy"
+    resolved: bool = True
+    resolved_reason: str = "ResolvedRefs"
+    resolved_message: str = "all backendRefs resolve to loopback processes"
+
+
+@dataclass
+class Table:
+    listeners: dict[int, list[Rule]] = field(default_factory=dict)  # local port -> rules
+    gateways: dict[str, list[int]] = field(default_factory=dict)  # ns/name -> local ports
+    verdicts: dict[str, dict[str, RouteVerdict]] = field(default_factory=dict)  # route -> parent
+
+
+def local_port(listener_port: int) -> int:
+    return listener_port + PRIVILEGED_PORT_OFFSET if listener_port < 1024 else listener_port
+
+
+def loopback_literal(value: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return str(address) if address.is_loopback else None
+
+
+def resolve_backend(
+    ref: dict[str, Any], namespace: str, services: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[Backend, str | None]:
+    """A backendRef as a loopback address, or an invalid Backend and why."""
+    weight = int(ref.get("weight", 1))
+    port = int(ref.get("port") or 0)
+    invalid = Backend("", 0, weight)
+    if ref.get("group", "") not in ("", "core") or ref.get("kind", "Service") != "Service":
+        return invalid, f"{ref.get('kind')} {ref.get('name')}: only Services are supported"
+    if ref.get("namespace", namespace) != namespace:
+        return invalid, f"Service {ref['name']}: cross-namespace refs need a ReferenceGrant"
+    service = services.get((namespace, ref["name"]))
+    if service is None:
+        return invalid, f"Service {namespace}/{ref['name']} not found"
+    spec = service.get("spec") or {}
+    address = (
+        loopback_literal(spec.get("externalName", ""))
+        if spec.get("type") == "ExternalName"
+        else None
+    )
+    if address is None:
+        return invalid, (
+            f"Service {namespace}/{ref['name']} is not an ExternalName Service on a loopback "
+            "address; this gateway never routes to pod or cluster IPs"
+        )
+    if port not in [p.get("port") for p in spec.get("ports") or []]:
+        return invalid, f"Service {namespace}/{ref['name']} has no port {port}"
+    return Backend(address, port, weight), None
+
+
+def attached_listeners(
+    parent: dict[str, Any], route_ns: str, gateways: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str | None] | None:
+    """The listeners of one of our Gateways a parentRef attaches to; None if not ours."""
+    if (
+        parent.get("group", GATEWAY_GROUP) != GATEWAY_GROUP
+        or parent.get("kind", "Gateway") != "Gateway"
+    ):
+        return None
+    key = (parent.get("namespace", route_ns), parent["name"])
+    gateway = gateways.get(key)
+    if gateway is None:
+        return None
+    listeners = []
+    for listener in gateway["spec"].get("listeners") or []:
+        if parent.get("sectionName") and parent["sectionName"] != listener["name"]:
+            continue
+        if parent.get("port") and int(parent["port"]) != listener["port"]:
+            continue
+        if listener.get("protocol") != "HTTP":
+            continue
+        allowed = ((listener.get("allowedRoutes") or {}).get("namespaces") or {}).get(
+            "from", "Same"
+        )
+        if allowed == "Same" and route_ns != key[0]:
+            continue
+        if allowed not in ("Same", "All"):
+            continue
+        listeners.append(listener)
+    if not listeners:
+        return [], "no HTTP listener of this Gateway admits the route"
+    return listeners, None
+
+
+def build_table(
+    classes: list[dict[str, Any]],
+    gateways: list[dict[str, Any]],
+    routes: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+) -> Table:
+    ours = {c["metadata"]["name"] for c in classes if c["spec"].get("controllerName") == CONTROLLER}
+    our_gateways = {
+        (g["metadata"]["namespace"], g["metadata"]["name"]): g
+        for g in gateways
+        if g["spec"].get("gatewayClassName") in ours
+    }
+    by_name = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services}
+    table = Table()
+    for (ns, name), gateway in our_gateways.items():
+        ports = sorted(
+            {
+                local_port(li["port"])
+                for li in gateway["spec"].get("listeners") or []
+                if li.get("protocol") == "HTTP"
+            }
+        )
+        table.gateways[f"{ns}/{name}"] = ports
+        for port in ports:
+            table.listeners.setdefault(port, [])
+    for route in routes:
+        meta, spec = route["metadata"], route.get("spec") or {}
+        route_key = f"{meta['namespace']}/{meta['name']}"
+        for parent in spec.get("parentRefs") or []:
+            attached = attached_listeners(parent, meta["namespace"], our_gateways)
+            if attached is None:
+                continue
+            parent_key = f"{parent.get('namespace', meta['namespace'])}/{parent['name']}"
+            verdict = table.verdicts.setdefault(route_key, {}).setdefault(
+                parent_key, RouteVerdict()
+            )
+            listeners, refusal = attached
+            if refusal:
+                verdict.accepted, verdict.accepted_reason = False, "NotAllowedByListeners"
+                verdict.accepted_message = refusal
+                continue
+            rules = rules_of(route, verdict, by_name)
+            for listener in listeners:
+                hostnames = tuple(spec.get("hostnames") or ())
+                if listener.get("hostname"):
+                    hostnames = hostnames or (listener["hostname"],)
+                table.listeners[local_port(listener["port"])] += [
+                    replace(rule, hostnames=hostnames) for rule in rules
+                ]
+    for rules in table.listeners.values():
+        rules.sort(key=precedence)
+    return table
+
+
+def rules_of(
+    route: dict[str, Any], verdict: RouteVerdict, services: dict[tuple[str, str], dict[str, Any]]
+) -> list[Rule]:
+    meta = route["metadata"]
+    rules = []
+    problems = []
+    for rule in route["spec"].get("rules") or []:
+        backends = []
+        for ref in rule.get("backendRefs") or []:
+            backend, problem = resolve_backend(ref, meta["namespace"], services)
+            backends.append(backend)
+            if problem:
+                problems.append(problem)
+        for match in rule.get("matches") or [{}]:
+            path = match.get("path") or {"type": "PathPrefix", "value": "/"}
+            if path.get("type", "PathPrefix") not in ("PathPrefix", "Exact") or set(match) - {
+                "path"
+            }:
+                verdict.accepted, verdict.accepted_reason = False, "UnsupportedValue"
+                verdict.accepted_message = "only Exact and PathPrefix path matches are supported"
+                return []
+            rules.append(
+                Rule(
+                    route=f"{meta['namespace']}/{meta['name']}",
+                    created=meta.get("creationTimestamp", ""),
+                    hostnames=(),
+                    path_type=path.get("type", "PathPrefix"),
+                    path=path.get("value", "/"),
+                    backends=list(backends),
+                )
+            )
+    if problems:
+        verdict.resolved, verdict.resolved_reason = False, "BackendNotFound"
+        verdict.resolved_message = "; ".join(problems)[:1000]
+    return rules
+
+
+def precedence(rule: Rule) -> tuple[int, int, int, str, str]:
+    """Gateway API order: exact paths, then longer prefixes, then hostnames, then the oldest."""
+    return (
+        0 if rule.path_type == "Exact" else 1,
+        -len(rule.path),
+        0 if rule.hostnames else 1,
+        rule.created,
+        rule.route,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The routing table as haproxy.cfg (pure).
+
+
+def haproxy_weights(weights: list[int]) -> list[int]:
+    """Gateway API weights (0..1000000) scaled into HAProxy's 0..256, keeping every ratio."""
+    top = max(weights, default=0)
+    if top <= HAPROXY_MAX_WEIGHT:
+        return weights
+    return [max(1, round(w * HAPROXY_MAX_WEIGHT / top)) if w else 0 for w in weights]
+
+
+def render(table: Table, state: Path) -> str:
+    lines = [
+        "# Generated by hack/stack/gateway.py from the Gateway API objects; do not edit.",
+        "global",
+        f"  stats socket {state}/haproxy.sock mode 600 level admin",
+        "  nbthread 1",
+        "defaults",
+        "  mode http",
+        "  option http-server-close",
+        "  timeout connect 5s",
+        "  timeout client 60s",
+        "  timeout server 60s",
+        "  timeout tunnel 1h",
+        "",
+        "frontend metrics",
+        f"  bind {BIND_ADDRESS}:{METRICS_PORT}",
+        "  http-request use-service prometheus-exporter if { path /metrics }",
+        "  http-request return status 404",
+        "",
+        "frontend invalid_backend",
+        f"  bind {BIND_ADDRESS}:{INVALID_BACKEND_PORT}",
+        '  http-request return status 500 content-type text/plain string "no valid backend"',
+        "",
+        "backend no_route",
+        '  http-request return status 404 content-type text/plain string "no route"',
+    ]
+    for port, rules in sorted(table.listeners.items()):
+        lines += ["", f"frontend listener_{port}", f"  bind {BIND_ADDRESS}:{port}"]
+        lines.append('  http-response set-header X-Gateway "messaging-local-haproxy"')
+        backends: list[str] = []
+        for index, rule in enumerate(rules):
+            name = f"l{port}_r{index}"
+            conditions = []
+            if rule.path_type == "Exact":
+                lines.append(f"  acl {name}_path path {quote(rule.path)}")
+            else:
+                prefix = rule.path.rstrip("/")
+                if prefix:
+                    lines.append(f"  acl {name}_path path {quote(prefix)}")
+                    lines.append(f"  acl {name}_path path_beg {quote(prefix + '/')}")
+                else:
+                    lines.append(f"  acl {name}_path always_true")
+            conditions.append(f"{name}_path")
+            if rule.hostnames:
+                for host in rule.hostnames:
+                    if host.startswith("*."):
+                        lines.append(
+                            f"  acl {name}_host req.hdr(host),field(1,:) -m end -i {host[1:]}"
+                        )
+                    else:
+                        lines.append(f"  acl {name}_host req.hdr(host),field(1,:) -m str -i {host}")
+                conditions.append(f"{name}_host")
+            lines.append(f"  use_backend {name} if {' '.join(conditions)}")
+            backends += backend_section(name, rule)
+        lines.append("  default_backend no_route")
+        lines += backends
+    return "\n".join(lines) + "\n"
+
+
+def backend_section(name: str, rule: Rule) -> list[str]:
+    lines = [
+        "",
+        f"backend {name}",
+        f"  # {rule.route} {rule.path_type} {rule.path}",
+        "  balance roundrobin",
+    ]
+    weights = haproxy_weights([b.weight for b in rule.backends])
+    if not any(weights):
+        return [*lines, f"  server invalid {BIND_ADDRESS}:{INVALID_BACKEND_PORT}"]
+    for index, (backend, weight) in enumerate(zip(rule.backends, weights, strict=True)):
+        address = backend.address or BIND_ADDRESS
+        port = backend.port if backend.address else INVALID_BACKEND_PORT
+        if not ipaddress.ip_address(address).is_loopback:  # never, by construction; a last guard
+            raise ValueError(f"refusing to render a non-loopback server {address}")
+        target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        lines.append(f"  server b{index} {target} weight {weight}")
+    return lines
+
+
+def quote(value: str) -> str:
+    if any(ch.isspace() or ch in "\"'\\#" for ch in value):
+        raise ValueError(f"path {value!r} cannot be expressed in haproxy.cfg")
+    return value
