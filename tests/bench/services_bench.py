@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -304,12 +305,14 @@ def send_template(sender: dict[str, str], recipient: dict[str, str]) -> str:
     )
 
 
-def wrk(url: str, seconds: float, token: str = "", body: str = "") -> dict[str, float]:
+def wrk(
+    url: str, seconds: float, token: str = "", body: str = "", connections: int = CONNECTIONS
+) -> dict[str, float]:
     env = {**os.environ, "BENCH_TOKEN": token, "BENCH_SEND_BODY": body}
     argv = [
         "wrk",
         "-t1",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
@@ -593,13 +596,117 @@ class ServicesBench:
             )
 
     def gateway(self) -> None:
-        url = os.environ.get("MP_BENCH_GATEWAY_URL", "")
-        if not url:
-            note = (
-                "not measured: no local gateway (set MP_BENCH_GATEWAY_URL to one routing to users)"
-            )
+        """The same GET /me direct and through the local gateway: HAProxy configured by the
+        local stack's own renderer (hack/stack/gateway.py), a private instance on free ports in
+        front of this run's users process (the stack's instance routes the stack's services)."""
+        try:
+            url = self.start_gateway()
+        except (OSError, RuntimeError, TimeoutError, ImportError, AttributeError) as error:
+            note = f"not measured: {error}"
             self.data["gateway"] = {"not_measured": note}
             self.rows.append(
                 Row("services", "gateway overhead", "ms", summary([]), verdict="n/a", note=note)
             )
             return
+        token, path = self.alice["token"], "/api/v1/users/me"
+        direct = self.stack.urls["users"] + path
+        via = url + path
+        seconds, reps = (2, 2) if self.quick else (5, 3)
+        runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
+        single: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
+        for rep in range(reps):
+            order = ["direct", "gateway"] if rep % 2 == 0 else ["gateway", "direct"]
+            for arm in order:
+                target = direct if arm == "direct" else via
+                runs[arm].append(wrk(target, seconds, token))
+                single[arm].append(wrk(target, seconds, token, connections=1))
+        rps = {arm: [r["rps"] for r in runs[arm]] for arm in runs}
+        p50 = {arm: [r["p50_us"] / 1000 for r in single[arm]] for arm in single}
+        added = [g - d for g, d in zip(p50["gateway"], p50["direct"], strict=True)]
+        self.data["gateway"] = {"c16": runs, "c1": single}
+        self.rows.append(
+            Row(
+                "services",
+                "gateway: GET /api/v1/users/me through HAProxy vs direct",
+                "req/s",
+                summary(rps["gateway"]),
+                summary(rps["direct"]),
+                "direct to users",
+                ratio_summary(rps["gateway"], rps["direct"]),
+                "",
+                "n/a",
+                f"wrk -c{CONNECTIONS}; HAProxy {self.haproxy_version}, config from "
+                "hack/stack/gateway.py's render()",
+            )
+        )
+        self.rows.append(
+            Row(
+                "services",
+                "gateway: added latency, one connection (p50 through - p50 direct)",
+                "ms",
+                summary(added),
+                goal="",
+                verdict="n/a",
+                note="wrk -c1; p50 direct "
+                + f"{summary(p50['direct'])['median']:.2f} ms, through "
+                + f"{summary(p50['gateway'])['median']:.2f} ms",
+            )
+        )
+
+    def start_gateway(self) -> str:
+        import importlib
+
+        from common import REPO
+
+        folder = REPO / "hack" / "stack"
+        haproxy = Path("/usr/sbin/haproxy")
+        # The renderer lives in gateway_config.py (or, in older trees, gateway.py itself).
+        source = next(
+            (folder / n for n in ("gateway_config.py", "gateway.py") if (folder / n).exists()),
+            None,
+        )
+        if source is None or not haproxy.exists():
+            raise RuntimeError("no local gateway (hack/stack/gateway.py and HAProxy) here")
+        sys.path.insert(0, str(folder))
+        try:
+            module = importlib.import_module(source.stem)
+        finally:
+            sys.path.remove(str(folder))
+        users_port = int(self.stack.urls["users"].rsplit(":", 1)[1])
+        listen = free_port()
+        rule = module.Rule(
+            route="bench/users",
+            created="",
+            hostnames=(),
+            path_type="PathPrefix",
+            path="/api/v1/users",
+            backends=[module.Backend("127.0.0.1", users_port, 1)],
+        )
+        state = self.workdir / "gateway"
+        state.mkdir(exist_ok=True)
+        text = module.render(module.Table(listeners={listen: [rule]}), state)
+        # The stack's own gateway holds the fixed side ports (metrics, invalid backend): every
+        # address but our listener and the users process gets a free port of its own.
+        moved: dict[str, str] = {}
+
+        def move(match: re.Match[str]) -> str:
+            port = match.group(1)
+            if int(port) in (listen, users_port):
+                return match.group(0)
+            return "127.0.0.1:" + moved.setdefault(port, str(free_port()))
+
+        text = re.sub(r"127\.0\.0\.1:(\d+)", move, text)
+        config = state / "haproxy.cfg"
+        config.write_text(text)
+        version = subprocess.run([str(haproxy), "-v"], capture_output=True, text=True, check=False)
+        self.haproxy_version = (version.stdout.split() or ["?", "?", "?"])[2]
+        child = Child(
+            "gateway",
+            [str(haproxy), "-db", "-f", str(config)],
+            dict(os.environ),
+            self.workdir / "gateway.log",
+        )
+        self.stack.children.append(child)
+        url = f"http://127.0.0.1:{listen}"
+        wait_until(lambda: child.alive() and _answers(url), 20, f"HAProxy at {url}", every=0.2)
+        return url
