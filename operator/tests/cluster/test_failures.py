@@ -92,9 +92,13 @@ def test_injected_failures_reach_the_reason_column_within_10s(
 
     # A failed migration leaves the service's Deployment alone (here: never created).
     failed_ns = namespaces["MigrationJobFailed"]
+    kube.wait_for(
+        lambda: "chat-users" in {d["metadata"]["name"] for d in kube.children(failed_ns, "deploy")},
+        60,
+        "the services whose migrations succeeded to be deployed",
+    )
     names = {d["metadata"]["name"] for d in kube.children(failed_ns, "deploy")}
     assert "chat-auth" not in names
-    assert "chat-users" in names
     message = kube.platform(failed_ns)["status"]["conditions"][0]["message"]
     assert "chat-auth-migrate-1-0-0" in message
     events = kube.json("get", "events", "-n", failed_ns)["items"]

@@ -184,7 +184,7 @@ def test_database_down_shows_and_recovers(kube, ready_platform):
             lambda: kube.ready_reason(ns) == "DatabaseUnavailable", 10, "DatabaseUnavailable"
         )
         print(f"\ndatabase down shown after {time.monotonic() - started:.1f}s")
-        assert kube.platform(ns)["status"]["phase"] == "Failed"
+        kube.wait_for(lambda: kube.platform(ns)["status"]["phase"] == "Failed", 10, "phase Failed")
     finally:
         set_ready("True")
     kube.wait_for(lambda: _is_ready(kube, ns), 20, "Ready once the database is back")
