@@ -42,7 +42,16 @@ def _store(request: Request) -> ObjectStore:
     return store
 
 
-@router.post("/upload", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/upload",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=UPLOAD_BODY,
+    responses={
+        403: {"description": "not a member of the conversation or group"},
+        413: {"description": "over MAX_UPLOAD_BYTES"},
+        415: {"description": "not multipart, or a type not on the allow-list"},
+    },
+)
 async def upload(
     request: Request,
     viewer: ViewerId,
