@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -153,6 +154,14 @@ def plots(folder: Path, data: dict[str, Any]) -> list[Path]:
             for x, v, s in zip(rates, values, shown, strict=True):
                 if v is None:
                     ax.annotate("lost", (x, s), textcoords="offset points", xytext=(4, 4))
+        only = [r["delivered_only_ms"]["99"] for r in latency]
+        ax.plot(
+            rates,
+            [v if v is not None else float("nan") for v in only],
+            "^:",
+            color="grey",
+            label="p99 of the delivered ones only",
+        )
         ax.plot([500, 1000], [20, 50], "k*", markersize=10, label="goal p99")
         ax.set_yscale("log")
         ax.set_xlabel("send rate, open loop (msg/s)")
@@ -222,7 +231,7 @@ def plots(folder: Path, data: dict[str, Any]) -> list[Path]:
                     else app
                 )
                 rps = sorted(r["rps"] for r in runs[name])
-                mid = rps[len(rps) // 2]
+                mid = statistics.median(rps)
                 medians.append(mid)
                 lows.append(mid - rps[0])
                 highs.append(rps[-1] - mid)
