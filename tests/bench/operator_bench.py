@@ -251,7 +251,11 @@ class OperatorBench:
         wanted = set(names)
         times: dict[str, float] = {}
         deadline = started + timeout
+        reported = time.monotonic()
         while time.monotonic() < deadline and len(times) < len(wanted):
+            if time.monotonic() - reported > 30:
+                say(f"{len(times)}/{len(wanted)} platforms Ready")
+                reported = time.monotonic()
             for item in self.cluster.platforms():
                 ns = item["metadata"]["namespace"]
                 if ns in wanted and ns not in times and is_ready(item):
@@ -535,8 +539,9 @@ class OperatorBench:
                 {"min": rss, "median": rss, "max": rss, "n": 1},
                 goal="< 200 MiB",
                 verdict="met" if rss < 200 else "missed",
-                note=f"CPU at rest {at_rest_cpu * 100:.1f}% of a core over {rest:.0f}s "
-                f"(resync 300 s); {busy_cpu:.0f} CPU-seconds while creating the batch",
+                note=f"CPU {at_rest_cpu * 100:.1f}% of a core over {rest:.0f}s (resync 300 s)"
+                + ("" if len(times) == count else f", {count - len(times)} still converging")
+                + f"; {busy_cpu:.0f} CPU-seconds while creating the batch",
             )
         )
 
@@ -565,7 +570,7 @@ class OperatorBench:
                 self.operator = None
                 self.finish_steady(5 if quick else 60)
                 self.operator = self.start_operator(resync=300)
-                self.bench_scale(scale_count, scale_timeout, 5 if quick else 30)
+                self.bench_scale(scale_count, scale_timeout, 5 if quick else 20)
             finally:
                 if self.operator:
                     self.operator.stop()

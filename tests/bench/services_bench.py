@@ -377,7 +377,7 @@ class ServicesBench:
         self.stack.start_baseline("raw-asgi", "raw_app", env)
 
     def throughput(self) -> None:
-        seconds = 2 if self.quick else 8
+        seconds = 2 if self.quick else 5
         reps = 2 if self.quick else 3
         token = self.alice["token"]
         template = send_template(self.alice, self.bob)
@@ -525,11 +525,11 @@ class ServicesBench:
         config = {"messages_url": self.stack.urls["messages"], "ws_url": ws + "/ws", "pairs": pairs}
         config_path = self.workdir / "latency-config.json"
         config_path.write_text(json.dumps(config))
-        duration = 2 if self.quick else 10
+        duration = 2 if self.quick else 8
         results = []
         limits = {
-            "BENCH_DRAIN_SECONDS": "3" if self.quick else "10",
-            "BENCH_SEND_TIMEOUT_SECONDS": "3" if self.quick else "10",
+            "BENCH_DRAIN_SECONDS": "3" if self.quick else "5",
+            "BENCH_SEND_TIMEOUT_SECONDS": "3" if self.quick else "5",
         }
         # 20 msg/s, far below capacity, shows the fixed part of the latency (the floor).
         for rate in (20, 100, 500, 1000):
@@ -617,7 +617,7 @@ class ServicesBench:
         token, path = self.alice["token"], "/api/v1/users/me"
         direct = self.stack.urls["users"] + path
         via = url + path
-        seconds, reps = (2, 2) if self.quick else (5, 3)
+        seconds, reps = (2, 2) if self.quick else (4, 3)
         runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
         single: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
         for rep in range(reps):
