@@ -39,21 +39,34 @@ def fresh_database(prefix: str = "test") -> Iterator[str]:
     from psycopg2 import sql
 
     admin_url = infra_url("MP_PG_URL")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    label = f"fresh-database-{name}"  # application_name: find this admin session in pg_stat
     try:
-        admin = psycopg2.connect(admin_url, connect_timeout=3)
+        admin = psycopg2.connect(admin_url, connect_timeout=3, application_name=label)
     except psycopg2.OperationalError as error:
         pytest.fail(f"PostgreSQL at {admin_url} is not answering ({error}); {HINT}")
     admin.autocommit = True
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield _url_with_database(admin_url, name)
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        # Fault tests restart the shared PostgreSQL: reconnect for the drop if we must.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if admin.closed:
+                    admin = psycopg2.connect(admin_url, connect_timeout=3, application_name=label)
+                    admin.autocommit = True
+                with admin.cursor() as cursor:
+                    cursor.execute(drop)
+                break
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                admin.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         admin.close()
 
 
