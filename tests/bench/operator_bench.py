@@ -391,7 +391,7 @@ class OperatorBench:
             self.cluster.kubectl(
                 "apply", "--server-side", "-f", "-", stdin=self.platform_list(extra)
             )
-            self.ready_times(extra, started, 240)
+            self.ready_times(extra, started, 150)
         names = ready_namespaces + extra
         time.sleep(8)  # let the last status writes and Events land before the window
         say(f"steady: {window:.0f}s window with the operator resyncing {len(names)} platforms")
