@@ -100,20 +100,32 @@ class Kube:
         return out[6] if len(out) > 6 else ""
 
     def audit_writes(self, namespace: str, since: str) -> list[dict[str, Any]]:
-        """Mutating requests on objects in `namespace` received at or after `since` (ISO UTC)."""
+        """Mutating requests on objects in `namespace` received at or after `since` (ISO UTC):
+        every one made by the operator, and every one on a non-Event object by anybody (the
+        scheduler and controllers may still update their own Events about earlier steps)."""
+        since_epoch = datetime.strptime(since[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        # The API server rotates its audit log (200 MB): read every file written since then.
+        files = [
+            path
+            for path in sorted(self.audit_log.parent.glob("audit*.log"))
+            if path.stat().st_mtime >= since_epoch.timestamp() - 1
+        ]
         writes = []
-        with self.audit_log.open() as log:
-            for line in log:
-                if f'"namespace":"{namespace}"' not in line:
-                    continue
-                event = json.loads(line)
-                ref = event.get("objectRef") or {}
-                if (
-                    event.get("verb") in MUTATING
-                    and ref.get("namespace") == namespace
-                    and event.get("requestReceivedTimestamp", "") >= since
-                ):
-                    writes.append(event)
+        for path in files:
+            with path.open() as log:
+                for line in log:
+                    if f'"namespace":"{namespace}"' not in line:
+                        continue
+                    event = json.loads(line)
+                    ref = event.get("objectRef") or {}
+                    by_operator = event.get("userAgent", "").startswith("messaging-operator/")
+                    if (
+                        event.get("verb") in MUTATING
+                        and ref.get("namespace") == namespace
+                        and event.get("requestReceivedTimestamp", "") >= since
+                        and (by_operator or ref.get("resource") != "events")
+                    ):
+                        writes.append(event)
         return writes
 
 

@@ -148,7 +148,8 @@ def test_two_platforms_do_not_interfere_and_delete_drops_volumes(
         i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in kube.children(first, kinds)
     }
     assert after == before
-    assert kube.audit_writes(first, since) == []
+    writes = kube.audit_writes(first, since)
+    assert writes == [], [(w["verb"], w["requestURI"], w.get("userAgent")) for w in writes]
     assert kube.platform(first)["status"]["version"] == "1.0.0"
 
 
