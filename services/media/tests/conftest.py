@@ -221,3 +221,9 @@ def make_png() -> Callable[..., bytes]:
 @pytest.fixture
 def make_bomb() -> Callable[..., bytes]:
     return bomb_png_bytes
+
+
+@pytest.fixture
+def drop_queues() -> Callable[[Settings], None]:
+    """Delete a settings' queues and exchange (for tests that start a server by hand)."""
+    return delete_queues

@@ -104,3 +104,20 @@ def test_a_conversation_and_a_group_at_once_is_refused(media, make_png) -> None:
     )
     assert response.status_code == 422
     assert media.stored_keys() == []
+
+
+def test_a_store_down_at_start_is_reported_not_fatal(make_settings, drop_queues) -> None:  # type: ignore[no-untyped-def]
+    from media_service.main import create_app
+    from messaging_kit.testing import LiveServer, free_port
+
+    settings = make_settings(s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    try:
+        with LiveServer(create_app(settings)) as server:
+            assert httpx.get(f"{server.url}/health").status_code == 200
+            ready = httpx.get(f"{server.url}/ready", timeout=10)
+            assert ready.status_code == 503
+            checks = ready.json()["checks"]
+            assert checks["database"] == "ok"
+            assert checks["object_store"].startswith("failing")
+    finally:
+        drop_queues(settings)

@@ -69,9 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness={
             "database": db.ping,
             "broker": lambda: connect(settings.amqp_url).close(),
-            "object_store": store.ping,
+            "object_store": store.ensure_bucket,
         },
-        on_startup=[store.ensure_bucket, relay.start, thumbnails.start, members.start],
+        on_startup=[store.try_ensure_bucket, relay.start, thumbnails.start, members.start],
         on_shutdown=[db.close, relay.stop, thumbnails.stop, members.stop],
         description="Attachments: streamed uploads, presigned downloads, thumbnails.",
     )

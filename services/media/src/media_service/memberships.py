@@ -66,7 +66,10 @@ def membership_handlers() -> dict[str, Handler]:
             event.data.get("conversation_id"),
             event.data.get("recipient_ids"),
         )
-        if conversation_id and isinstance(members, list):
+        if not conversation_id or not isinstance(members, list):
+            return
+        # A direct conversation's two ends never change: only its first message tells news.
+        if session.get(Context, uuid.UUID(str(conversation_id))) is None:
             save_members(
                 session, uuid.UUID(str(conversation_id)), CONVERSATION, members, occurred(event)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -13,8 +14,11 @@ from datetime import datetime, timedelta
 from typing import IO, BinaryIO
 from urllib.parse import urlsplit
 
+import urllib3
 from minio import Minio
 from minio.error import S3Error
+
+log = logging.getLogger(__name__)
 
 ORIGINALS = "originals/"
 THUMBNAILS = "thumbnails/"
@@ -35,6 +39,12 @@ def thumbnail_key(media_id: uuid.UUID) -> str:
 
 def _client(endpoint: str, access_key: str, secret_key: str, region: str) -> Minio:
     parts = urlsplit(endpoint)
+    # The client's own default waits minutes on a dead store; a request should fail fast.
+    http = urllib3.PoolManager(
+        maxsize=20,
+        timeout=urllib3.Timeout(connect=5, read=60),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
     # A fixed region: presigning needs no round trip to ask the server for it.
     return Minio(
         parts.netloc,
@@ -42,6 +52,7 @@ def _client(endpoint: str, access_key: str, secret_key: str, region: str) -> Min
         secret_key=secret_key,
         secure=parts.scheme == "https",
         region=region,
+        http_client=http,
     )
 
 
@@ -67,13 +78,21 @@ class ObjectStore:
         self.public = _client(public_endpoint or endpoint, access_key, secret_key, region)
 
     def ensure_bucket(self) -> None:
+        """Make the bucket if missing; also the readiness check, so a store that was down at
+        start gets its bucket as soon as it answers."""
+        if self.client.bucket_exists(self.bucket):
+            return
         with contextlib.suppress(S3Error):  # another replica made it between the two calls
-            if not self.client.bucket_exists(self.bucket):
-                self.client.make_bucket(self.bucket)
-
-    def ping(self) -> None:
+            self.client.make_bucket(self.bucket)
         if not self.client.bucket_exists(self.bucket):
-            raise RuntimeError(f"bucket {self.bucket} does not exist")
+            raise RuntimeError(f"bucket {self.bucket} does not exist and cannot be made")
+
+    def try_ensure_bucket(self) -> None:
+        """At start: a store that is down must not stop the service (readiness reports it)."""
+        try:
+            self.ensure_bucket()
+        except Exception as error:
+            log.warning("object store not ready at start", extra={"error": repr(error)})
 
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> None:
         """Upload a stream of unknown length in 5 MiB parts, one at a time (the client holds
