@@ -17,7 +17,7 @@ pytestmark = pytest.mark.infra
 def fuzz(operation: Any, headers: dict[str, str], excluded: list[Any]) -> None:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=25,
+        max_examples=15,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
