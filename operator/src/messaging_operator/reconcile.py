@@ -19,6 +19,7 @@ from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.budgets import build_pod_disruption_budget
 from messaging_operator.builders.configmaps import build_configmap
 from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
+from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
 from messaging_operator.builders.infrastructure import (
     build_database_provision_job,
     build_infrastructure,
@@ -204,7 +205,13 @@ def desired_objects(
     migrations: dict[str, str] = {}
     for service in platform.spec.enabled_services:
         desired.append(build_configmap(platform, service))
-        desired.append(build_service(platform, service))
+        desired.append(
+            build_local_service(
+                platform, service, platform.spec.endpoints.address or DEFAULT_LOCAL_ADDRESS
+            )
+            if platform.spec.endpoints.local
+            else build_service(platform, service)
+        )
         version: str | None = service.version
         if service.owns_database:
             job_name = migration_job_name(platform, service, service.version)
