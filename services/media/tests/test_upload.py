@@ -92,6 +92,18 @@ def test_the_size_limit_is_enforced_while_streaming(media) -> None:  # type: ign
     assert list(uploads.uploads) == []
 
 
+def test_other_form_fields_count_towards_the_limit(media) -> None:  # type: ignore[no-untyped-def]
+    def body() -> Iterator[bytes]:
+        yield b'--b0undary\r\nContent-Disposition: form-data; name="padding"\r\n\r\n'
+        for _ in range(media.settings.max_upload_bytes // (1024 * 1024) + 1):
+            yield bytes(1024 * 1024)
+        yield b"\r\n--b0undary--\r\n"
+
+    response = post_chunked(media, uuid.uuid4(), body())
+    assert response.status_code == 413
+    assert media.stored_keys() == []
+
+
 def test_a_declared_length_over_the_limit_is_refused_before_reading(media) -> None:  # type: ignore[no-untyped-def]
     too_big = b"%PDF-1.7\n" + bytes(media.settings.max_upload_bytes + 128 * 1024)
     response = upload(media, uuid.uuid4(), {"file": ("big.pdf", too_big, "application/pdf")})

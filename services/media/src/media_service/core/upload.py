@@ -45,6 +45,7 @@ class MultipartFile:
         self.found = False  # a file part has started
         self.complete = False  # ... and ended
         self._body_done = False
+        self._body_bytes = 0
         self._in_file = False
         self._ready = bytearray()
         self._header_field = bytearray()
@@ -107,6 +108,9 @@ class MultipartFile:
                 self._body_done = True
                 self._parser.finalize()
                 break
+            self._body_bytes += len(chunk)
+            if self._body_bytes > self.limit + FRAMING_ALLOWANCE:
+                raise UploadTooLarge  # other fields count too: no endless body
             self._parser.write(chunk)
         with memoryview(self._ready) as view:
             data = bytes(view[:size])  # the one copy
