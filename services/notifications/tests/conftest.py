@@ -220,6 +220,7 @@ def make_notifications(
                 "first_backoff_seconds": 0.1,
                 "max_backoff_seconds": 0.5,
                 "push_allow_http": True,
+                "push_allow_private": True,  # the test receiver listens on loopback
                 **overrides,
             }
             settings = Settings(**values)

@@ -151,3 +151,13 @@ def test_push_targets_must_use_https(make_notifications, receiver, helpers) -> N
     )
     assert refused.status_code == 422
     assert refused.json()["type"] == "urn:messaging:problem:https-required"
+
+
+def test_a_target_on_a_private_address_is_refused(make_notifications, receiver, helpers) -> None:  # type: ignore[no-untyped-def]
+    notifications = make_notifications(push_allow_private=False, delivery_attempts=1)
+    user = uuid.uuid4()
+    register(notifications, user, f"{receiver.url}/hook/inside")
+    notifications.publish(message(helpers, uuid.uuid4(), user))
+    properties, _ = helpers.parked(notifications.settings, notifications.settings.push_queue)
+    assert "resolves to a non-public address (127.0.0.1)" in properties.headers["x-dead-reason"]
+    assert receiver.to("inside") == []

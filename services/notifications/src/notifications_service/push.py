@@ -9,11 +9,14 @@ finally parks in the dead-letter queue with the reason.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from messaging_kit.db import Database
@@ -57,6 +60,20 @@ def push_body(event: Event, user_id: uuid.UUID) -> bytes:
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
 
+def refuse_private(url: str) -> None:
+    """Resolve the target's host and refuse it if any address is not public, so a push URL
+    cannot reach into the cluster (checked at each delivery: DNS answers change)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError as error:
+        raise PushRetryable(f"cannot resolve {host}: {error}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            raise PushFailed(f"{host} resolves to a non-public address ({address})")
+
+
 def deliver(
     client: httpx.Client, target: PushTarget, event_id: str, body: bytes, settings: Settings
 ) -> None:
@@ -75,6 +92,8 @@ def deliver(
         if not response.is_success:
             raise PushFailed(f"HTTP {response.status_code}")
 
+    if not settings.push_allow_private:
+        refuse_private(target.url)
     for retrying in Retrying(
         stop=stop_after_attempt(settings.push_attempts),
         wait=wait_exponential(

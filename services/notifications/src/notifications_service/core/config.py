@@ -49,6 +49,9 @@ class Settings(DatabaseSettings, TokenSettings, EventSettings):
     push_attempts: int = Field(default=3, ge=1)
     # Plain http:// push URLs: for local development and tests only.
     push_allow_http: bool = False
+    # Push to loopback, private, link-local or reserved addresses (no SSRF into the cluster
+    # otherwise): for local development and tests only.
+    push_allow_private: bool = False
 
 
 @lru_cache(maxsize=1)
