@@ -21,6 +21,25 @@ DEFAULTS = {
     "MP_AMQP_URL": "amqp://platform:platform@127.0.0.1:15673/%2F",
 }
 HINT = "run `make infra-up`"
+# Other suites restart the shared servers in their fault tests: ride through a restart that
+# short, but once a server stayed down that long, fail every later test at once.
+RESTART_GRACE_SECONDS = float(os.environ.get("MP_INFRA_GRACE_SECONDS", "45"))
+_gone: set[str] = set()
+
+
+def _connect_patiently(name: str, url: str, connect: Any, errors: Any) -> Any:
+    """connect() until it works, for at most the grace period; pytest.fail naming the server."""
+    deadline = time.monotonic() + (0 if name in _gone else RESTART_GRACE_SECONDS)
+    while True:
+        try:
+            result = connect()
+            _gone.discard(name)
+            return result
+        except errors as error:
+            if time.monotonic() >= deadline:
+                _gone.add(name)
+                pytest.fail(f"{name} at {url} is not answering ({error!r}); {HINT}")
+            time.sleep(1.0)
 
 
 def infra_url(name: str) -> str:
@@ -41,10 +60,12 @@ def fresh_database(prefix: str = "test") -> Iterator[str]:
     admin_url = infra_url("MP_PG_URL")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     label = f"fresh-database-{name}"  # application_name: find this admin session in pg_stat
-    try:
-        admin = psycopg2.connect(admin_url, connect_timeout=3, application_name=label)
-    except psycopg2.OperationalError as error:
-        pytest.fail(f"PostgreSQL at {admin_url} is not answering ({error}); {HINT}")
+    admin = _connect_patiently(
+        "PostgreSQL",
+        admin_url,
+        lambda: psycopg2.connect(admin_url, connect_timeout=3, application_name=label),
+        psycopg2.OperationalError,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -74,10 +95,9 @@ def require_redis() -> str:
     import redis
 
     url = infra_url("MP_REDIS_URL")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis at {url} is not answering ({error}); {HINT}")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    _connect_patiently("Redis", url, client.ping, redis.RedisError)
+    client.close()
     return url
 
 
@@ -86,10 +106,13 @@ def require_rabbitmq() -> str:
     import pika.exceptions
 
     url = infra_url("MP_AMQP_URL")
-    try:
-        pika.BlockingConnection(pika.URLParameters(url)).close()
-    except pika.exceptions.AMQPError as error:
-        pytest.fail(f"RabbitMQ at {url} is not answering ({error!r}); {HINT}")
+    connection = _connect_patiently(
+        "RabbitMQ",
+        url,
+        lambda: pika.BlockingConnection(pika.URLParameters(url)),
+        pika.exceptions.AMQPError,
+    )
+    connection.close()
     return url
 
 
