@@ -180,7 +180,8 @@ def main() -> None:
         common = {"AMQP_URL": amqp_url, "REDIS_URL": redis_url, "EVENTS_EXCHANGE": exchange}
         jwks = f"http://127.0.0.1:{ports[0]}/.well-known/jwks.json"
         processes = []
-        queues = [f"bench.messages.{run_id}"] + [f"bench.ws.{run_id}.r{i}" for i in range(2)]
+        queues = [f"bench.messages.{run_id}", f"bench.messages.{run_id}.dead"]
+        queues += [f"bench.ws.{run_id}.r{i}" for i in range(2)]
         try:
             processes.append(
                 spawn(

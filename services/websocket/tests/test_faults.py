@@ -219,3 +219,29 @@ def test_rabbitmq_and_postgresql_restarted_mid_stream(platform: Any) -> None:
     finally:
         for device in devices:
             device.stop()
+
+
+def drain(connection: Any) -> None:
+    while True:
+        connection.recv(timeout=10)
+
+
+def test_sigterm_drains_clients_with_a_reconnect_code(base: dict[str, Any], platform: Any) -> None:
+    port = free_port()
+    process = spawn_replica(base, "drain", port)
+    try:
+        user = platform.user()
+        with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5) as connection:
+            connection.send(json.dumps({"type": "auth", "token": user.token}))
+            assert json.loads(connection.recv(timeout=5))["type"] == "ready"
+            process.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                drain(connection)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1012  # service restart: reconnect elsewhere
+        # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status says so.
+        assert process.wait(30) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
