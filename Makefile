@@ -16,7 +16,7 @@ setup: ## install the Python workspace (uv, Python 3.11, every package and dev t
 tools: ## build the pinned Go tools (control plane, kwok, helm, kind, MinIO); cached outside the repo
 	hack/tools/build.sh
 
-up: setup infra-up cluster-up ## bring up a platform: infra, control plane, operator, sample MessagingPlatform
+up: setup ## the local stack: infra, control plane, operator, platform, 8 services, gateway, Prometheus (hack/up.sh)
 	hack/up.sh
 
 down: ## stop everything `make up` started

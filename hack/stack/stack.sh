@@ -224,7 +224,15 @@ cmd_up() {
   trap interrupted INT TERM
   need_apt haproxy prometheus
   source_infra_env
+  local down=()
+  for s in "${COMPONENTS[@]}"; do pid_of "$s" >/dev/null || down+=("$s"); done
+  if ((${#down[@]} == 0)); then
+    trap - INT TERM
+    log "stack already running (hack/stack/stack.sh status)"
+    return 0
+  fi
   prepare
+  # Migrations are idempotent; they run whenever a service is about to start.
   migrate
   start auth
   await auth # the others fetch its JWKS
