@@ -82,23 +82,36 @@ async def run_load(
         expected = rate * seconds
         done = asyncio.Event()
         errors = 0
+        reconnects = 0
 
         async def receive(index: int, token: str) -> None:
-            async with websockets.connect(ws_urls[index % 2], max_size=2**22) as ws:
-                await ws.send(json.dumps({"type": "auth", "token": token}))
-                json.loads(await ws.recv())
-                ready.set() if index == PAIRS - 1 else None
-                async for text in ws:
-                    frame = json.loads(text)
-                    if frame.get("type") != "event":
-                        continue
-                    if frame["event"]["type"] != "message.created":
-                        continue
-                    raw = base64.b64decode(frame["event"]["data"]["ciphertext"])
-                    (scheduled,) = struct.unpack("<d", raw[:8])
-                    latencies.append(time.time() - scheduled)
-                    if len(latencies) >= expected:
-                        done.set()
+            """Like a real client: a dropped connection resumes from the last cursor."""
+            cursor = None
+            while True:
+                try:
+                    async with websockets.connect(ws_urls[index % 2], max_size=2**22) as ws:
+                        auth = {"type": "auth", "token": token}
+                        if cursor:
+                            auth["cursor"] = cursor
+                        await ws.send(json.dumps(auth))
+                        cursor = json.loads(await ws.recv())["cursor"]
+                        if index == PAIRS - 1:
+                            ready.set()
+                        async for text in ws:
+                            frame = json.loads(text)
+                            if frame.get("type") != "event":
+                                continue
+                            cursor = frame["cursor"]
+                            if frame["event"]["type"] != "message.created":
+                                continue
+                            raw = base64.b64decode(frame["event"]["data"]["ciphertext"])
+                            (scheduled,) = struct.unpack("<d", raw[:8])
+                            latencies.append(time.time() - scheduled)
+                            if len(latencies) >= expected:
+                                done.set()
+                except (OSError, websockets.ConnectionClosed):
+                    nonlocal reconnects
+                    reconnects += 1
 
         ready = asyncio.Event()
         receivers = [
@@ -153,6 +166,7 @@ async def run_load(
             "send_errors": errors,
             "send_seconds": round(send_seconds, 1),
             "delivered": len(latencies),
+            "receiver_reconnects": reconnects,
             "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
             "max_ms": round(max(latencies) * 1000, 1) if latencies else None,

@@ -148,21 +148,28 @@ def send_message(
                 "pick a new idempotency key for a new message",
             )
         return existing, False
-    for user, peer in ((sender, body.recipient_id), (body.recipient_id, sender)):
-        session.execute(
-            insert(ConversationEntry)
-            .values(
-                user_id=user,
-                conversation_id=conversation,
-                peer_id=peer,
-                last_seq=message.seq,
-                last_message_at=message.created_at,
-            )
-            .on_conflict_do_update(
-                index_elements=[ConversationEntry.user_id, ConversationEntry.conversation_id],
-                set_={"last_seq": message.seq, "last_message_at": message.created_at},
-            )
+    # Both participants' entries in one statement (one round trip).
+    entry = insert(ConversationEntry).values(
+        [
+            {
+                "user_id": user,
+                "conversation_id": conversation,
+                "peer_id": peer,
+                "last_seq": message.seq,
+                "last_message_at": message.created_at,
+            }
+            for user, peer in ((sender, body.recipient_id), (body.recipient_id, sender))
+        ]
+    )
+    session.execute(
+        entry.on_conflict_do_update(
+            index_elements=[ConversationEntry.user_id, ConversationEntry.conversation_id],
+            set_={
+                "last_seq": entry.excluded.last_seq,
+                "last_message_at": entry.excluded.last_message_at,
+            },
         )
+    )
     add_event(session, EVENTS, "message.created", SERVICE, message_event_data(message))
     session.commit()
     return message, True
