@@ -64,31 +64,42 @@ async def listen(
     received: dict[str, float],
     ready: asyncio.Event,
     stop: asyncio.Event,
+    reconnects: list[int],
 ) -> None:
-    async with session.ws_connect(url, max_msg_size=2**22) as ws:
-        await ws.send_str(json.dumps({"type": "auth", "token": token}))
-        first = json.loads((await ws.receive(timeout=10)).data)
-        if first.get("type") != "ready":
-            raise RuntimeError(f"websocket refused: {first}")
-        ready.set()
-        last_ping = time.monotonic()
-        while not stop.is_set():
-            try:
-                message = await ws.receive(timeout=1)
-            except TimeoutError:
-                message = None
-            now = time.monotonic()
-            if message is not None:
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    raise RuntimeError(f"websocket closed: {message}")
-                frame = json.loads(message.data)
-                if frame.get("type") == "event":
-                    event = frame["event"]
-                    if event.get("type") == "message.created":
-                        received.setdefault(event["data"]["message_id"], now)
-            if now - last_ping > 5:
-                await ws.send_str('{"type":"ping"}')
-                last_ping = now
+    """One device: like a real client, it reconnects and resumes from its cursor when the
+    server closes it (e.g. as too slow); what arrives late that way is late, not lost."""
+    cursor: str | None = None
+    while not stop.is_set():
+        async with session.ws_connect(url, max_msg_size=2**22) as ws:
+            auth: dict[str, Any] = {"type": "auth", "token": token}
+            if cursor:
+                auth["cursor"] = cursor
+            await ws.send_str(json.dumps(auth))
+            first = json.loads((await ws.receive(timeout=10)).data)
+            if first.get("type") != "ready":
+                raise RuntimeError(f"websocket refused: {first}")
+            cursor = first.get("cursor") or cursor
+            ready.set()
+            last_ping = time.monotonic()
+            while not stop.is_set():
+                try:
+                    message = await ws.receive(timeout=1)
+                except TimeoutError:
+                    message = None
+                now = time.monotonic()
+                if message is not None:
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        reconnects[0] += 1
+                        break
+                    frame = json.loads(message.data)
+                    if frame.get("type") == "event":
+                        cursor = frame.get("cursor") or cursor
+                        event = frame["event"]
+                        if event.get("type") == "message.created":
+                            received.setdefault(event["data"]["message_id"], now)
+                if now - last_ping > 5:
+                    await ws.send_str('{"type":"ping"}')
+                    last_ping = now
 
 
 async def run(config: dict[str, Any], rate: float, duration: float) -> dict[str, Any]:
@@ -98,12 +109,21 @@ async def run(config: dict[str, Any], rate: float, duration: float) -> dict[str,
     answer_ms: list[float] = []
     failures: dict[str, int] = {}
     stop = asyncio.Event()
+    reconnects = [0]
     connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
     async with aiohttp.ClientSession(connector=connector) as session:
         readies = [asyncio.Event() for _ in pairs]
         listeners = [
             asyncio.create_task(
-                listen(session, config["ws_url"], p["recipient"]["token"], received, r, stop)
+                listen(
+                    session,
+                    config["ws_url"],
+                    p["recipient"]["token"],
+                    received,
+                    r,
+                    stop,
+                    reconnects,
+                )
             )
             for p, r in zip(pairs, readies, strict=True)
         ]
@@ -177,6 +197,7 @@ async def run(config: dict[str, Any], rate: float, duration: float) -> dict[str,
         "delivered": len(delivered),
         "lost": len(sent) - len(delivered),
         "failures": failures,
+        "websocket_reconnects": reconnects[0],
         "achieved_send_rate": total / max(send_end - start, 1e-9),
         "generator_max_behind_ms": behind * 1000,
         "delivery_ms": {q: _finite(percentile(every, q)) for q in (50, 95, 99)}

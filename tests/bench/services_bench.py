@@ -591,7 +591,9 @@ class ServicesBench:
                         f"sent {result['achieved_send_rate']:.0f}/s "
                         f"of {rate}; accepted {result['accepted']}/{result['intended']}, "
                         f"lost {result['lost']}, failures {result['failures'] or 0}, "
-                        f"queue depth after {depth}; delivered ones only: p50/p99 "
+                        f"queue depth after {depth}, "
+                        f"websocket reconnects {result.get('websocket_reconnects', 0)}; "
+                        "delivered ones only: p50/p99 "
                         + " / ".join(
                             f"{only[q]:.0f}" if only[q] is not None else "—" for q in ("50", "99")
                         )
