@@ -42,10 +42,10 @@ SAMPLE=${1:-hack/stack/platform.yaml}
 [ -f "$SAMPLE" ] || die "no sample at $SAMPLE"
 t0=$SECONDS
 
-# --- what runs already stays; what this run starts goes again on Ctrl-C ----------------------
+# --- what runs (or is starting) stays; what this run starts goes again on Ctrl-C ----------
 infra_started=() cluster_started=false operator_started=false
 for s in postgres redis rabbitmq minio smtp; do
-  hack/infra.sh status 2>/dev/null | awk -v s="$s" '$1 == s && $2 == "running" {found=1} END {exit !found}' \
+  hack/infra.sh status 2>/dev/null | awk -v s="$s" '$1 == s && $2 != "down" {found=1} END {exit !found}' \
     || infra_started+=("$s")
 done
 hack/cluster.sh status >/dev/null 2>&1 || cluster_started=true
