@@ -1,0 +1,388 @@
+"""Pure decisions of a progressive walk: a canary (stable -> canary version) or a migration
+(legacy monolith -> new service), one service at a time.
+
+`decide_walk(settings, state, controls, analysis, now)` returns the next state and the Events
+that tell the story. The state is a `WalkState` the operator keeps in the platform's status
+(`to_status` / `from_status`), never in memory, so a restarted operator carries on where the
+last one stopped. Nothing here reads a clock or the network: `now` and the analysis verdict
+come in as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from messaging_operator.analysis import FAILED, PASSED, AnalysisResult
+from messaging_operator.canary_settings import (
+    CANARY,
+    MIGRATION,
+    RolloutControls,
+    WalkSettings,
+)
+
+PROGRESSING = "Progressing"
+WAITING = "Waiting"  # too few requests, or no metrics: hold, never count it as a failure
+PAUSED = "Paused"
+FROZEN = "Frozen"  # failed after its schema migration ran: hold traffic where it is, alert
+SUCCEEDED = "Succeeded"
+ROLLED_BACK = "RolledBack"
+# Phases in which the walk still moves; Frozen holds, Succeeded and RolledBack are done.
+ACTIVE = frozenset({PROGRESSING, WAITING, PAUSED})
+
+ABORTED = "Aborted"
+ANALYSIS_FAILED = "AnalysisFailed"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class WalkState:
+    """One walk as recorded in status; everything needed to continue after a restart."""
+
+    kind: str
+    phase: str
+    reason: str
+    message: str
+    weight: int  # the canary's (or, for a migration, the new service's) share now
+    step: int  # index into the steps; 0 for a plain weight
+    failures: int  # consecutive failed analyses; a pass resets it, a wait leaves it
+    started_at: str
+    next_check: str  # when the current window's analysis is due
+    version: str = ""
+    stable_version: str = ""  # the stable version when the walk began (kept warm after)
+    promoted_at: str | None = None
+    analysis: AnalysisResult | None = None
+
+    def to_status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "kind": self.kind,
+            "phase": self.phase,
+            "reason": self.reason,
+            "message": self.message,
+            "weight": self.weight,
+            "step": self.step,
+            "failures": self.failures,
+            "startedAt": self.started_at,
+            "nextCheck": self.next_check,
+        }
+        if self.version:
+            status["version"] = self.version
+        if self.stable_version:
+            status["stableVersion"] = self.stable_version
+        if self.promoted_at:
+            status["promotedAt"] = self.promoted_at
+        if self.analysis is not None:
+            status["analysis"] = self.analysis.to_status()
+        return status
+
+    @classmethod
+    def from_status(cls, raw: Mapping[str, Any] | None) -> WalkState | None:
+        """The recorded walk, or None when there is none (or it is unreadable: start over)."""
+        if not raw or "phase" not in raw:
+            return None
+        try:
+            return cls(
+                kind=str(raw.get("kind", CANARY)),
+                phase=str(raw["phase"]),
+                reason=str(raw.get("reason", "")),
+                message=str(raw.get("message", "")),
+                weight=int(raw.get("weight", 0)),
+                step=int(raw.get("step", 0)),
+                failures=int(raw.get("failures", 0)),
+                started_at=str(raw["startedAt"]),
+                next_check=str(raw["nextCheck"]),
+                version=str(raw.get("version", "")),
+                stable_version=str(raw.get("stableVersion", "")),
+                promoted_at=raw.get("promotedAt"),
+                analysis=AnalysisResult.from_status(raw["analysis"])
+                if raw.get("analysis")
+                else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: WalkState | None
+    events: tuple[Event, ...] = ()
+    # Seconds until the walk next needs a look (its analysis falls due); None: nothing timed.
+    requeue_after: float | None = None
+
+
+def _subject(settings: WalkSettings) -> str:
+    if settings.kind == MIGRATION:
+        return "migration"
+    return f"canary {settings.version}"
+
+
+def _numbers(state: WalkState) -> str:
+    return f" (last analysis: {state.analysis.message})" if state.analysis else ""
+
+
+def start_walk(settings: WalkSettings, stable_version: str, now: datetime) -> WalkState:
+    weight = settings.weight_at(0)
+    return WalkState(
+        kind=settings.kind,
+        phase=PROGRESSING,
+        reason="StepStarted",
+        message=f"{_subject(settings)} at {weight}%",
+        weight=weight,
+        step=0,
+        failures=0,
+        started_at=iso(now),
+        next_check=iso(now + timedelta(seconds=settings.interval_seconds)),
+        version=settings.version or "",
+        stable_version=stable_version,
+    )
+
+
+def _rolled_back(state: WalkState, reason: str, message: str) -> WalkState:
+    return replace(state, phase=ROLLED_BACK, reason=reason, message=message, weight=0)
+
+
+def _promoted(settings: WalkSettings, state: WalkState, why: str, now: datetime) -> WalkState:
+    if settings.kind == MIGRATION:
+        message = f"migration complete ({why}): all traffic on the new service"
+        return replace(state, phase=SUCCEEDED, reason="Promoted", message=message, weight=100)
+    message = (
+        f"promoted ({why}): stable runs {state.version}, {state.stable_version} kept warm "
+        f"for {settings.keep_warm}"
+    )
+    return replace(
+        state, phase=SUCCEEDED, reason="Promoted", message=message, weight=0, promoted_at=iso(now)
+    )
+
+
+def decide_walk(
+    settings: WalkSettings,
+    state: WalkState | None,
+    controls: RolloutControls,
+    analysis: AnalysisResult | None,
+    now: datetime,
+    stable_version: str = "",
+) -> Decision:
+    """The next state of one walk. `analysis` is the verdict of the window that just ended,
+    or None when none was taken (see `analysis_due`)."""
+    abort = settings.abort or controls.abort
+    promote = settings.promote or controls.promote
+
+    if not settings.declared:
+        return _undeclared(settings, state, now)
+
+    if state is None or state.kind != settings.kind or state.version != (settings.version or ""):
+        restarted = state is not None and state.phase in ACTIVE | {FROZEN}
+        fresh = start_walk(settings, stable_version, now)
+        if abort:
+            fresh = _rolled_back(fresh, ABORTED, f"{_subject(settings)} aborted before it began")
+            return Decision(fresh, (Event("Warning", ABORTED, fresh.message),))
+        why = f" (replaces {state.version}, whose walk restarts)" if restarted and state else ""
+        event = Event(
+            "Normal", "WalkRestarted" if restarted else "WalkStarted", fresh.message + why
+        )
+        return Decision(fresh, (event,), settings.interval_seconds)
+
+    if state.phase == SUCCEEDED:
+        return _after_promotion(settings, state, abort, now)
+    if state.phase == ROLLED_BACK:
+        if state.reason == ABORTED and not abort:
+            # Clearing `abort` asks for the canary again: walk it from the first step.
+            fresh = start_walk(settings, state.stable_version or stable_version, now)
+            return Decision(fresh, (Event("Normal", "WalkRestarted", fresh.message),))
+        return Decision(state)
+
+    if abort:
+        message = f"{_subject(settings)} aborted at {state.weight}%{_numbers(state)}"
+        return Decision(
+            _rolled_back(state, ABORTED, message), (Event("Warning", ABORTED, message),)
+        )
+    if promote:
+        done = _promoted(settings, state, "promoted by hand", now)
+        return Decision(done, (Event("Normal", "Promoted", done.message),))
+    if state.phase == FROZEN:
+        return Decision(state)
+    if controls.paused:
+        if state.phase == PAUSED:
+            return Decision(state)
+        paused = replace(
+            state, phase=PAUSED, reason="RolloutPaused", message=f"paused at {state.weight}%"
+        )
+        return Decision(paused, (Event("Normal", "RolloutPaused", paused.message),))
+    if state.phase == PAUSED:
+        # A whole new window after a pause: the traffic seen while paused proves nothing.
+        resumed = replace(
+            state,
+            phase=PROGRESSING,
+            reason="RolloutResumed",
+            message=f"resumed at {state.weight}%",
+            next_check=iso(now + timedelta(seconds=settings.interval_seconds)),
+        )
+        return Decision(
+            resumed,
+            (Event("Normal", "RolloutResumed", resumed.message),),
+            settings.interval_seconds,
+        )
+
+    # A plain weight follows the spec at once; a changed list of steps keeps our place in it.
+    wanted = settings.weight_at(state.step)
+    if wanted != state.weight:
+        state = replace(state, weight=wanted, message=f"{_subject(settings)} at {wanted}%")
+    due_in = (parse_time(state.next_check) - now).total_seconds()
+    if due_in > 0 or analysis is None:
+        return Decision(state, (), max(due_in, 0.0))
+    return _judged(settings, state, analysis, now)
+
+
+def _undeclared(settings: WalkSettings, state: WalkState | None, now: datetime) -> Decision:
+    """No canary in the spec: nothing walks; a promotion's record stays while kept warm."""
+    if state is None:
+        return Decision(None)
+    if state.phase == SUCCEEDED and state.promoted_at is not None:
+        warm_until = parse_time(state.promoted_at) + timedelta(seconds=settings.keep_warm_seconds)
+        if now < warm_until:
+            return Decision(state, (), (warm_until - now).total_seconds())
+    if state.phase in ACTIVE | {FROZEN}:
+        message = f"canary {state.version} removed from the spec: all traffic on stable"
+        return Decision(None, (Event("Normal", "CanaryRemoved", message),))
+    return Decision(None)
+
+
+def _after_promotion(
+    settings: WalkSettings, state: WalkState, abort: bool, now: datetime
+) -> Decision:
+    if not abort or settings.kind == MIGRATION:
+        return Decision(state)
+    # Undo a promotion: stable goes back to the version it ran before. Inside the keep-warm
+    # window its pods still run, so the switch is only a route change.
+    warm = warm_version(settings, state, now) is not None
+    message = f"promotion of {state.version} undone: stable back on {state.stable_version}" + (
+        " (still warm)" if warm else " (keep-warm window over: it must start again)"
+    )
+    return Decision(_rolled_back(state, ABORTED, message), (Event("Warning", ABORTED, message),))
+
+
+def _judged(
+    settings: WalkSettings, state: WalkState, analysis: AnalysisResult, now: datetime
+) -> Decision:
+    interval = settings.interval_seconds
+    next_window = iso(now + timedelta(seconds=interval))
+    state = replace(state, analysis=analysis, next_check=next_window)
+    if analysis.verdict == PASSED:
+        last_step = not settings.steps or state.step >= len(settings.steps) - 1
+        if last_step and settings.steps:
+            done = _promoted(settings, state, f"last step passed: {analysis.message}", now)
+            return Decision(replace(done, failures=0), (Event("Normal", "Promoted", done.message),))
+        if last_step:
+            held = replace(
+                state,
+                phase=PROGRESSING,
+                reason="Holding",
+                failures=0,
+                message=f"holding at {state.weight}% (a plain weight); {analysis.message}",
+            )
+            return Decision(held, (), interval)
+        step = state.step + 1
+        weight = settings.weight_at(step)
+        moved = replace(
+            state,
+            phase=PROGRESSING,
+            reason="StepAdvanced",
+            step=step,
+            weight=weight,
+            failures=0,
+            message=f"{_subject(settings)} at {weight}% ({analysis.message})",
+        )
+        return Decision(moved, (Event("Normal", "StepAdvanced", moved.message),), interval)
+    if analysis.verdict == FAILED:
+        failures = state.failures + 1
+        limit = settings.thresholds.failure_limit
+        if failures < limit:
+            message = f"analysis failed {failures}/{limit} at {state.weight}%: {analysis.message}"
+            failing = replace(
+                state,
+                phase=PROGRESSING,
+                reason="AnalysisFailing",
+                failures=failures,
+                message=message,
+            )
+            return Decision(failing, (Event("Warning", "AnalysisFailing", message),), interval)
+        if settings.on_failure == "freeze":
+            message = (
+                f"analysis failed {failures}/{limit}: traffic frozen at {state.weight}% "
+                f"(onFailure: freeze); {analysis.message}; promote or abort by hand"
+            )
+            frozen = replace(
+                state, phase=FROZEN, reason=ANALYSIS_FAILED, failures=failures, message=message
+            )
+            return Decision(frozen, (Event("Warning", "Frozen", message),))
+        target = "legacy" if settings.kind == MIGRATION else "stable"
+        message = (
+            f"analysis failed {failures}/{limit} at {state.weight}%: {analysis.message}; "
+            f"all traffic back on {target}"
+        )
+        back = _rolled_back(replace(state, failures=failures), ANALYSIS_FAILED, message)
+        return Decision(back, (Event("Warning", "RolledBack", message),))
+    # WAIT: not enough traffic (or no metrics) is never a failure; the count stands.
+    waiting = replace(state, phase=WAITING, reason=analysis.reason, message=analysis.message)
+    return Decision(waiting, (), interval)
+
+
+def analysis_due(settings: WalkSettings, state: WalkState | None, now: datetime) -> bool:
+    """Whether the caller should query Prometheus before calling `decide_walk`."""
+    if not settings.declared or state is None or state.phase not in {PROGRESSING, WAITING}:
+        return False
+    if state.kind != settings.kind or state.version != (settings.version or ""):
+        return False
+    return now >= parse_time(state.next_check)
+
+
+def warm_version(settings: WalkSettings, state: WalkState | None, now: datetime) -> str | None:
+    """The previous stable version to keep running after a promotion, while its window lasts."""
+    if state is None or state.phase != SUCCEEDED or state.promoted_at is None:
+        return None
+    until = parse_time(state.promoted_at) + timedelta(seconds=settings.keep_warm_seconds)
+    return state.stable_version if now < until and state.stable_version else None
+
+
+def stable_version(spec_version: str, state: WalkState | None) -> str:
+    """What the stable Deployment runs: the promoted canary's version once it has won."""
+    if state is not None and state.kind == CANARY and state.phase == SUCCEEDED and state.version:
+        return state.version
+    return spec_version
+
+
+def canary_weight(state: WalkState | None) -> int:
+    """The canary's share of the new service's traffic: only while it walks or is frozen."""
+    if state is None or state.kind != CANARY or state.phase not in ACTIVE | {FROZEN}:
+        return 0
+    return state.weight
+
+
+def canary_running(state: WalkState | None) -> bool:
+    """Whether the canary Deployment should have replicas (else it is scaled to zero)."""
+    return state is not None and state.kind == CANARY and state.phase in ACTIVE | {FROZEN}
+
+
+def migration_weight(state: WalkState | None, declared_weight: int) -> int:
+    """The new service's share of its path: the walk's, or the spec's when nothing walks."""
+    if state is None or state.kind != MIGRATION:
+        return declared_weight
+    if state.phase == SUCCEEDED:
+        return 100
+    return state.weight
