@@ -146,6 +146,7 @@ start() { # name : start it if it is down
   local name=$1 port
   port=$(port_of "$name")
   if pid_of "$name" >/dev/null; then return 0; fi
+  [ "$name" = gateway ] && stop_orphan_haproxy
   port_open "$port" && die "port $HOST:$port ($name) is taken by a process that is not ours; see: ss -ltnp 'sport = :$port'"
   case $name in
     legacy) spawn legacy "$VENV/python" -u "$REPO_ROOT/hack/stack/legacy_monolith.py" --host "$HOST" --port "$LEGACY_PORT" ;;
