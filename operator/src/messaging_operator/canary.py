@@ -266,8 +266,13 @@ def _undeclared(settings: WalkSettings, state: WalkState | None, now: datetime) 
 def _after_promotion(
     settings: WalkSettings, state: WalkState, abort: bool, now: datetime
 ) -> Decision:
-    if not abort or settings.kind == MIGRATION:
+    if not abort:
         return Decision(state)
+    if settings.kind == MIGRATION:
+        # The monolith never went away: sending the path back to it is always instant.
+        message = "migration aborted after it completed: all traffic back on legacy"
+        back = _rolled_back(state, ABORTED, message)
+        return Decision(back, (Event("Warning", ABORTED, message),))
     # Undo a promotion: stable goes back to the version it ran before. Inside the keep-warm
     # window its pods still run, so the switch is only a route change.
     warm = warm_version(settings, state, now) is not None
