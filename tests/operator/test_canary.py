@@ -18,6 +18,7 @@ from messaging_operator.canary import (
     WAITING,
     WalkState,
     analysis_due,
+    analysis_target,
     canary_running,
     canary_weight,
     decide_walk,
@@ -43,6 +44,8 @@ from messaging_operator.migration_plan import (
     plan_order,
     planned_weight,
 )
+from messaging_operator.progress_report import in_flight, progress_check
+from messaging_operator.status import Check
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GOOD = AnalysisResult(PASSED, "WithinThresholds", "500 requests, error rate 0.10%, p95 80 ms")
@@ -470,3 +473,50 @@ def test_aborting_a_completed_migration_sends_the_path_back_to_legacy():
     assert back.phase == ROLLED_BACK
     assert migration_weight(back, declared_weight=100) == 0
     assert decision.events[0].reason == ABORTED
+
+
+def test_a_wait_is_told_once():
+    state = started()
+    state, decision = step(WALK, state, QUIET, at=minutes(2))
+    assert [e.reason for e in decision.events] == ["TooFewRequests"]
+    state, decision = step(WALK, state, QUIET, at=minutes(4))
+    assert decision.events == ()
+
+
+def test_platform_abort_stops_walks_in_flight_but_leaves_promotions_alone():
+    state = started()
+    for n in (2, 4, 6):
+        state, _ = step(WALK, state, GOOD, at=minutes(n))
+    kept, _ = step(WALK, state, at=minutes(7), controls=RolloutControls(abort=True))
+    assert kept == state
+    assert stable_version("1.0.0", kept) == "1.1.0"
+
+
+def test_what_to_analyse():
+    canary = analysis_target("auth", WALK, stable="1.0.0")
+    assert (canary.version, canary.baseline_version) == ("1.1.0", "1.0.0")
+    migration = analysis_target("auth", MIGRATE, stable="1.0.0")
+    assert (migration.version, migration.baseline_version) == ("1.0.0", None)
+
+
+def test_progress_condition_tells_the_story():
+    walking = started()
+    assert progress_check({}, {}) == Check("True", "NoCanary", "no canary or migration in flight")
+    check = progress_check({"auth": walking, "users": None}, {})
+    assert (check.status, check.reason) == ("True", "Progressing")
+    assert "auth canary 1.1.0 progressing at 10%" in check.message
+    assert in_flight({"auth": walking, "users": None}) == 1
+    waiting, _ = step(WALK, walking, QUIET, at=minutes(2))
+    assert progress_check({"auth": waiting}, {}).reason == "WaitingForTraffic"
+    state = walking
+    for n in (2, 4, 6):
+        state, _ = step(WALK, state, BAD, at=minutes(n))
+    back = progress_check({"auth": state}, {})
+    assert (back.status, back.reason, back.failed) == ("False", "CanaryRolledBack", False)
+    assert "error rate 7.00% > 1.00%" in back.message
+    assert in_flight({"auth": state}) == 0
+    frozen = progress_check({}, {"media": _walk(FROZEN, 50, "frozen at 50%")})
+    assert (frozen.reason, frozen.failed) == ("CanaryFrozen", True)
+    assert "media migration: frozen at 50%" in frozen.message
+    stopped = decide_plan(("relay", "media"), {"relay": _walk(ROLLED_BACK, 0, "bad")})
+    assert progress_check({}, {}, stopped).reason == "MigrationPlanStopped"

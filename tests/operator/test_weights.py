@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from messaging_operator.analysis import FAILED, PASSED, WAIT, AnalysisResult, Thresholds
 from messaging_operator.canary import (
+    ROLLED_BACK,
     WalkState,
     canary_weight,
     decide_walk,
@@ -142,7 +143,13 @@ def test_random_walks_keep_weights_sound_and_any_rollback_returns_all_traffic(
         decision = decide_walk(walk, state, controls, analysis, now, stable_version="1.0.0")
         # Only what status keeps survives to the next pass, as across operator restarts.
         state = WalkState.from_status(decision.state.to_status()) if decision.state else None
-        assert_sound(weights_of(kind, state, has_legacy, declared_migration))
+        now_weights = weights_of(kind, state, has_legacy, declared_migration)
+        assert_sound(now_weights)
+        if state is not None and state.phase == ROLLED_BACK:
+            # An automatic rollback (or an abort by control) leaves nothing on the way out.
+            assert now_weights.canary == 0
+            if kind == MIGRATION and has_legacy:
+                assert now_weights.legacy == 100
         if state is not None:
             assert 0 <= state.weight <= 100
             assert state.failures <= walk.thresholds.failure_limit

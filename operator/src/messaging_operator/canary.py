@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from messaging_operator.analysis import FAILED, PASSED, AnalysisResult
+from messaging_operator.analysis import FAILED, PASSED, AnalysisResult, Target
 from messaging_operator.canary_settings import (
     CANARY,
     MIGRATION,
@@ -199,7 +199,9 @@ def decide_walk(
         return Decision(fresh, (event,), settings.interval_seconds)
 
     if state.phase == SUCCEEDED:
-        return _after_promotion(settings, state, abort, now)
+        # Only the service's own abort undoes a promotion: the platform-wide one stops the
+        # walks in flight, not what finished (perhaps days ago).
+        return _after_promotion(settings, state, settings.abort, now)
     if state.phase == ROLLED_BACK:
         if state.reason == ABORTED and not abort:
             # Clearing `abort` asks for the canary again: walk it from the first step.
@@ -345,7 +347,17 @@ def _judged(
         return Decision(back, (Event("Warning", "RolledBack", message),))
     # WAIT: not enough traffic (or no metrics) is never a failure; the count stands.
     waiting = replace(state, phase=WAITING, reason=analysis.reason, message=analysis.message)
-    return Decision(waiting, (), interval)
+    # One Event when the wait begins, not one per window.
+    told = () if state.phase == WAITING else (Event("Normal", analysis.reason, analysis.message),)
+    return Decision(waiting, told, interval)
+
+
+def analysis_target(service: str, settings: WalkSettings, stable: str) -> Target:
+    """What to query: the canary against the stable version, or (a migration) the new
+    service alone, since the legacy monolith does not export our metrics."""
+    if settings.kind == MIGRATION or settings.version is None:
+        return Target(service=service, version=stable)
+    return Target(service=service, version=settings.version, baseline_version=stable)
 
 
 def analysis_due(settings: WalkSettings, state: WalkState | None, now: datetime) -> bool:
