@@ -2,7 +2,7 @@
 127.0.0.1 (no selector, so no EndpointSlice with kwok's pod addresses), the CRD refuses any other
 address, and every server in the gateway's HAProxy config is a loopback address.
 
-Uses the stack `make up` runs; fails saying what to start if a part is missing.
+Uses the stack `make up` runs (tests/stack/conftest.py runs hack/up.sh if part of it is down).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from testkit.kube import CACHE, KUBECONFIG, REPO, Kubectl, kube_bin_dir
 
-pytestmark = [pytest.mark.cluster, pytest.mark.infra]
+pytestmark = [pytest.mark.cluster, pytest.mark.infra, pytest.mark.usefixtures("local_stack")]
 
 NAMESPACE = os.environ.get("MP_DEMO_NAMESPACE", "demo")
 SERVICES = ("auth", "users", "messages", "groups", "media", "relay", "notifications", "websocket")

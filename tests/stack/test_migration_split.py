@@ -2,8 +2,8 @@
 requests split between the legacy monolith and the new service within a few percent of 50/50.
 
 Uses the stack `make up` runs (operator, MessagingPlatform `chat` in namespace `demo` in local
-mode, services, legacy monolith, gateway on 127.0.0.1:8080); fails saying what to start if a part
-is missing. The weight goes back to what it was afterwards.
+mode, services, legacy monolith, gateway on 127.0.0.1:8080); tests/stack/conftest.py runs
+hack/up.sh if part of it is down. The weight goes back to what it was afterwards.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from testkit.kube import KUBECONFIG, Kubectl, eventually, kube_bin_dir
 
-pytestmark = [pytest.mark.cluster, pytest.mark.infra]
+pytestmark = [pytest.mark.cluster, pytest.mark.infra, pytest.mark.usefixtures("local_stack")]
 
 NAMESPACE = os.environ.get("MP_DEMO_NAMESPACE", "demo")
 PLATFORM = "chat"

@@ -1,7 +1,7 @@
 """The seed's success metrics have a home: the stack's Prometheus scrapes every service, the legacy
 stand-in and the gateway, and the dashboard's queries are valid PromQL that it answers.
 
-Uses the stack `make up` runs; fails saying what to start if Prometheus is not there.
+Uses the stack `make up` runs (tests/stack/conftest.py runs hack/up.sh if part of it is down).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = [pytest.mark.cluster, pytest.mark.infra]
+pytestmark = [pytest.mark.cluster, pytest.mark.infra, pytest.mark.usefixtures("local_stack")]
 
 PROMETHEUS = "http://127.0.0.1:19090"
 DASHBOARD = Path(__file__).resolve().parents[2] / "charts/dashboards/messaging-platform.json"

@@ -1,7 +1,7 @@
 """hack/stack/stack.sh on a running stack: `up` again is harmless (same processes, nothing
 restarted) and `status` names every process on loopback.
 
-Uses the stack `make up` runs; fails saying what to start if it is not running.
+Uses the stack `make up` runs (tests/stack/conftest.py runs hack/up.sh if part of it is down).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from testkit.kube import REPO
 
-pytestmark = [pytest.mark.cluster, pytest.mark.infra]
+pytestmark = [pytest.mark.cluster, pytest.mark.infra, pytest.mark.usefixtures("local_stack")]
 
 STACK = str(REPO / "hack/stack/stack.sh")
 
