@@ -54,8 +54,9 @@ class Kube:
         files = {}
         for key in ("certificate-authority", "client-certificate", "client-key"):
             path = state / f"{key}.pem"
-            path.write_bytes(base64.b64decode(cluster.get(f"{key}-data") or user[f"{key}-data"]))
+            path.touch(mode=0o600)  # the client key: never readable by others, not even briefly
             path.chmod(0o600)
+            path.write_bytes(base64.b64decode(cluster.get(f"{key}-data") or user[f"{key}-data"]))
             files[key] = str(path)
         tls = ssl.create_default_context(cafile=files["certificate-authority"])
         tls.load_cert_chain(files["client-certificate"], files["client-key"])
