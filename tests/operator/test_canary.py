@@ -520,3 +520,31 @@ def test_progress_condition_tells_the_story():
     assert "media migration: frozen at 50%" in frozen.message
     stopped = decide_plan(("relay", "media"), {"relay": _walk(ROLLED_BACK, 0, "bad")})
     assert progress_check({}, {}, stopped).reason == "MigrationPlanStopped"
+
+
+def _failed(settings, stable="1.0.0"):
+    state, _ = step(settings, None, stable=stable)
+    for n in (5, 10, 15):
+        state, _ = step(settings, state, BAD, at=minutes(n), stable=stable)
+    assert state.phase == ROLLED_BACK
+    return state
+
+
+def test_abort_then_clear_retries_a_failed_walk():
+    state = _failed(WALK)
+    aborted = WalkSettings(**{**WALK.__dict__, "abort": True})
+    marked, _ = step(aborted, state, at=minutes(20))
+    assert (marked.phase, marked.reason) == (ROLLED_BACK, ABORTED)
+    assert "error rate 7.00% > 1.00%" in marked.message
+    again, decision = step(WALK, marked, at=minutes(21))
+    assert (again.phase, again.weight, again.failures) == (PROGRESSING, 10, 0)
+    assert decision.events[0].reason == "WalkRestarted"
+
+
+def test_a_failed_migration_retries_when_the_new_service_gets_a_new_version():
+    state = _failed(MIGRATE, stable="1.0.0")
+    same, _ = step(MIGRATE, state, at=minutes(30), stable="1.0.0")
+    assert same == state
+    fixed, decision = step(MIGRATE, state, at=minutes(31), stable="1.0.1")
+    assert (fixed.phase, fixed.weight, fixed.stable_version) == (PROGRESSING, 10, "1.0.1")
+    assert decision.events[0].reason == "WalkRestarted"

@@ -203,11 +203,7 @@ def decide_walk(
         # walks in flight, not what finished (perhaps days ago).
         return _after_promotion(settings, state, settings.abort, now)
     if state.phase == ROLLED_BACK:
-        if state.reason == ABORTED and not abort:
-            # Clearing `abort` asks for the canary again: walk it from the first step.
-            fresh = start_walk(settings, state.stable_version or stable_version, now)
-            return Decision(fresh, (Event("Normal", "WalkRestarted", fresh.message),))
-        return Decision(state)
+        return _after_rollback(settings, state, abort, stable_version, now)
 
     if abort:
         message = f"{_subject(settings)} aborted at {state.weight}%{_numbers(state)}"
@@ -263,6 +259,26 @@ def _undeclared(settings: WalkSettings, state: WalkState | None, now: datetime) 
         message = f"canary {state.version} removed from the spec: all traffic on stable"
         return Decision(None, (Event("Normal", "CanaryRemoved", message),))
     return Decision(None)
+
+
+def _after_rollback(
+    settings: WalkSettings, state: WalkState, abort: bool, stable_version: str, now: datetime
+) -> Decision:
+    """A failed walk stays rolled back until someone asks again: a new version (for a
+    migration, of the new service), or setting `abort` and clearing it (a retry)."""
+    if abort:
+        if state.reason == ABORTED:
+            return Decision(state)
+        # Keep the failing numbers; the Aborted reason is what makes clearing it a retry.
+        told = replace(state, reason=ABORTED, message=state.message + "; clear abort to retry")
+        return Decision(told)
+    fixed = settings.kind == MIGRATION and stable_version not in ("", state.stable_version)
+    if state.reason == ABORTED or fixed:
+        fresh = start_walk(settings, stable_version or state.stable_version, now)
+        return Decision(
+            fresh, (Event("Normal", "WalkRestarted", fresh.message),), settings.interval_seconds
+        )
+    return Decision(state)
 
 
 def _after_promotion(
