@@ -1,5 +1,11 @@
 """Analysis: the PromQL we send and the verdicts we draw from Prometheus's answers."""
 
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 import pytest
 from messaging_operator.analysis import (
     FAILED,
@@ -209,3 +215,78 @@ def test_result_round_trips_through_status():
     assert status["requests"] == 500
     assert status["p95LatencyMs"] == pytest.approx(120)
     assert AnalysisResult.from_status(status) == result
+
+
+# The queries evaluated by Prometheus's own engine (promtool, from Debian's `prometheus`
+# package, which the Prometheus-backed tests need anyway) over synthetic series.
+
+CANARY = 'service="auth",version="1.1.0",method="GET"'
+STABLE = 'service="auth",version="1.0.0",method="GET"'
+
+
+def _series(labels, route, per_scrape, status_class=None, le=None):
+    extra = f',status_class="{status_class}"' if status_class else f',le="{le}"'
+    name = "http_requests_total" if status_class else "http_request_duration_seconds_bucket"
+    return {"series": f'{name}{{{labels},route="{route}"{extra}}}', "values": f"0+{per_scrape}x40"}
+
+
+def _promtool(series, expectations):
+    """Evaluate each (expr, value or None for no data) at 5m over 15 s scrapes."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool not found: apt-get install prometheus (it ships promtool)"
+    cases = [
+        {
+            # Rounded: promtool compares floats exactly (0.15 comes out as 0.15000000000000002).
+            "expr": f"round({expr}, 0.000001)",
+            "eval_time": "5m",
+            "exp_samples": [] if value is None else [{"labels": "{}", "value": value}],
+        }
+        for expr, value in expectations
+    ]
+    doc = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "15s", "input_series": series, "promql_expr_test": cases}],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "queries.yml"
+        path.write_text(json.dumps(doc))
+        done = subprocess.run(
+            [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_prometheus_computes_what_the_queries_mean():
+    route = "/api/v1/auth/me"
+    series = [
+        # Canary: 38 good and 2 failed requests per 15 s scrape, 90 % under 100 ms.
+        _series(CANARY, route, 38, status_class="2xx"),
+        _series(CANARY, route, 2, status_class="5xx"),
+        _series(CANARY, route, 36, le="0.1"),
+        _series(CANARY, route, 40, le="0.2"),
+        _series(CANARY, route, 40, le="+Inf"),
+        # Probes, failing ones included, which must not count.
+        _series(CANARY, "/health", 100, status_class="2xx"),
+        _series(CANARY, "/ready", 100, status_class="5xx"),
+        # Stable: 20 requests per scrape, never a 5xx.
+        _series(STABLE, route, 20, status_class="2xx"),
+        _series(STABLE, route, 20, le="0.1"),
+        _series(STABLE, route, 20, le="+Inf"),
+    ]
+    queries = analysis_queries(Target("auth", "1.1.0", baseline_version="1.0.0"), "2m")
+    quiet = analysis_queries(Target("auth", "9.9.9"), "2m")
+    _promtool(
+        series,
+        [
+            (queries["requests"], 320),  # 40 per 15 s over 2 minutes
+            (queries["errorRate"], 0.05),
+            # Rank 95 % of 40 = 38 lies halfway through the 0.1..0.2 bucket.
+            (queries["p95Latency"], 0.15),
+            (queries["baselineRequests"], 160),
+            (queries["baselineErrorRate"], 0),  # no 5xx series at all: 0, not "no data"
+            (queries["baselineP95Latency"], 0.095),
+            (quiet["requests"], None),
+            (quiet["errorRate"], None),
+        ],
+    )
