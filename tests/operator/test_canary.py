@@ -3,6 +3,7 @@
 Every step goes through `to_status` / `from_status`, as it does across operator restarts.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -548,3 +549,19 @@ def test_a_failed_migration_retries_when_the_new_service_gets_a_new_version():
     fixed, decision = step(MIGRATE, state, at=minutes(31), stable="1.0.1")
     assert (fixed.phase, fixed.weight, fixed.stable_version) == (PROGRESSING, 10, "1.0.1")
     assert decision.events[0].reason == "WalkRestarted"
+
+
+def test_an_operator_restart_mid_walk_continues_from_the_status_json():
+    """The status goes through the API server as JSON; a new operator reads it back."""
+    state = started()
+    state, _ = step(WALK, state, GOOD, at=minutes(2))
+    state, _ = step(WALK, state, BAD, at=minutes(4))
+    written = json.loads(json.dumps({"services": {"auth": {"canary": state.to_status()}}}))
+    restored = WalkState.from_status(written["services"]["auth"]["canary"])
+    assert restored == state
+    assert (restored.weight, restored.failures) == (50, 1)
+    # Not due yet after the restart: nothing moves; when due, the walk goes on.
+    held, _ = step(WALK, restored, GOOD, at=minutes(5))
+    assert held == restored
+    moved, _ = step(WALK, restored, GOOD, at=minutes(6))
+    assert (moved.weight, moved.failures) == (100, 0)
