@@ -179,7 +179,8 @@ def decide_walk(
     stable_version: str = "",
 ) -> Decision:
     """The next state of one walk. `analysis` is the verdict of the window that just ended,
-    or None when none was taken (see `analysis_due`)."""
+    or None when none was taken (see `analysis_due`); `stable_version` is what the stable
+    Deployment runs now (`stable_version()`, so a promoted canary counts as stable)."""
     abort = settings.abort or controls.abort
     promote = settings.promote or controls.promote
 
