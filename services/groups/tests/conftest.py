@@ -19,7 +19,13 @@ from auth_service.main import create_app as create_auth_app
 from groups_service.core.config import Settings
 from groups_service.main import create_app
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import LiveServer, fresh_database, require_rabbitmq, require_redis
+from messaging_kit.testing import (
+    LiveServer,
+    delete_broker_objects,
+    fresh_database,
+    require_rabbitmq,
+    require_redis,
+)
 
 
 @dataclass
@@ -103,5 +109,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                 max_members=6,
             )
             app = create_app(settings)
-            with LiveServer(app) as server:
-                yield Stack(auth_url=auth.url, url=server.url, settings=settings, app=app)
+            try:
+                with LiveServer(app) as server:
+                    yield Stack(auth_url=auth.url, url=server.url, settings=settings, app=app)
+            finally:
+                delete_broker_objects(amqp_url, exchanges=(exchange,), queues=())

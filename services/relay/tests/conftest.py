@@ -137,6 +137,7 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
                 channel = connection.channel()
                 channel.queue_delete(settings.events_queue)
                 channel.queue_delete(f"{settings.events_queue}.dead")
+                channel.exchange_delete(exchange)
                 connection.close()
                 for key in client.scan_iter(f"{prefix}*"):
                     client.delete(key)

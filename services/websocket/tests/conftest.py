@@ -33,6 +33,7 @@ from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
     HINT,
     LiveServer,
+    delete_broker_objects,
     infra_url,
     require_rabbitmq,
     require_redis,
@@ -304,6 +305,7 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                     yield context
                 finally:
                     delete_queues(amqp_url, queues)
+                    delete_broker_objects(amqp_url, exchanges=(exchange,))
                     delete_redis_prefix(redis_url, prefix)
 
 
