@@ -1,0 +1,256 @@
+"""Issue 8's user story, end to end through the gateway only (HTTP and the websocket at /ws),
+plus the SMTP sink's mail files and, for the no-plaintext check, PostgreSQL.
+
+Three users register, get their welcome mail, log in, publish X25519 public keys in their
+profiles and find each other by search; they exchange end-to-end encrypted messages (the test
+is the client: it encrypts, the servers only see ciphertext) with a PNG attachment whose
+thumbnail is fetched, receive them live over the websocket, catch up on a backlog after being
+offline, see read receipts, chat in a group of three, and log out.
+
+Not here, because the gateway does not route them (see the suite's README): invitations,
+contacts and blocks (users' /api/v1/invitations and /api/v1/contacts), and auth has no email
+verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+
+import httpx
+import pytest
+from PIL import Image
+
+from e2e.kit import PASSWORD, RUN, User, conversation_id, eventually, mails_to, pg_connect
+
+pytestmark = [pytest.mark.infra, pytest.mark.cluster]
+
+# A unique marker in every plaintext: PostgreSQL must never hold it.
+SECRET = f"e2e-plaintext-{RUN}"
+
+
+def send_direct(sender: User, recipient: User, text: str, **extra: object) -> dict:
+    plaintext = json.dumps({"text": f"{SECRET} {text}", **extra}).encode()
+    sealed = sender.seal(plaintext, {recipient.id: sender.published_key_of(recipient.id)})
+    body = {"recipient_id": str(recipient.id), "idempotency_key": uuid.uuid4().hex, **sealed.body()}
+    sent = sender.request("POST", "/api/v1/messages", expect=201, json=body).json()
+    assert sent["ciphertext"] == sealed.ciphertext
+    return sent
+
+
+def opened(reader: User, data: dict, sender: User) -> dict:
+    return json.loads(reader.open(data, reader.published_key_of(sender.id)))
+
+
+def png_bytes() -> bytes:
+    image = Image.new("RGB", (640, 480))
+    for x in range(0, 640, 8):
+        for y in range(0, 480, 8):
+            image.putpixel((x, y), (x % 256, y % 256, (x * y) % 256))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_registration_sends_the_welcome_mail(alice: User, bob: User, carol: User, maildir) -> None:
+    """auth has no email verification (nothing to click): the mail that proves the address is
+    notifications' welcome, sent from auth's user.registered event to the SMTP sink."""
+    for user in (alice, bob, carol):
+        mail = eventually(
+            lambda u=user: mails_to(maildir, u.email), f"welcome mail to {user.email}"
+        )
+        assert len(mail) == 1, f"{len(mail)} welcome mails to {user.email}"
+        assert mail[0]["Subject"] == f"Welcome to Messaging, {user.display_name}"
+        body = mail[0].get_body(preferencelist=("plain",))
+        assert body is not None
+        assert user.username in body.get_content()
+        me = user.get("/api/v1/auth/me")
+        assert (me["id"], me["email"]) == (str(user.id), user.email)
+
+
+def test_users_find_each_other_and_their_public_keys(alice: User, bob: User) -> None:
+    found = alice.get("/api/v1/users/search", params={"q": f"e2e_{RUN}_b"})
+    assert [item["user_id"] for item in found["items"]] == [str(bob.id)]
+    by_name = bob.get("/api/v1/users/search", params={"q": f"E2E Alice {RUN}"})
+    assert [item["username"] for item in by_name["items"]] == [alice.username]
+    assert alice.published_key_of(bob.id) == bob.public_key
+    assert bob.published_key_of(alice.id) == alice.public_key
+
+
+def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User) -> None:
+    image = png_bytes()
+    conversation = conversation_id(alice.id, bob.id)
+    uploaded = alice.request(
+        "POST",
+        "/api/v1/media/upload",
+        expect=201,
+        params={"conversation_id": str(conversation), "participant_id": str(bob.id)},
+        files={"file": ("holiday.png", image, "application/octet-stream")},
+    ).json()
+    assert uploaded["content_type"] == "image/png"  # sniffed from the bytes, not the header
+    assert uploaded["sha256"] == hashlib.sha256(image).hexdigest()
+    assert (uploaded["width"], uploaded["height"]) == (640, 480)
+
+    with bob.socket() as bob_socket:
+        sent = send_direct(alice, bob, "look at this", media_id=uploaded["id"])
+        event = bob_socket.next_event("message.created", message_id=sent["id"])
+    data = event["data"]
+    assert data["conversation_id"] == str(conversation) == sent["conversation_id"]
+    assert SECRET not in json.dumps(event)
+    message = opened(bob, data, alice)
+    assert message["text"] == f"{SECRET} look at this"
+
+    # bob, a participant of the conversation, downloads the original and its thumbnail.
+    media = bob.get(f"/api/v1/media/{message['media_id']}")
+    original = httpx.get(media["url"], timeout=15)
+    assert original.status_code == 200, original.text[:300]
+    assert original.content == image
+
+    def thumbnail() -> dict | None:
+        answer = bob.request("GET", f"/api/v1/media/{media['id']}/thumbnail", expect=None)
+        assert answer.status_code in (200, 409), answer.text
+        return answer.json() if answer.status_code == 200 else None
+
+    link = eventually(thumbnail, "the thumbnail (media's worker, off the request path)")
+    small = httpx.get(link["url"], timeout=15)
+    assert small.status_code == 200, small.text[:300]
+    with Image.open(io.BytesIO(small.content)) as thumb:
+        assert thumb.format == "WEBP"
+        assert max(thumb.size) <= 320
+        assert thumb.size[0] / thumb.size[1] == pytest.approx(640 / 480, rel=0.02)
+
+    # Over HTTP too, only bob's wrapped key comes back to bob.
+    again = bob.get(f"/api/v1/messages/{sent['id']}")
+    assert opened(bob, again, alice)["media_id"] == uploaded["id"]
+
+
+def test_read_receipts_reach_the_sender(alice: User, bob: User) -> None:
+    sent = send_direct(bob, alice, "did you see it?")
+    with bob.socket() as bob_socket:
+        read = alice.request("POST", f"/api/v1/messages/{sent['id']}/read").json()
+        assert read["read_at"] is not None
+        receipt = bob_socket.next_event("message.read", message_id=sent["id"])
+    assert receipt["data"]["reader_id"] == str(alice.id)
+    assert bob.get(f"/api/v1/messages/{sent['id']}")["read_at"] is not None
+
+
+def test_offline_user_gets_the_backlog_on_return(alice: User, bob: User) -> None:
+    with bob.socket() as bob_socket:
+        bob_socket.ping()
+        cursor = bob_socket.cursor
+    eventually(lambda: not bob.get("/api/v1/relay/status")["online"], "bob offline in presence")
+    before = bob.get("/api/v1/relay/status")["pending"]
+
+    texts = [f"while you were away {n}" for n in range(3)]
+    sent = [send_direct(alice, bob, text) for text in texts]
+
+    # relay queued them for bob, who has no live connection.
+    status = eventually(
+        lambda: (s := bob.get("/api/v1/relay/status"))["pending"] >= before + 3 and s,
+        "relay queueing 3 messages for offline bob",
+    )
+    assert status["online"] is False
+    pending = bob.get("/api/v1/relay/pending", params={"limit": 500})["items"]
+    queued = {entry["message_id"]: entry for entry in pending}
+    for message in sent:
+        entry = queued[message["id"]]
+        assert opened(bob, entry["event"]["data"], alice)["text"].endswith(
+            texts[sent.index(message)]
+        )
+
+    # back online with the last cursor seen: the backlog first, in order, then live.
+    with bob.socket(cursor=cursor) as bob_socket:
+        got = [bob_socket.next_event("message.created", sender_id=str(alice.id)) for _ in sent]
+    assert [event["data"]["message_id"] for event in got] == [m["id"] for m in sent]
+    assert [opened(bob, e["data"], alice)["text"].split(" ", 1)[1] for e in got] == texts
+
+    acked = bob.request(
+        "POST", "/api/v1/relay/ack", json={"message_ids": [m["id"] for m in sent]}
+    ).json()
+    assert acked["removed"] == 3
+    left = {e["message_id"] for e in bob.get("/api/v1/relay/pending")["items"]}
+    assert not left & {m["id"] for m in sent}
+
+
+def test_a_group_of_three_chats(alice: User, bob: User, carol: User) -> None:
+    group = alice.request(
+        "POST",
+        "/api/v1/groups",
+        expect=201,
+        json={"name": f"e2e trio {RUN}", "member_ids": [str(bob.id), str(carol.id)]},
+    ).json()
+    assert {m["user_id"] for m in group["members"]} == {str(u.id) for u in (alice, bob, carol)}
+    members = (alice, bob, carol)
+
+    def post(sender: User, text: str) -> dict:
+        others = {u.id: sender.published_key_of(u.id) for u in members if u is not sender}
+        sealed = sender.seal(f"{SECRET} {text}".encode(), others)
+        body = {"idempotency_key": uuid.uuid4().hex, **sealed.body()}
+        return sender.request(
+            "POST", f"/api/v1/groups/{group['id']}/messages", expect=201, json=body
+        ).json()
+
+    with alice.socket() as alice_ws, bob.socket() as bob_ws, carol.socket() as carol_ws:
+        hello = post(alice, "hello both")
+        for reader, ws in ((bob, bob_ws), (carol, carol_ws)):
+            event = ws.next_event("group.message.created", message_id=hello["id"])
+            assert event["data"]["group_id"] == group["id"]
+            assert reader.open(event["data"], alice.public_key) == f"{SECRET} hello both".encode()
+        reply = post(carol, "hi from carol")
+        for reader, ws in ((alice, alice_ws), (bob, bob_ws)):
+            event = ws.next_event("group.message.created", message_id=reply["id"])
+            assert (
+                reader.open(event["data"], carol.public_key) == f"{SECRET} hi from carol".encode()
+            )
+
+    history = bob.get(f"/api/v1/groups/{group['id']}/messages")["items"]
+    assert [m["id"] for m in history][:2] == [reply["id"], hello["id"]]
+    assert bob.open(history[0], carol.public_key) == f"{SECRET} hi from carol".encode()
+
+
+def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
+    """After the messages above, no table of the messages or groups databases (messages,
+    outbox, anything) holds a plaintext marker, in text or in bytes."""
+    send_direct(alice, bob, "one more, for the database")
+    marker = SECRET.encode()
+    for database in ("stack_messages", "stack_groups", "stack_media", "stack_notifications"):
+        with pg_connect(database) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+            tables = [row[0] for row in cursor.fetchall()]
+            assert tables, f"{database} has no tables"
+            for table in tables:
+                cursor.execute(f'SELECT t::text FROM "{table}" AS t')  # noqa: S608
+                rows = [row[0] for row in cursor.fetchall()]
+                hits = [row for row in rows if SECRET in row or marker.hex() in row]
+                assert not hits, f"plaintext in {database}.{table}: {hits[:1]}"
+    with pg_connect("stack_messages") as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE position(%s in ciphertext) > 0)"
+            " FROM messages WHERE sender_id = %s",
+            (marker, str(alice.id)),
+        )
+        stored, plain = cursor.fetchone()
+        assert stored >= 5
+        assert plain == 0
+
+
+def test_logout_revokes_the_refresh_token(gateway: httpx.Client, carol: User) -> None:
+    login = gateway.post("/api/v1/auth/login", json={"login": carol.email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    tokens = login.json()
+    out = gateway.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert out.status_code == 204, out.text
+    refused = gateway.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refused.status_code == 401, refused.text
+    # The access token lives out its short lifetime by design (verified locally by services).
+    me = gateway.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.status_code == 200
+    # The other login (the fixture's) is a different token family: still good.
+    other = gateway.post("/api/v1/auth/refresh", json={"refresh_token": carol.refresh_token})
+    assert other.status_code == 200, other.text
