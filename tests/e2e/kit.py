@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from websockets.http11 import Request
 from websockets.sync.client import ClientConnection, connect
 
 GATEWAY = os.environ.get("E2E_GATEWAY_URL", "http://127.0.0.1:8080").rstrip("/")
@@ -180,7 +181,7 @@ class User:
 
     @contextmanager
     def socket(self, cursor: str | None = None) -> Iterator[Socket]:
-        with connect(ws_url(), additional_headers=headers(), open_timeout=10) as connection:
+        with connect(ws_url(), create_connection=_HostConnection, open_timeout=10) as connection:
             frame: dict[str, Any] = {"type": "auth", "token": self.access_token}
             if cursor is not None:
                 frame["cursor"] = cursor
@@ -188,6 +189,24 @@ class User:
             ready = json.loads(connection.recv(timeout=10))
             assert ready["type"] == "ready", ready
             yield Socket(connection, ready["cursor"])
+
+
+class _HostConnection(ClientConnection):
+    """Sends E2E_HOST as the Host header of the handshake (websockets would add a second Host
+    header after its own if given one in additional_headers)."""
+
+    def handshake(self, *args: Any, **kwargs: Any) -> None:
+        if HOST:
+            make_request = self.protocol.connect
+
+            def with_host() -> Request:
+                request = make_request()
+                del request.headers["Host"]
+                request.headers["Host"] = HOST
+                return request
+
+            self.protocol.connect = with_host  # type: ignore[method-assign]
+        super().handshake(*args, **kwargs)
 
 
 @dataclass
