@@ -7,7 +7,7 @@ is the client: it encrypts, the servers only see ciphertext) with a PNG attachme
 thumbnail is fetched, receive them live over the websocket, catch up on a backlog after being
 offline, see read receipts, chat in a group of three, and log out.
 
-Not here, because the gateway does not route them (see the suite's README): invitations,
+Not here, because the gateway does not route them (see README.md here): invitations,
 contacts and blocks (users' /api/v1/invitations and /api/v1/contacts), and auth has no email
 verification.
 """
@@ -79,7 +79,7 @@ def test_users_find_each_other_and_their_public_keys(alice: User, bob: User) -> 
     assert bob.published_key_of(alice.id) == alice.public_key
 
 
-def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User) -> None:
+def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User, carol: User) -> None:
     image = png_bytes()
     conversation = conversation_id(alice.id, bob.id)
     uploaded = alice.request(
@@ -120,6 +120,11 @@ def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User) ->
         assert thumb.format == "WEBP"
         assert max(thumb.size) <= 320
         assert thumb.size[0] / thumb.size[1] == pytest.approx(640 / 480, rel=0.02)
+
+    # Nobody outside the conversation learns that the attachment or the message exists.
+    for path in (f"/api/v1/media/{media['id']}", f"/api/v1/media/{media['id']}/thumbnail"):
+        assert carol.request("GET", path, expect=None).status_code == 404, path
+    assert carol.request("GET", f"/api/v1/messages/{sent['id']}", expect=None).status_code == 404
 
     # Over HTTP too, only bob's wrapped key comes back to bob.
     again = bob.get(f"/api/v1/messages/{sent['id']}")
