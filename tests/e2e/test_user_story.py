@@ -220,7 +220,10 @@ def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
     outbox, anything) holds a plaintext marker, in text or in bytes."""
     send_direct(alice, bob, "one more, for the database")
     marker = SECRET.encode()
-    for database in ("stack_messages", "stack_groups", "stack_media", "stack_notifications"):
+
+    def rows_holding(database: str, needle: bytes) -> list[str]:
+        """Every row of every table, as PostgreSQL's text (bytea as hex), holding needle."""
+        found = []
         with pg_connect(database) as connection, connection.cursor() as cursor:
             cursor.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
@@ -229,9 +232,18 @@ def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
             assert tables, f"{database} has no tables"
             for table in tables:
                 cursor.execute(f'SELECT t::text FROM "{table}" AS t')  # noqa: S608
-                rows = [row[0] for row in cursor.fetchall()]
-                hits = [row for row in rows if SECRET in row or marker.hex() in row]
-                assert not hits, f"plaintext in {database}.{table}: {hits[:1]}"
+                found += [
+                    f"{table}: {row}"
+                    for (row,) in cursor.fetchall()
+                    if needle.decode() in row or needle.hex() in row
+                ]
+        return found
+
+    # The scan sees what is there: this run's display names are in users' profiles.
+    assert rows_holding("stack_users", RUN.encode())
+    for database in ("stack_messages", "stack_groups", "stack_media", "stack_notifications"):
+        hits = rows_holding(database, marker)
+        assert not hits, f"plaintext in {database}: {hits[:1]}"
     with pg_connect("stack_messages") as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE position(%s in ciphertext) > 0)"
