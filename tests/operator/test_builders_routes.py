@@ -19,7 +19,17 @@ def test_websocket_also_gets_its_socket_path(platform):
     route = build_http_route(platform, platform.spec.services["websocket"])
     assert route is not None
     paths = [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
-    assert paths == ["/api/v1/websocket", "/ws"]
+    assert paths == ["/api/v1/websocket", "/ws", "/api/v1/presence"]
+
+
+def test_every_prefix_a_service_serves_is_routed(platform):
+    def paths(name):
+        route = build_http_route(platform, platform.spec.services[name])
+        assert route is not None
+        return [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
+
+    assert paths("users") == ["/api/v1/users", "/api/v1/contacts", "/api/v1/invitations"]
+    assert paths("messages") == ["/api/v1/messages", "/api/v1/conversations"]
 
 
 def test_weights_split_between_new_and_legacy(make_platform):

@@ -12,8 +12,14 @@ from typing import Any
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import Platform, ServiceSpec
 
-# The websocket service also answers on /ws, the path browsers open the socket on.
-EXTRA_PATHS = {"websocket": ["/ws"]}
+# Prefixes a service serves besides /api/v1/<its name>: without them the gateway would send
+# contacts, invitations, conversations and presence to nobody. websocket's /ws is the path
+# browsers open the socket on.
+EXTRA_PATHS = {
+    "users": ["/api/v1/contacts", "/api/v1/invitations"],
+    "messages": ["/api/v1/conversations"],
+    "websocket": ["/ws", "/api/v1/presence"],
+}
 
 
 def route_paths(service: ServiceSpec) -> list[str]:
