@@ -94,6 +94,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     async def work(key: Key) -> None:
         started = time.monotonic()
         outcome = await reconcile(client, *key, instance=config.instance)
+        if outcome.requeue_after is not None:
+            # A canary's analysis falls due then; a little late rather than a little early.
+            queue.add_after(key, max(1.0, outcome.requeue_after + 0.5))
         if outcome.applied or outcome.pruned or outcome.status_written:
             log.info(
                 "reconciled %s/%s in %.2fs: phase=%s applied=%d pruned=%d status_written=%s",

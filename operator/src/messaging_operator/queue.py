@@ -53,7 +53,12 @@ class ReconcileQueue:
 
     def add_after(self, key: Key, delay: float) -> None:
         loop = asyncio.get_running_loop()
-        handle = loop.call_later(delay, self.add, key)
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self.add(key)
+
+        handle = loop.call_later(delay, fire)
         self._timers.add(handle)
 
     def idle(self) -> bool:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets as random_secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from messaging_operator import prometheus
 from messaging_operator.apply import apply_reason, with_applied_hash
 from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.budgets import build_pod_disruption_budget
+from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.configmaps import build_configmap
 from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
 from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
@@ -30,8 +32,10 @@ from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL, VER
 from messaging_operator.builders.routes import build_http_route, effective_weight
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
+from messaging_operator.canary import canary_running, canary_weight
 from messaging_operator.kube import ApiError, KubeClient
-from messaging_operator.spec import Platform, handled_by, parse_platform
+from messaging_operator.progress_report import progress_check
+from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
     Observation,
@@ -45,6 +49,7 @@ from messaging_operator.status import (
     summarize,
     transitions,
 )
+from messaging_operator.walks import Walk, decide_canaries, next_look, with_stable_versions
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +116,10 @@ class Outcome:
     pruned: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     status_written: bool = False
+    walk_events_posted: bool = False
     phase: str = ""
+    # Seconds until a canary's analysis falls due: the caller queues another pass then.
+    requeue_after: float | None = None
 
 
 def owned_by(obj: dict[str, Any], platform: Platform) -> bool:
@@ -189,6 +197,7 @@ def desired_objects(
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
     external_postgres: dict[str, str] | None,
+    walks: dict[str, Walk] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every child we want now, and service -> the migration Job name of its target version."""
     existing = {
@@ -231,7 +240,16 @@ def desired_objects(
         seen.deploy_versions[service.name] = version
         if version is not None:
             desired.append(build_deployment(platform, service, version))
-        route = build_http_route(platform, service) if seen.gateway_api_installed else None
+        walk = (walks or {}).get(service.name)
+        canary_share = None
+        if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
+            desired += canary_objects(platform, service, walk, live, seen)
+            canary_share = canary_weight(walk.state)
+        route = (
+            build_http_route(platform, service, canary_share)
+            if seen.gateway_api_installed
+            else None
+        )
         for optional in (
             build_pod_disruption_budget(platform, service),
             build_autoscaler(platform, service),
@@ -240,6 +258,40 @@ def desired_objects(
             if optional is not None:
                 desired.append(optional)
     return desired, migrations
+
+
+def canary_objects(
+    platform: Platform,
+    service: ServiceSpec,
+    walk: Walk,
+    live: dict[tuple[str, str], dict[str, Any]],
+    seen: Observation,
+) -> list[dict[str, Any]]:
+    """The canary's Deployment and Service, and (data-owning services) the migration Job of
+    its version, which must complete before the canary pods start on that version."""
+    state = walk.state
+    if state is None or not state.version:
+        return []
+    running = canary_running(state)
+    version: str | None = state.version
+    objects: list[dict[str, Any]] = []
+    if service.owns_database:
+        at_canary = replace(service, version=state.version)
+        job_name = migration_job_name(platform, at_canary, state.version)
+        job = live.get(("Job", job_name))
+        if running and (seen.migration_gate_open or job is not None):
+            env = build_service_env(platform, at_canary, state.version)
+            image = image_for(platform, at_canary, state.version)
+            migration = build_migration_job(platform, at_canary, env, image)
+            if migration is not None:
+                objects.append(migration)
+        if job_state(job)[0] != "Complete":
+            current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
+            version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
+    if version is not None:
+        objects.append(build_canary_deployment(platform, service, version, running=running))
+    objects.append(build_canary_service(platform, service))
+    return objects
 
 
 async def apply_all(
@@ -324,18 +376,21 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     if not handled_by(body, instance):
         return outcome  # another operator instance's platform
     platform = parse_platform(body)
+    walks = await decide_canaries(platform, body, datetime.now(UTC), prometheus.analyse)
+    platform = with_stable_versions(platform, walks)
     live = await read_live(client, platform)
     seen = Observation()
     external_postgres = await read_external(client, platform, seen)
     await read_routing(client, platform, seen)
 
-    desired, migrations = desired_objects(platform, live, seen, external_postgres)
+    desired, migrations = desired_objects(platform, live, seen, external_postgres, walks)
     if any(apply_reason(obj, live.get(key_of(obj))) for obj in desired):
         # Report what is already known (a missing Secret or Gateway) before the slow part.
-        await report(client, body, platform, live, seen, migrations, outcome)
+        await report(client, body, platform, live, seen, migrations, outcome, walks)
     await apply_all(client, desired, live, outcome)
     await prune(client, platform, desired, live, outcome)
-    await report(client, body, platform, live, seen, migrations, outcome)
+    await report(client, body, platform, live, seen, migrations, outcome, walks)
+    outcome.requeue_after = next_look(walks)
     if outcome.applied or outcome.pruned:
         summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
         await post_event(client, body, "Normal", "Applied", summary)
@@ -352,6 +407,7 @@ async def report(
     seen: Observation,
     migrations: dict[str, str],
     outcome: Outcome,
+    walks: dict[str, Walk] | None = None,
 ) -> None:
     """Write the status if it changed (never otherwise), with an Event per failure that began."""
     checks: dict[str, Check] = {
@@ -365,6 +421,12 @@ async def report(
     if outcome.errors:
         ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
     checks["Ready"] = ready
+    canaries = {name: walk.state for name, walk in (walks or {}).items()}
+    # After Ready: a walk rolled back (or frozen) does not make the platform unready.
+    checks["CanaryProgressing"] = progress_check(canaries, {})
+    for name, state in canaries.items():
+        if name in per_service and state is not None:
+            per_service[name]["canary"] = state.to_status()
     weights = {s.name: effective_weight(platform, s) for s in platform.spec.enabled_services}
     old_status = body.get("status") or {}
     new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
@@ -375,6 +437,13 @@ async def report(
     await client.patch_status("MessagingPlatform", platform.namespace, platform.name, patch)
     body["status"] = new_status  # the next report compares against what we just wrote
     outcome.status_written = True
+    if not outcome.walk_events_posted:
+        # Right after the status that records the steps: a restart in between loses nothing
+        # but these Events (the decision is not taken again from the new status).
+        outcome.walk_events_posted = True
+        for walk in (walks or {}).values():
+            for event in walk.decision.events:
+                await post_event(client, body, event.type, event.reason, event.message)
     for condition in transitions(old_status.get("conditions"), new_status["conditions"]):
         check = checks[condition["type"]]
         if check.failed:

@@ -20,7 +20,10 @@ CONDITION_TYPES = (
     "MigrationsSucceeded",
     "ServicesReady",
     "RoutesReady",
+    "CanaryProgressing",
 )
+# Canary phases that still hold traffic (canary.ACTIVE and Frozen): the CANARIES column.
+CANARY_IN_FLIGHT = frozenset({"Progressing", "Waiting", "Paused", "Frozen"})
 # Pod waiting reasons that no amount of waiting fixes: surface them at once.
 STUCK_POD_REASONS = frozenset(
     {
@@ -197,9 +200,6 @@ def evaluate_services(
             "version": running or "",
             "targetVersion": service.version,
         }
-        if service.canary_declared:
-            # Stepping canaries is not implemented yet: the declared canary waits at weight 0.
-            entry["canary"] = {"version": service.canary.version, "weight": 0, "phase": "Pending"}
         per_service[service.name] = entry
         stuck = stuck_pod(live, service.name)
         if stuck:
@@ -276,6 +276,8 @@ def merge_conditions(
     previous = {c.get("type"): c for c in old or []}
     result = []
     for kind in CONDITION_TYPES:
+        if kind not in checks:
+            continue
         check = checks[kind]
         before = previous.get(kind)
         flipped = before is None or before.get("status") != check.status
@@ -325,7 +327,11 @@ def build_status(
         "observedGeneration": platform.generation,
         "readyServices": f"{ready}/{len(services)}",
         "version": versions.pop() if len(versions) == 1 else "mixed",
-        "canaries": sum(1 for entry in services.values() if "canary" in entry),
+        "canaries": sum(
+            1
+            for entry in services.values()
+            if (entry.get("canary") or {}).get("phase") in CANARY_IN_FLIGHT
+        ),
         "migratedShare": migrated_share(platform, weights),
         "services": services,
         "conditions": merge_conditions(

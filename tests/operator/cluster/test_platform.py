@@ -11,7 +11,14 @@ import pytest
 pytestmark = pytest.mark.cluster
 
 CAMEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-CONDITIONS = {"Ready", "InfrastructureReady", "MigrationsSucceeded", "ServicesReady", "RoutesReady"}
+CONDITIONS = {
+    "Ready",
+    "InfrastructureReady",
+    "MigrationsSucceeded",
+    "ServicesReady",
+    "RoutesReady",
+    "CanaryProgressing",
+}
 EXPECTED_CHILDREN = {
     "Deployment": 8,
     "StatefulSet": 4,

@@ -11,6 +11,7 @@ from typing import Any
 
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import Platform, ServiceSpec
+from messaging_operator.weights import route_weights
 
 # Prefixes a service serves besides /api/v1/<its name>: without them the gateway would send
 # contacts, invitations, conversations and presence to nobody. websocket's /ws is the path
@@ -33,18 +34,26 @@ def effective_weight(platform: Platform, service: ServiceSpec) -> int:
     return service.migration_weight
 
 
-def backend_refs(platform: Platform, service: ServiceSpec) -> list[dict[str, Any]]:
-    weight = effective_weight(platform, service)
+def backend_refs(
+    platform: Platform, service: ServiceSpec, canary_weight: int | None = None
+) -> list[dict[str, Any]]:
+    """Stable (and legacy) backends; with `canary_weight` (its share of what reaches the new
+    service, see weights.py) also the canary Service. The weights always add up to 100."""
+    legacy = platform.spec.gateway.legacy if platform.spec.gateway else None
+    split = route_weights(
+        has_legacy=legacy is not None,
+        migration_weight=service.migration_weight,
+        canary_weight=canary_weight or 0,
+    )
     refs = [
         {
             "kind": "Service",
             "group": "",
             "name": child_name(platform, service.name),
             "port": service.port,
-            "weight": weight,
+            "weight": split.stable,
         }
     ]
-    legacy = platform.spec.gateway.legacy if platform.spec.gateway else None
     if legacy is not None:
         refs.append(
             {
@@ -52,13 +61,25 @@ def backend_refs(platform: Platform, service: ServiceSpec) -> list[dict[str, Any
                 "group": "",
                 "name": legacy.service,
                 "port": legacy.port,
-                "weight": 100 - weight,
+                "weight": split.legacy,
+            }
+        )
+    if canary_weight is not None:
+        refs.append(
+            {
+                "kind": "Service",
+                "group": "",
+                "name": child_name(platform, f"{service.name}-canary"),
+                "port": service.port,
+                "weight": split.canary,
             }
         )
     return refs
 
 
-def build_http_route(platform: Platform, service: ServiceSpec) -> dict[str, Any] | None:
+def build_http_route(
+    platform: Platform, service: ServiceSpec, canary_weight: int | None = None
+) -> dict[str, Any] | None:
     gateway = platform.spec.gateway
     if gateway is None:
         return None
@@ -78,7 +99,7 @@ def build_http_route(platform: Platform, service: ServiceSpec) -> dict[str, Any]
                 "matches": [
                     {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
                 ],
-                "backendRefs": backend_refs(platform, service),
+                "backendRefs": backend_refs(platform, service, canary_weight),
             }
         ],
     }

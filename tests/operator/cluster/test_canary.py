@@ -1,0 +1,141 @@
+"""Canary walks against the real API server: weights step through the HTTPRoute, the walk is
+recorded in status (and survives an operator restart), abort sends everything back to stable.
+
+Analysis is off here (no spec.analysis.prometheus.url): each step passes when its interval
+is over, so these tests prove the wiring, not the verdicts (tests/operator/test_analysis.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.cluster
+
+
+def _platform_with_canary(kube, ns, minimal_sample, canary):
+    docs = [d for d in yaml.safe_load_all(minimal_sample) if d]
+    platform = next(d for d in docs if d["kind"] == "MessagingPlatform")
+    platform["spec"]["services"] = {"relay": {"canary": canary}}
+    for doc in docs:
+        kube.apply(ns, json.dumps(doc))
+
+
+def _weights(kube, ns):
+    found = kube.run("get", "httproute", "chat-relay", "-n", ns, "-o", "json", check=False)
+    if found.returncode != 0:
+        return {}  # not applied yet
+    route = json.loads(found.stdout)
+    return {r["name"]: r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]}
+
+
+def _walk(kube, ns):
+    status = kube.platform(ns).get("status") or {}
+    return ((status.get("services") or {}).get("relay") or {}).get("canary") or {}
+
+
+def _deployment(kube, ns, name):
+    return kube.json("get", "deploy", name, "-n", ns)
+
+
+def _events(kube, ns):
+    items = kube.json("get", "events", "-n", ns, "--field-selector", "involvedObject.name=chat")
+    return [e["reason"] for e in sorted(items["items"], key=lambda e: e["metadata"]["name"])]
+
+
+def _condition(kube, ns, kind):
+    conditions = (kube.platform(ns).get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), {})
+
+
+def test_a_canary_walks_10_50_100_and_is_promoted(kube, operator, make_namespace, minimal_sample):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s"}
+    )
+    seen: list[int] = []
+
+    def promoted():
+        weights = (
+            _weights(kube, ns)
+            if kube.run("get", "httproute", "chat-relay", "-n", ns, check=False).returncode == 0
+            else {}
+        )
+        canary = weights.get("chat-relay-canary")
+        if canary is not None and (not seen or seen[-1] != canary):
+            assert sum(weights.values()) == 100, weights
+            seen.append(canary)
+        return _walk(kube, ns).get("phase") == "Succeeded"
+
+    kube.wait_for(promoted, 60, "the canary promoted", every=0.3)
+    assert seen[:3] == [10, 50, 100], seen
+    walk = _walk(kube, ns)
+    assert walk["reason"] == "Promoted"
+    assert walk["analysis"]["reason"] == "AnalysisDisabled"
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 100, "chat-relay-canary": 0}, 20, "weights"
+    )
+    stable = _deployment(kube, ns, "chat-relay")
+    assert stable["metadata"]["labels"]["app.kubernetes.io/version"] == "1.1.0"
+    assert _deployment(kube, ns, "chat-relay-canary")["spec"]["replicas"] == 0
+    reasons = _events(kube, ns)
+    assert "WalkStarted" in reasons
+    assert reasons.count("StepAdvanced") == 2
+    assert "Promoted" in reasons
+    row = kube.run("get", "mp", "chat", "-n", ns, "--no-headers").stdout.split()
+    assert row[4] == "0"  # the CANARIES column: none in flight any more
+    assert _condition(kube, ns, "CanaryProgressing")["reason"] == "Promoted"
+
+
+def test_abort_mid_walk_puts_all_weight_back_on_stable(
+    kube, operator, make_namespace, minimal_sample
+):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "1h"}
+    )
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 90, "chat-relay-canary": 10}, 30, "10 %"
+    )
+    canary = _deployment(kube, ns, "chat-relay-canary")
+    assert canary["spec"]["replicas"] == 1
+    assert canary["metadata"]["labels"]["app.kubernetes.io/version"] == "1.1.0"
+    row = kube.run("get", "mp", "chat", "-n", ns, "--no-headers").stdout.split()
+    assert row[4] == "1"  # CANARIES
+    assert _condition(kube, ns, "CanaryProgressing")["reason"] == "Progressing"
+
+    patch = {"spec": {"services": {"relay": {"canary": {"abort": True}}}}}
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(patch))
+    kube.wait_for(lambda: _walk(kube, ns).get("phase") == "RolledBack", 20, "rolled back")
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 100, "chat-relay-canary": 0}, 20, "stable"
+    )
+    assert _deployment(kube, ns, "chat-relay-canary")["spec"]["replicas"] == 0
+    stable = _deployment(kube, ns, "chat-relay")
+    assert stable["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0.0"
+    assert _walk(kube, ns)["reason"] == "Aborted"
+    condition = _condition(kube, ns, "CanaryProgressing")
+    assert (condition["status"], condition["reason"]) == ("False", "CanaryRolledBack")
+    kube.wait_for(lambda: "Aborted" in _events(kube, ns), 10, "an Aborted event")
+
+
+def test_a_restarted_operator_continues_the_walk_from_status(
+    kube, operator, make_namespace, minimal_sample
+):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "6s"}
+    )
+    kube.wait_for(lambda: _walk(kube, ns).get("weight") == 10, 30, "the first step")
+    started = _walk(kube, ns)["startedAt"]
+    kube.wait_for(lambda: "WalkStarted" in _events(kube, ns), 10, "the WalkStarted event")
+    operator.kill()
+    operator.start()
+    kube.wait_for(lambda: _walk(kube, ns).get("weight") == 50, 30, "the second step")
+    walk = _walk(kube, ns)
+    assert walk["startedAt"] == started  # continued, not begun again
+    assert walk["step"] == 1
+    assert _events(kube, ns).count("WalkStarted") == 1
+    assert "WalkRestarted" not in _events(kube, ns)
