@@ -137,6 +137,12 @@ class User:
 
     def request(self, method: str, path: str, expect: int | None = 200, **kwargs: Any):
         response = self.http.request(method, path, headers=self.auth(), **kwargs)
+        if response.status_code == 404 and response.text.strip() == "no route":
+            raise AssertionError(
+                f"the gateway has no route for {method} {path}: the HTTPRoutes come from the "
+                "operator, which routes every prefix a service serves since 7ac8033; an older "
+                "running operator is restarted by `make up` (it restarts on a changed source)"
+            )
         if expect is not None:
             assert response.status_code == expect, (
                 f"{self.username}: {method} {path} -> {response.status_code} {response.text[:500]}"

@@ -2,14 +2,13 @@
 plus the SMTP sink's mail files and, for the no-plaintext check, PostgreSQL.
 
 Three users register, get their welcome mail, log in, publish X25519 public keys in their
-profiles and find each other by search; they exchange end-to-end encrypted messages (the test
-is the client: it encrypts, the servers only see ciphertext) with a PNG attachment whose
-thumbnail is fetched, receive them live over the websocket, catch up on a backlog after being
-offline, see read receipts, chat in a group of three, and log out.
+profiles, find each other by search, invite and accept; they exchange end-to-end encrypted
+messages (the test is the client: it encrypts, the servers only see ciphertext) with a PNG
+attachment whose thumbnail is fetched, receive them live over the websocket, catch up on a
+backlog after being offline, see read receipts, read the history, chat in a group of three,
+block, and log out.
 
-Not here, because the gateway does not route them (see README.md here): invitations,
-contacts and blocks (users' /api/v1/invitations and /api/v1/contacts), and auth has no email
-verification.
+auth has no email verification (see README.md here): the welcome mail stands in for it.
 """
 
 from __future__ import annotations
@@ -77,6 +76,32 @@ def test_users_find_each_other_and_their_public_keys(alice: User, bob: User) -> 
     assert [item["username"] for item in by_name["items"]] == [alice.username]
     assert alice.published_key_of(bob.id) == bob.public_key
     assert bob.published_key_of(alice.id) == alice.public_key
+
+
+def test_invite_and_accept_makes_them_contacts(alice: User, bob: User, maildir) -> None:
+    invited = alice.request(
+        "POST",
+        "/api/v1/invitations",
+        expect=201,
+        json={"invitee_id": str(bob.id), "message": "let us talk privately"},
+    ).json()
+    assert invited["status"] == "pending"
+    incoming = bob.get("/api/v1/invitations", params={"direction": "incoming"})
+    assert invited["id"] in [i["id"] for i in incoming]
+    # Before accepting, alice's address is hidden from bob.
+    assert bob.get(f"/api/v1/users/{alice.id}")["email"] is None
+
+    accepted = bob.request("POST", f"/api/v1/invitations/{invited['id']}/accept").json()
+    assert accepted["status"] == "accepted"
+    assert str(bob.id) in [c["user_id"] for c in alice.get("/api/v1/contacts")]
+    assert str(alice.id) in [c["user_id"] for c in bob.get("/api/v1/contacts")]
+    assert bob.get(f"/api/v1/users/{alice.id}")["email"] == alice.email
+
+    # notifications mailed bob about the invitation (invitation.created).
+    eventually(
+        lambda: [m for m in mails_to(maildir, bob.email) if "Welcome" not in m["Subject"]],
+        f"invitation mail to {bob.email}",
+    )
 
 
 def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User, carol: User) -> None:
@@ -213,6 +238,44 @@ def test_a_group_of_three_chats(alice: User, bob: User, carol: User) -> None:
     history = bob.get(f"/api/v1/groups/{group['id']}/messages")["items"]
     assert [m["id"] for m in history][:2] == [reply["id"], hello["id"]]
     assert bob.open(history[0], carol.public_key) == f"{SECRET} hi from carol".encode()
+
+
+def test_conversation_history_over_http(alice: User, bob: User) -> None:
+    conversation = str(conversation_id(alice.id, bob.id))
+    assert bob.get(f"/api/v1/conversations/with/{alice.id}")["conversation_id"] == conversation
+    listed = bob.get("/api/v1/conversations")["items"]
+    assert conversation in [c["conversation_id"] for c in listed]
+    page = bob.get(f"/api/v1/conversations/{conversation}/messages", params={"limit": 200})
+    assert len(page["items"]) >= 5
+    texts = [
+        opened(bob, m, alice if m["sender_id"] == str(alice.id) else bob) for m in page["items"]
+    ]
+    assert all(t["text"].startswith(SECRET) for t in texts)
+
+
+def test_a_blocked_user_cannot_send(alice: User, bob: User, carol: User) -> None:
+    before = send_direct(carol, bob, "hello bob, it is carol")
+    assert before["recipient_id"] == str(bob.id)
+    bob.request("PUT", f"/api/v1/contacts/{carol.id}/block", expect=204)
+    assert str(carol.id) in [u["user_id"] for u in bob.get("/api/v1/contacts/blocked")]
+    # users hides bob from carol at once...
+    assert carol.request("GET", f"/api/v1/users/{bob.id}", expect=None).status_code == 404
+    found = carol.get("/api/v1/users/search", params={"q": bob.username})["items"]
+    assert found == []
+
+    # ...and messages refuses carol's sends once it has applied users' contact.blocked event.
+    def refused() -> dict | None:
+        plaintext = json.dumps({"text": f"{SECRET} let me in"}).encode()
+        sealed = carol.seal(plaintext, {bob.id: bob.public_key})
+        body = {"recipient_id": str(bob.id), "idempotency_key": uuid.uuid4().hex}
+        answer = carol.request("POST", "/api/v1/messages", expect=None, json=body | sealed.body())
+        assert answer.status_code in (201, 403), answer.text
+        return answer.json() if answer.status_code == 403 else None
+
+    problem = eventually(refused, "messages refusing carol's send to bob who blocked her")
+    assert problem["type"] == "urn:messaging:problem:blocked"
+    # alice, not blocked, still reaches bob.
+    send_direct(alice, bob, "still here")
 
 
 def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
