@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from messaging_operator.analysis import FAILED, PASSED, AnalysisResult, Target, Thresholds
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.deployments import build_deployment
-from messaging_operator.builders.routes import build_http_route
+from messaging_operator.builders.routes import build_http_route, with_foreign_rules
 from messaging_operator.canary import iso
 from messaging_operator.prometheus import analyse
 from messaging_operator.spec import parse_platform
@@ -176,3 +176,17 @@ def test_an_unreachable_prometheus_means_wait_not_fail():
         )
     )
     assert (result.verdict, result.reason) == ("Wait", "MetricsUnavailable")
+
+
+def test_rules_added_by_hand_are_applied_with_ours(platform):
+    relay = platform.spec.services["relay"]
+    hand = {"name": "maintenance", "backendRefs": [{"name": "page", "port": 80}]}
+    old_ours = {"backendRefs": [{"name": "chat-relay", "port": 8080}]}  # before rules had names
+    live = {"spec": {"rules": [old_ours, hand]}}
+    route = with_foreign_rules(build_http_route(platform, relay, 10), live)
+    assert route is not None
+    assert [r.get("name") for r in route["spec"]["rules"]] == ["messaging-operator", "maintenance"]
+    assert _refs(route) == {"chat-relay": 90, "chat-relay-canary": 10}
+    alone = with_foreign_rules(build_http_route(platform, relay), {"spec": {"rules": [old_ours]}})
+    assert alone is not None
+    assert len(alone["spec"]["rules"]) == 1

@@ -1,9 +1,8 @@
 """What the spec asks of a progressive walk, parsed from the raw spec.
 
 `spec.services.<name>.canary`, `spec.services.<name>.migration`, `spec.migrationPlan` and
-`spec.rollout`. Fields the CRD does not carry yet (canary `weight`, `promote`, `keepWarm`,
-ratio thresholds; migration `steps`, `interval`, `analysis`) default here, so the decisions
-work before the schema grows them.
+`spec.rollout`. Fields the CRD does not carry yet (canary `keepWarm`; migration `steps`,
+`interval`, `analysis`) default here, so the decisions work before the schema grows them.
 """
 
 from __future__ import annotations

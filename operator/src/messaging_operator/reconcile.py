@@ -28,8 +28,17 @@ from messaging_operator.builders.infrastructure import (
     build_infrastructure_jobs,
 )
 from messaging_operator.builders.jobs import build_migration_job, migration_job_name
-from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL, VERSION_LABEL
-from messaging_operator.builders.routes import build_http_route, effective_weight
+from messaging_operator.builders.metadata import (
+    MANAGED_BY,
+    PLATFORM_LABEL,
+    VERSION_LABEL,
+    child_name,
+)
+from messaging_operator.builders.routes import (
+    build_http_route,
+    effective_weight,
+    with_foreign_rules,
+)
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.canary import canary_running, canary_weight
@@ -246,7 +255,10 @@ def desired_objects(
             desired += canary_objects(platform, service, walk, live, seen)
             canary_share = canary_weight(walk.state)
         route = (
-            build_http_route(platform, service, canary_share)
+            with_foreign_rules(
+                build_http_route(platform, service, canary_share),
+                live.get(("HTTPRoute", child_name(platform, service.name))),
+            )
             if seen.gateway_api_installed
             else None
         )

@@ -139,3 +139,49 @@ def test_a_restarted_operator_continues_the_walk_from_status(
     assert walk["step"] == 1
     assert _events(kube, ns).count("WalkStarted") == 1
     assert "WalkRestarted" not in _events(kube, ns)
+
+
+MAINTENANCE_RULE = {
+    "name": "maintenance",
+    "matches": [{"path": {"type": "PathPrefix", "value": "/api/v1/relay/maintenance"}}],
+    "backendRefs": [{"name": "maintenance-page", "port": 8080}],
+}
+
+
+def test_a_hand_added_route_rule_survives_a_whole_walk(
+    kube, operator, make_namespace, minimal_sample
+):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s"}
+    )
+    kube.wait_for(lambda: _weights(kube, ns).get("chat-relay-canary") == 10, 30, "10 %")
+    add = [{"op": "add", "path": "/spec/rules/-", "value": MAINTENANCE_RULE}]
+    kube.run("patch", "httproute", "chat-relay", "-n", ns, "--type=json", "-p", json.dumps(add))
+    kube.wait_for(lambda: _walk(kube, ns).get("phase") == "Succeeded", 60, "promoted")
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 100, "chat-relay-canary": 0}, 20, "weights"
+    )
+    rules = kube.json("get", "httproute", "chat-relay", "-n", ns)["spec"]["rules"]
+    assert [r.get("name") for r in rules] == ["messaging-operator", "maintenance"]
+    assert rules[1]["matches"] == MAINTENANCE_RULE["matches"]
+    assert rules[1]["backendRefs"][0]["name"] == "maintenance-page"
+
+
+def test_promote_by_hand_ends_the_walk_at_once(kube, operator, make_namespace, minimal_sample):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "1h"}
+    )
+    kube.wait_for(lambda: _walk(kube, ns).get("weight") == 10, 30, "the first step")
+    patch = {"spec": {"services": {"relay": {"canary": {"promote": True}}}}}
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(patch))
+    kube.wait_for(lambda: _walk(kube, ns).get("phase") == "Succeeded", 20, "promoted")
+    kube.wait_for(
+        lambda: (
+            _deployment(kube, ns, "chat-relay")["metadata"]["labels"]["app.kubernetes.io/version"]
+            == "1.1.0"
+        ),
+        20,
+        "stable on 1.1.0",
+    )

@@ -31,6 +31,14 @@ CASES = {
         "  services: {messages: {canary: {version: '1.1.0', steps: [10, 150]}}}",
         "canary.steps are traffic weights and must each be between 0 and 100",
     ),
+    "canary weight and steps together": (
+        "  services: {messages: {canary: {version: '1.1.0', weight: 10, steps: [10, 50]}}}",
+        "canary takes weight (hold that share) or steps (walk them), not both",
+    ),
+    "canary weight over 100": (
+        "  services: {messages: {canary: {version: '1.1.0', weight: 120}}}",
+        "canary.weight must be between 0 and 100",
+    ),
     "unknown service": (
         "  services: {chat: {replicas: 2}}",
         "unknown service name; known services: auth, users, messages",

@@ -23,6 +23,11 @@ EXTRA_PATHS = {
 }
 
 
+# Our rule's name. `rules` is an atomic list in the Gateway API schema: applying our rule alone
+# would delete every rule a person added by hand, so those are read back and applied with it.
+OWN_RULE = "messaging-operator"
+
+
 def route_paths(service: ServiceSpec) -> list[str]:
     return [f"/api/v1/{service.name}", *EXTRA_PATHS.get(service.name, [])]
 
@@ -96,6 +101,7 @@ def build_http_route(
         "parentRefs": [parent],
         "rules": [
             {
+                "name": OWN_RULE,
                 "matches": [
                     {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
                 ],
@@ -111,3 +117,25 @@ def build_http_route(
         "metadata": object_meta(platform, child_name(platform, service.name), service.name),
         "spec": spec,
     }
+
+
+def _ours(rule: dict[str, Any], index: int, service_name: str) -> bool:
+    if rule.get("name") == OWN_RULE:
+        return True
+    # Routes written before our rule had a name: it came first and sent traffic to our Service.
+    backends = {ref.get("name") for ref in rule.get("backendRefs") or []}
+    return index == 0 and not rule.get("name") and service_name in backends
+
+
+def with_foreign_rules(
+    route: dict[str, Any] | None, live: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """`route` plus, after our rule, the rules of the live route that are not ours."""
+    if route is None or live is None:
+        return route
+    service_name = route["metadata"]["name"]
+    rules = (live.get("spec") or {}).get("rules") or []
+    foreign = [r for i, r in enumerate(rules) if not _ours(r, i, service_name)]
+    if foreign:
+        route["spec"]["rules"] = [*route["spec"]["rules"], *foreign]
+    return route
