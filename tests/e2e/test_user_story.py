@@ -53,6 +53,7 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.local_stores
 def test_registration_sends_the_welcome_mail(alice: User, bob: User, carol: User, maildir) -> None:
     """auth has no email verification (nothing to click): the mail that proves the address is
     notifications' welcome, sent from auth's user.registered event to the SMTP sink."""
@@ -78,6 +79,7 @@ def test_users_find_each_other_and_their_public_keys(alice: User, bob: User) -> 
     assert bob.published_key_of(alice.id) == alice.public_key
 
 
+@pytest.mark.local_stores
 def test_invite_and_accept_makes_them_contacts(alice: User, bob: User, maildir) -> None:
     invited = alice.request(
         "POST",
@@ -278,6 +280,7 @@ def test_a_blocked_user_cannot_send(alice: User, bob: User, carol: User) -> None
     send_direct(alice, bob, "still here")
 
 
+@pytest.mark.local_stores
 def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
     """After the messages above, no table of the messages or groups databases (messages,
     outbox, anything) holds a plaintext marker, in text or in bytes."""
