@@ -2,7 +2,7 @@
 # Benchmarks of the operator and the services against baselines measured in the same run
 # (tests/bench/, plain scripts that pytest does not collect). Needs `make infra-up cluster-up`.
 #   hack/bench.sh [--quick] [--only services|operator]   run; table on stdout, files in bench-results/
-#   hack/bench.sh publish [DIR]   copy a run (default: the latest) to docs/bench/ and the README
+#   hack/bench.sh publish [DIR]   copy a run (default: the latest) to tests/bench/published/ and the README
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"

@@ -1,7 +1,7 @@
 """`make bench` / `make bench-quick`: run the benchmarks, print the table, write JSON and plots.
 
     uv run python tests/bench/run.py [--quick] [--only services|operator] [--out DIR]
-    uv run python tests/bench/run.py --publish DIR   # copy a run to docs/bench/ and the README
+    uv run python tests/bench/run.py --publish DIR   # copy a run to published/ and the README
 
 Every figure with a baseline is a ratio against that baseline measured in the same run,
 interleaved, repeated; values are min / median / max over the repetitions.
@@ -22,7 +22,8 @@ from typing import Any
 from common import REPO, Row, say, summary
 from report import machine, markdown_table, plots, terminal_table, write_json
 
-DOCS = REPO / "docs" / "bench"
+# Committed copy of the latest published run (the top level of the repo is fixed: no docs/).
+DOCS = REPO / "tests" / "bench" / "published"
 README = REPO / "README.md"
 
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def publish(folder: Path) -> int:
-    """Copy one run's table, JSON and plots to docs/bench/ and put them in the README."""
+    """Copy one run's table, JSON and plots to tests/bench/published/ and put them in the README."""
     folder = folder.resolve()
     results = json.loads((folder / "results.json").read_text())
     DOCS.mkdir(parents=True, exist_ok=True)
@@ -98,7 +99,9 @@ def publish(folder: Path) -> int:
     shutil.copy(folder / "results.json", DOCS / "results.json")
     shutil.copy(folder / "table.md", DOCS / "table.md")
     info = results["machine"]
-    images = "\n".join(f"![{p.stem}](docs/bench/{p.name})" for p in sorted(DOCS.glob("*.png")))
+    images = "\n".join(
+        f"![{p.stem}](tests/bench/published/{p.name})" for p in sorted(DOCS.glob("*.png"))
+    )
     others = info.get("other_operators")
     section = SECTION.format(
         mode=info["mode"],
@@ -125,7 +128,7 @@ def publish(folder: Path) -> int:
     after = text.find("\n## ", start + 3)
     tail = "\n" + text[after + 1 :] if after != -1 else ""
     README.write_text(text[:start] + section.rstrip() + "\n" + tail)
-    say(f"published {folder.name} to docs/bench/ and the README's Performance section")
+    say(f"published {folder.name} to tests/bench/published/ and the README's Performance section")
     return 0
 
 
@@ -161,7 +164,7 @@ message never delivered counts as slower than any, shown as "lost").
 Reproduce: `make infra-up cluster-up`, then `make bench` (about 15 minutes) or
 `make bench-quick` (a few minutes, fewer and shorter repetitions). Results go to
 `bench-results/<time>/` (not committed): `results.json`, `table.md` and the plots;
-`hack/bench.sh publish` copies the latest run here (docs/bench/) and into this section.
+`hack/bench.sh publish` copies the latest run here (tests/bench/published/) and into this section.
 """
 
 
