@@ -1,54 +1,5 @@
-"""Dependencies: the request's session and who is asking (verified against auth's JWKS)."""
+"""Dependencies of the messages routes: the kit's session, viewer and body-limit dependencies."""
 
-from __future__ import annotations
+from messaging_kit.request_deps import BodyLimit, SessionDep, ViewerId
 
-import uuid
-from collections.abc import Iterator
-from typing import Annotated
-
-from fastapi import Depends, Request
-from messaging_kit.problems import Problem
-from messaging_kit.tokens import Principal, TokenVerifier, principal_dependency
-from sqlalchemy.orm import Session
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.db.session()
-
-
-def _verifier(request: Request) -> TokenVerifier:
-    verifier: TokenVerifier = request.app.state.verifier
-    return verifier
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
-
-
-def get_viewer_id(principal: PrincipalDep) -> uuid.UUID:
-    try:
-        return uuid.UUID(principal.user_id)
-    except ValueError:
-        raise Problem(
-            401, "invalid-token", "Access token refused", "sub is not a user id"
-        ) from None
-
-
-ViewerId = Annotated[uuid.UUID, Depends(get_viewer_id)]
-
-
-def limit_body(request: Request) -> None:
-    """Refuse an oversized body from its Content-Length, before reading or parsing it."""
-    limit: int = request.app.state.settings.max_body_bytes
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise Problem(
-            413,
-            "payload-too-large",
-            "Request body too large",
-            f"the body is {length} bytes; the limit is {limit}",
-            limit=limit,
-        )
-
-
-BodyLimit = Depends(limit_body)
+__all__ = ["BodyLimit", "SessionDep", "ViewerId"]

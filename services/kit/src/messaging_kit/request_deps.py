@@ -1,0 +1,56 @@
+"""Route dependencies of a service that owns a database: its session per request, who is asking
+(verified against auth's JWKS) as a user id, and a body-size guard. Needs the kit's db extra."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from messaging_kit.problems import Problem
+from messaging_kit.tokens import Principal, TokenVerifier, principal_dependency
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.db.session()
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
+
+
+def get_viewer_id(principal: PrincipalDep) -> uuid.UUID:
+    try:
+        return uuid.UUID(principal.user_id)
+    except ValueError:
+        raise Problem(
+            401, "invalid-token", "Access token refused", "sub is not a user id"
+        ) from None
+
+
+ViewerId = Annotated[uuid.UUID, Depends(get_viewer_id)]
+
+
+def limit_body(request: Request) -> None:
+    """Refuse an oversized body from its Content-Length, before reading or parsing it."""
+    limit: int = request.app.state.settings.max_body_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise Problem(
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"the body is {length} bytes; the limit is {limit}",
+            limit=limit,
+        )
+
+
+BodyLimit = Depends(limit_body)
