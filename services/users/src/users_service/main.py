@@ -11,7 +11,7 @@ from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from users_service import SERVICE, crud
-from users_service.api.routes import contacts, invitations, users
+from users_service.api.routes import contacts, devices, invitations, users
 from users_service.core.config import Settings, get_settings
 from users_service.models import EVENTS
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[users.router, contacts.router, invitations.router],
+        routers=[devices.router, users.router, contacts.router, invitations.router],
         readiness={
             "database": db.ping,
             "broker": lambda: broker_check(settings.amqp_url),

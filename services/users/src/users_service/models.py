@@ -82,4 +82,20 @@ class Invitation(Base):
     )
 
 
+class DeviceKey(Base):
+    """One device's public key for end-to-end encryption: senders wrap each message key for
+    every device of every reader (see services/README.md, "Device keys")."""
+
+    __tablename__ = "device_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(20))
+    public_key: Mapped[str] = mapped_column(Text)  # base64 of the raw public key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
 EVENTS = event_tables(Base.metadata)

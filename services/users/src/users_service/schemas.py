@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from messaging_kit.validation import NO_NUL
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from users_service.models import Invitation, Profile
 
@@ -84,3 +84,21 @@ class InvitationOut(BaseModel):
             expires_at=invitation.expires_at,
             responded_at=invitation.responded_at,
         )
+
+
+class DeviceKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ECDH-P256", "X25519"]
+    public_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="base64 (RFC 4648 section 4) of the raw public key"
+    )
+
+
+class DeviceKeyOut(BaseModel):
+    user_id: uuid.UUID
+    device_id: uuid.UUID
+    algorithm: str
+    public_key: str
+    created_at: datetime
+    updated_at: datetime
