@@ -1,0 +1,35 @@
+import { useEffect, useState } from "react";
+import type { Tokens } from "./api/client";
+import { AuthScreen } from "./components/AuthScreen";
+import { Messenger } from "./components/Messenger";
+import { endSession, onSignedOut, startSession, tokens, type Session } from "./session";
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [restoring, setRestoring] = useState(() => tokens.get() !== null);
+
+  useEffect(() => onSignedOut(() => setSession(null)), []);
+  useEffect(() => {
+    if (!restoring) return;
+    startSession()
+      .then(setSession)
+      .catch(() => tokens.set(null))
+      .finally(() => setRestoring(false));
+  }, [restoring]);
+
+  if (restoring) return <p className="splash" role="status">Loading…</p>;
+  if (!session) {
+    return <AuthScreen onSignedIn={async (fresh: Tokens) => setSession(await startSession(fresh))} />;
+  }
+  return (
+    <Messenger
+      key={session.me.user_id}
+      session={session}
+      onProfile={(me) => setSession({ ...session, me })}
+      onLogout={async () => {
+        await endSession();
+        setSession(null);
+      }}
+    />
+  );
+}
