@@ -5,7 +5,7 @@
 # hack/up.sh runs it after the operator has made the platform's Services and HTTPRoutes.
 #   hack/stack/stack.sh up       start what is down (idempotent), wait until each answers
 #   hack/stack/stack.sh down     stop every process it started (databases and keys are kept)
-#   hack/stack/stack.sh restart NAME...   stop and start those (auth users ... legacy gateway prometheus)
+#   hack/stack/stack.sh restart NAME...   stop and start those (auth users ... legacy gateway prometheus web)
 #   hack/stack/stack.sh status   what runs where
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -16,16 +16,18 @@ STACK="$MP_CACHE/stack"
 LOGS="$STACK/logs"
 PIDS="$STACK/pids"
 VENV="$REPO_ROOT/.venv/bin"
-GATEWAY_PORT=8080 GATEWAY_METRICS_PORT=18404 LEGACY_PORT=8000 PROMETHEUS_PORT=19090
+GATEWAY_PORT=8080 GATEWAY_METRICS_PORT=18404 LEGACY_PORT=8000 PROMETHEUS_PORT=19090 WEB_PORT=8009
+WEB_DIR="$REPO_ROOT/services/web"
 # The operator's SERVICE_PORTS: the local processes listen where the Services say they are.
 declare -A PORT=([auth]=8001 [users]=8002 [messages]=8003 [groups]=8004 [media]=8005 [relay]=8006
   [notifications]=8007 [websocket]=8008)
 SERVICES=(auth users messages groups media relay notifications websocket)
 DATABASE_SERVICES=(auth users messages groups media notifications)
 # What each process's command line holds, so a stale pid file never names someone else's process.
-declare -A CMDLINE=([legacy]=legacy_monolith.py [gateway]=hack/stack/gateway.py [prometheus]=prometheus)
+declare -A CMDLINE=([legacy]=legacy_monolith.py [gateway]=hack/stack/gateway.py [prometheus]=prometheus
+  [web]=web_static.py)
 for s in "${SERVICES[@]}"; do CMDLINE[$s]="messaging-$s"; done
-COMPONENTS=("${SERVICES[@]}" legacy gateway prometheus)
+COMPONENTS=("${SERVICES[@]}" legacy gateway prometheus web)
 
 pid_of() {
   local f="$PIDS/$1.pid" pid
@@ -38,7 +40,7 @@ port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 port_of() {
   case $1 in
     legacy) echo $LEGACY_PORT ;; gateway) echo $GATEWAY_PORT ;; prometheus) echo $PROMETHEUS_PORT ;;
-    *) echo "${PORT[$1]}" ;;
+    web) echo $WEB_PORT ;; *) echo "${PORT[$1]}" ;;
   esac
 }
 ready_url() {
@@ -46,6 +48,7 @@ ready_url() {
     legacy) echo "http://$HOST:$LEGACY_PORT/health" ;;
     gateway) echo "http://$HOST:$GATEWAY_METRICS_PORT/metrics" ;;
     prometheus) echo "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
+    web) echo "http://$HOST:$WEB_PORT/health" ;;
     *) echo "http://$HOST:${PORT[$1]}/ready" ;;
   esac
 }
@@ -123,6 +126,23 @@ migrate() {
   ((${#failed[@]} == 0)) || die "migrations failed for ${failed[*]}; see $LOGS/<name>-migrate.log"
 }
 
+# The web client's build, remade only when its sources changed (a hash of them sits in dist/).
+web_source_hash() {
+  (cd "$WEB_DIR" && find src index.html package.json package-lock.json vite.config.ts tsconfig.json \
+    -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+build_web() {
+  local want
+  command -v npm >/dev/null || { log "npm not found: the web client is not built (install nodejs and npm)"; return 0; }
+  want=$(web_source_hash)
+  [ "$(cat "$WEB_DIR/dist/.source-hash" 2>/dev/null)" = "$want" ] && return 0
+  [ -d "$WEB_DIR/node_modules" ] || (cd "$WEB_DIR" && npm ci --no-audit --no-fund >>"$LOGS/web-build.log" 2>&1) \
+    || die "npm ci in services/web failed; see $LOGS/web-build.log"
+  log "building the web client (log: $LOGS/web-build.log)"
+  (cd "$WEB_DIR" && npm run build >>"$LOGS/web-build.log" 2>&1) || die "the web client's build failed; see $LOGS/web-build.log"
+  echo "$want" >"$WEB_DIR/dist/.source-hash"
+}
+
 write_prometheus_config() {
   local s
   mkdir -p "$STACK/prometheus"
@@ -158,6 +178,8 @@ start() { # name : start it if it is down
       spawn prometheus prometheus --config.file "$STACK/prometheus/prometheus.yml" \
         --storage.tsdb.path "$STACK/prometheus/data" --storage.tsdb.retention.time 2d \
         --web.listen-address "$HOST:$PROMETHEUS_PORT" ;;
+    web) spawn web "$VENV/python" -u "$REPO_ROOT/hack/stack/web_static.py" --root "$WEB_DIR/dist" \
+      --host "$HOST" --port "$WEB_PORT" ;;
     *) local vars; read -ra vars <<<"$(service_env "$name" | tr '\n' ' ')"
       spawn "$name" env "${vars[@]}" "$VENV/messaging-$name" serve ;;
   esac
@@ -225,6 +247,7 @@ cmd_up() {
   trap interrupted INT TERM
   need_apt haproxy prometheus
   source_infra_env
+  build_web
   local down=()
   for s in "${COMPONENTS[@]}"; do pid_of "$s" >/dev/null || down+=("$s"); done
   if ((${#down[@]} == 0)); then
@@ -237,8 +260,8 @@ cmd_up() {
   migrate
   start auth
   await auth # the others fetch its JWKS
-  for s in "${SERVICES[@]}" legacy gateway prometheus; do start "$s"; done
-  for s in "${SERVICES[@]}" legacy gateway prometheus; do await "$s"; done
+  for s in "${SERVICES[@]}" legacy gateway prometheus web; do start "$s"; done
+  for s in "${SERVICES[@]}" legacy gateway prometheus web; do await "$s"; done
   trap - INT TERM
   log "stack up in $((SECONDS - t0))s"
 }

@@ -41,5 +41,5 @@ def test_up_twice_changes_nothing(running: str) -> None:
 
 def test_every_process_listens_on_loopback(running: str) -> None:
     rows = [line.split() for line in running.splitlines()[1:]]
-    assert len(rows) == 11
+    assert len(rows) == 12  # 8 services, legacy, gateway, prometheus, web
     assert all(row[2].startswith("http://127.0.0.1:") for row in rows), running
