@@ -19,3 +19,16 @@ command -v python3.11 >/dev/null || python3 -c 'import sys; sys.exit(sys.version
 cd "$REPO_ROOT"
 # --frozen: the lock file is the truth; a stale lock is an error to fix in a commit, not at install time.
 uv sync --frozen --all-packages --all-extras --quiet || die "uv sync failed; run 'uv lock' if pyproject.toml changed"
+
+# The web client (services/web) is an npm package: its modules (kept while package-lock.json is
+# unchanged), and Debian's chromium for its browser test (playwright-core downloads no browser).
+if command -v npm >/dev/null; then
+  web=services/web
+  if [ ! "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ]; then
+    log "installing the web client's npm packages (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $web failed"
+  fi
+  need_apt chromium
+else
+  log "npm not found: skipping the web client (install nodejs and npm for its build and tests)"
+fi

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { Tokens } from "./api/client";
 import { AuthScreen } from "./components/AuthScreen";
 import { Messenger } from "./components/Messenger";
-import { endSession, onSignedOut, startSession, tokens, type Session } from "./session";
+import { endSession, onSignedOut, startSession, tokens, type Account, type Session } from "./session";
 
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
@@ -19,7 +19,9 @@ export function App() {
 
   if (restoring) return <p className="splash" role="status">Loading…</p>;
   if (!session) {
-    return <AuthScreen onSignedIn={async (fresh: Tokens) => setSession(await startSession(fresh))} />;
+    return <AuthScreen
+        onSignedIn={async (fresh: Tokens, account?: Account) => setSession(await startSession(fresh, account))}
+      />;
   }
   return (
     <Messenger

@@ -25,9 +25,29 @@ export interface Session {
   device: DeviceIdentity;
 }
 
-export async function startSession(fresh?: Tokens): Promise<Session> {
+export interface Account {
+  id: string;
+  email: string;
+  username: string;
+  display_name: string | null;
+}
+
+/** users makes the profile from auth's user.registered event a moment after registering, so a
+ * new account starts from what auth answered (asking users at once would meet a 404). */
+function profileOf(account: Account): Profile {
+  return {
+    user_id: account.id,
+    username: account.username,
+    display_name: account.display_name || account.username,
+    avatar_media_id: null,
+    status_text: "",
+    email: account.email,
+  };
+}
+
+export async function startSession(fresh?: Tokens, account?: Account): Promise<Session> {
   if (fresh) tokens.set(fresh);
-  const me = await api.me(client);
+  const me = account ? profileOf(account) : await api.me(client);
   const device = await deviceIdentityFor(me.user_id);
   await api.publishDevice(client, device.deviceId, DEVICE_ALGORITHM, device.publicKey);
   return { me, device };

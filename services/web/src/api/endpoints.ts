@@ -1,4 +1,5 @@
 // One typed function per HTTP call the app makes, all under the same origin's /api/v1.
+import type { Account } from "../session";
 import type { ApiClient, Tokens } from "./client";
 import type {
   Attachment,
@@ -16,7 +17,7 @@ import type {
 const q = encodeURIComponent;
 
 export const register = (api: ApiClient, body: { email: string; username: string; password: string; display_name?: string }) =>
-  api.request<{ tokens: Tokens }>("POST", "/api/v1/auth/register", { body, auth: false });
+  api.request<{ tokens: Tokens; user: Account }>("POST", "/api/v1/auth/register", { body, auth: false });
 export const login = (api: ApiClient, body: { login: string; password: string }) =>
   api.request<Tokens>("POST", "/api/v1/auth/login", { body, auth: false });
 export const logout = (api: ApiClient, refreshToken: string) =>

@@ -1,9 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, type Tokens } from "../api/client";
 import * as api from "../api/endpoints";
-import { client } from "../session";
+import { client, type Account } from "../session";
 
-export function AuthScreen({ onSignedIn }: { onSignedIn: (tokens: Tokens) => Promise<void> }) {
+export function AuthScreen({
+  onSignedIn,
+}: {
+  onSignedIn: (tokens: Tokens, account?: Account) => Promise<void>;
+}) {
   const [mode, setMode] = useState<"login" | "register">("login");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -15,18 +19,17 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (tokens: Tokens) => Pro
     setBusy(true);
     setError(null);
     try {
-      const tokens =
-        mode === "login"
-          ? await api.login(client, { login: field("login"), password: String(form.get("password")) })
-          : (
-              await api.register(client, {
-                email: field("email"),
-                username: field("username"),
-                password: String(form.get("password")),
-                display_name: field("display_name") || undefined,
-              })
-            ).tokens;
-      await onSignedIn(tokens);
+      if (mode === "login") {
+        await onSignedIn(await api.login(client, { login: field("login"), password: String(form.get("password")) }));
+      } else {
+        const made = await api.register(client, {
+          email: field("email"),
+          username: field("username"),
+          password: String(form.get("password")),
+          display_name: field("display_name") || undefined,
+        });
+        await onSignedIn(made.tokens, made.user);
+      }
     } catch (failure) {
       setError(failure instanceof ApiError ? failure.message : "Could not reach the server");
     } finally {

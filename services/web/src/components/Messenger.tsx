@@ -104,7 +104,8 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
         ]);
       })
       .catch((e) => !stopped && setError(String(e.message ?? e)));
-    const timer = setInterval(() => void refreshLists().catch(() => undefined), POLL_MS);
+    // Contacts and invitations have no live event: poll them (not while offline).
+    const timer = setInterval(() => navigator.onLine && void refreshLists().catch(() => undefined), POLL_MS);
     return () => {
       stopped = true;
       clearInterval(timer);
