@@ -16,6 +16,14 @@ P256_KEY = base64.b64encode(b"\x04" + bytes(range(64))).decode()
 X25519_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
+def publish(stack, token: str, device: uuid.UUID, algorithm: str, key: str):  # type: ignore[no-untyped-def]
+    return stack.users.put(
+        f"/api/v1/users/me/devices/{device}",
+        headers=bearer(token),
+        json={"algorithm": algorithm, "public_key": key},
+    )
+
+
 def test_public_key_checks_need_the_raw_key_of_the_algorithm() -> None:
     device_keys.check_public_key("ECDH-P256", P256_KEY)
     device_keys.check_public_key("X25519", X25519_KEY)
@@ -35,20 +43,12 @@ def test_devices_are_published_listed_replaced_and_withdrawn(stack) -> None:  # 
     laptop, phone = uuid.uuid4(), uuid.uuid4()
     url = f"/api/v1/users/me/devices/{laptop}"
 
-    first = stack.users.put(
-        url, headers=bearer(token), json={"algorithm": "ECDH-P256", "public_key": P256_KEY}
-    )
+    first = publish(stack, token, laptop, "ECDH-P256", P256_KEY)
     assert first.status_code == 201, first.text
     assert first.json()["device_id"] == str(laptop)
-    replaced = stack.users.put(
-        url, headers=bearer(token), json={"algorithm": "X25519", "public_key": X25519_KEY}
-    )
+    replaced = publish(stack, token, laptop, "X25519", X25519_KEY)
     assert replaced.status_code == 200, replaced.text
-    stack.users.put(
-        f"/api/v1/users/me/devices/{phone}",
-        headers=bearer(token),
-        json={"algorithm": "ECDH-P256", "public_key": P256_KEY},
-    )
+    publish(stack, token, phone, "ECDH-P256", P256_KEY)
 
     seen_by_other = stack.users.get(
         f"/api/v1/users/{me['user_id']}/devices", headers=bearer(other_token)
@@ -71,31 +71,15 @@ def test_devices_are_published_listed_replaced_and_withdrawn(stack) -> None:  # 
 
 def test_bad_keys_are_refused_and_the_device_count_is_bounded(stack) -> None:  # type: ignore[no-untyped-def]
     token, _ = stack.user()
-    bad = stack.users.put(
-        f"/api/v1/users/me/devices/{uuid.uuid4()}",
-        headers=bearer(token),
-        json={"algorithm": "ECDH-P256", "public_key": X25519_KEY},
-    )
+    bad = publish(stack, token, uuid.uuid4(), "ECDH-P256", X25519_KEY)
     assert bad.status_code == 422
     assert bad.json()["type"] == "urn:messaging:problem:bad-public-key"
-    unknown = stack.users.put(
-        f"/api/v1/users/me/devices/{uuid.uuid4()}",
-        headers=bearer(token),
-        json={"algorithm": "RSA", "public_key": X25519_KEY},
-    )
+    unknown = publish(stack, token, uuid.uuid4(), "RSA", X25519_KEY)
     assert unknown.status_code == 422
     for _ in range(device_keys.MAX_DEVICES_PER_USER):
-        ok = stack.users.put(
-            f"/api/v1/users/me/devices/{uuid.uuid4()}",
-            headers=bearer(token),
-            json={"algorithm": "X25519", "public_key": X25519_KEY},
-        )
+        ok = publish(stack, token, uuid.uuid4(), "X25519", X25519_KEY)
         assert ok.status_code == 201
-    over = stack.users.put(
-        f"/api/v1/users/me/devices/{uuid.uuid4()}",
-        headers=bearer(token),
-        json={"algorithm": "X25519", "public_key": X25519_KEY},
-    )
+    over = publish(stack, token, uuid.uuid4(), "X25519", X25519_KEY)
     assert over.status_code == 409
     assert over.json()["type"] == "urn:messaging:problem:too-many-devices"
 
@@ -103,11 +87,7 @@ def test_bad_keys_are_refused_and_the_device_count_is_bounded(stack) -> None:  #
 def test_someone_who_blocked_you_hides_their_devices(stack) -> None:  # type: ignore[no-untyped-def]
     token, me = stack.user()
     other_token, other = stack.user()
-    stack.users.put(
-        f"/api/v1/users/me/devices/{uuid.uuid4()}",
-        headers=bearer(other_token),
-        json={"algorithm": "X25519", "public_key": X25519_KEY},
-    )
+    publish(stack, other_token, uuid.uuid4(), "X25519", X25519_KEY)
     blocked = stack.users.put(
         f"/api/v1/contacts/{me['user_id']}/block", headers=bearer(other_token)
     )
