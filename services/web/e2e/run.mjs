@@ -206,7 +206,9 @@ try {
   report.plaintexts.push(`By keyboard ${run}`);
   await bobPage.keyboard.type(`By keyboard ${run}`);
   await bobPage.keyboard.press("Enter");
-  await seen(alicePage, `By keyboard ${run}`);
+  await bobPage.locator("[data-testid=message].mine", { hasText: `By keyboard ${run}` }).waitFor();
+  // Alice is in the group: the direct chat's unread count tells her.
+  await alicePage.getByRole("button", { name: `${bob.display}, 1 unread` }).waitFor();
 
   step("log out");
   await alicePage.getByRole("button", { name: "Log out" }).click();

@@ -36,16 +36,16 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
   const lastTyping = useRef(0);
   openRef.current = state.open;
 
-  const nameOf = useCallback(
-    async (userId: string) => {
-      if (names[userId]) return names[userId];
-      const profile = await api.profile(client, userId).catch(() => null);
-      const name = profile?.display_name ?? "Someone";
-      setNames((known) => ({ ...known, [userId]: name }));
-      return name;
-    },
-    [names],
-  );
+  const namesRef = useRef(names);
+  namesRef.current = names;
+  const nameOf = useCallback(async (userId: string) => {
+    const known = namesRef.current[userId];
+    if (known) return known;
+    const profile = await api.profile(client, userId).catch(() => null);
+    const name = profile?.display_name ?? "Someone";
+    setNames((all) => ({ ...all, [userId]: name }));
+    return name;
+  }, []);
 
   const loadDirect = useCallback(
     async (peerId: string, markAsRead: boolean) => {
@@ -82,6 +82,7 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
     ]);
     setContacts(people);
     setIncoming(inbox.filter((i) => i.status === "pending"));
+    await Promise.all(inbox.filter((i) => i.status === "pending").map((i) => nameOf(i.inviter_id)));
     setOutgoing(sent.filter((i) => i.status === "pending"));
     setNames((known) => ({ ...known, ...Object.fromEntries(people.map((p) => [p.user_id, p.display_name])) }));
     for (const p of people) dispatch({ type: "chat-known", key: directKey(p.user_id), title: p.display_name });
@@ -90,8 +91,9 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
       conversationPeers.current.set(c.conversation_id, c.peer_id);
       dispatch({ type: "chat-known", key: directKey(c.peer_id), title: "", lastAt: c.last_message_at });
     }
+    await Promise.all(convs.items.map((c) => nameOf(c.peer_id)));
     return { convs: convs.items, groups: mine };
-  }, []);
+  }, [nameOf]);
 
   // First load: lists, then every chat's recent history (unread counts and previews).
   useEffect(() => {
