@@ -14,6 +14,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+API_PREFIXES = ("/api/", "/ws")
+
 
 def resolve(root: Path, url_path: str) -> tuple[Path, bool]:
     """The file to send for url_path and whether it may be cached for good; index.html when
@@ -38,6 +40,10 @@ class Handler(SimpleHTTPRequestHandler):
             self.end_headers()
             if self.command == "GET":
                 self.wfile.write(body)
+            return None
+        if urlsplit(self.path).path.startswith(API_PREFIXES):
+            # `/` is the gateway's last route: an API path that reached it has no service.
+            self.send_error(HTTPStatus.NOT_FOUND, "no such API route")
             return None
         path, immutable = resolve(self.root, self.path)
         try:

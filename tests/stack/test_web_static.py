@@ -77,6 +77,7 @@ def test_the_server_sends_cache_headers_and_falls_back(build: Path) -> None:
         page = httpx.get(f"{base}/some/route", timeout=2)
         assert page.headers["Cache-Control"] == "no-cache"
         assert "<title>app</title>" in page.text
+        assert httpx.get(f"{base}/api/v1/nothing", timeout=2).status_code == 404
     finally:
         server.terminate()
         server.wait(timeout=5)
