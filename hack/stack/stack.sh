@@ -128,7 +128,7 @@ migrate() {
 
 # The web client's build, remade only when its sources changed (a hash of them sits in dist/).
 web_source_hash() {
-  (cd "$WEB_DIR" && find src index.html package.json package-lock.json vite.config.ts tsconfig.json \
+  (cd "$WEB_DIR" && find app index.html package.json package-lock.json vite.config.ts tsconfig.json \
     -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 build_web() {

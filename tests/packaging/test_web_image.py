@@ -27,6 +27,6 @@ def test_web_image_is_multi_stage_and_non_root() -> None:
     assert "listen 8080;" in nginx
     assert "try_files $uri /index.html;" in nginx
     # What the image copies exists, and the build context leaves local clutter out.
-    for name in ("package.json", "package-lock.json", "index.html", "tsconfig.json", "src"):
+    for name in ("package.json", "package-lock.json", "index.html", "tsconfig.json", "app"):
         assert (WEB / name).exists(), name
     assert "node_modules" in (WEB / ".dockerignore").read_text().split()

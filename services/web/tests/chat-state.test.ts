@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs } from "../src/live/socket";
-import { chatReducer, directKey, initialChatState, sortedChats, typingNow, type ChatMessage } from "../src/state/chat";
+import { backoffMs } from "../app/live/socket";
+import { chatReducer, directKey, initialChatState, sortedChats, typingNow, type ChatMessage } from "../app/state/chat";
 
 const ME = "me";
 const BOB = directKey("bob");

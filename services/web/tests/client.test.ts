@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, createApiClient, type Tokens, type TokenStore } from "../src/api/client";
+import { ApiError, createApiClient, type Tokens, type TokenStore } from "../app/api/client";
 
 function jwt(exp: number): string {
   const part = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, "");

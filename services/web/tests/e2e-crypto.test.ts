@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NotForThisDevice, createDeviceIdentity, decodeBundle, fromBase64, open, seal, toBase64 } from "../src/crypto/e2e";
+import { NotForThisDevice, createDeviceIdentity, decodeBundle, fromBase64, open, seal, toBase64 } from "../app/crypto/e2e";
 
 describe("end-to-end encryption", () => {
   it("wraps the message key for every device of every reader, and each can open it", async () => {
