@@ -41,6 +41,7 @@ from messaging_operator.builders.routes import (
 )
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
+from messaging_operator.builders.web import build_web
 from messaging_operator.canary import canary_running, canary_weight
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.progress_report import progress_check
@@ -269,6 +270,7 @@ def desired_objects(
         ):
             if optional is not None:
                 desired.append(optional)
+    desired += build_web(platform, with_route=seen.gateway_api_installed)
     return desired, migrations
 
 
