@@ -43,7 +43,7 @@ from messaging_operator.builders.routes import (
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.builders.web import build_web
-from messaging_operator.canary import canary_running, canary_weight
+from messaging_operator.canary import Serving, canary_running, serving
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.progress_report import progress_check
 from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
@@ -141,6 +141,19 @@ class Outcome:
     requeue_after: float | None = None
 
 
+def ready_version(deployment: dict[str, Any] | None) -> str | None:
+    """The version a Deployment runs with every replica updated and ready, else None."""
+    if deployment is None:
+        return None
+    meta, spec = deployment["metadata"], deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    wanted = int(spec.get("replicas", 1))
+    settled = int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
+    updated = int(status.get("updatedReplicas", 0)) >= wanted
+    ready = int(status.get("readyReplicas", 0)) >= wanted
+    return (meta.get("labels") or {}).get(VERSION_LABEL) if settled and updated and ready else None
+
+
 def prefixed(walks: dict[str, Walk]) -> dict[str, Walk]:
     return {f"migration/{name}": walk for name, walk in walks.items()}
 
@@ -221,6 +234,7 @@ def desired_objects(
     seen: Observation,
     external_postgres: dict[str, str] | None,
     walks: dict[str, Walk] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every child we want now, and service -> the migration Job name of its target version."""
     existing = {
@@ -266,8 +280,17 @@ def desired_objects(
         walk = (walks or {}).get(service.name)
         canary_share = None
         if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
-            desired += canary_objects(platform, service, walk, live, seen)
-            canary_share = canary_weight(walk.state)
+            stable_live = live.get(("Deployment", child_name(platform, service.name)))
+            now_serving = serving(
+                walk.settings,
+                walk.state,
+                now or datetime.now(UTC),
+                service.version,
+                service.replicas,
+                ready_version(stable_live),
+            )
+            desired += canary_objects(platform, service, walk, now_serving, live, seen)
+            canary_share = now_serving.canary_share
         route = (
             with_foreign_rules(
                 build_http_route(platform, service, canary_share),
@@ -291,16 +314,17 @@ def canary_objects(
     platform: Platform,
     service: ServiceSpec,
     walk: Walk,
+    now_serving: Serving,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
 ) -> list[dict[str, Any]]:
     """The canary's Deployment and Service, and (data-owning services) the migration Job of
     its version, which must complete before the canary pods start on that version."""
     state = walk.state
-    if state is None or not state.version:
+    if state is None or not state.version or now_serving.canary_version is None:
         return []
     running = canary_running(state)
-    version: str | None = state.version
+    version: str | None = now_serving.canary_version
     objects: list[dict[str, Any]] = []
     if service.owns_database:
         at_canary = replace(service, version=state.version)
@@ -316,7 +340,9 @@ def canary_objects(
             current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
             version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
     if version is not None:
-        objects.append(build_canary_deployment(platform, service, version, running=running))
+        objects.append(
+            build_canary_deployment(platform, service, version, now_serving.canary_replicas)
+        )
     objects.append(build_canary_service(platform, service))
     return objects
 
@@ -406,13 +432,13 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     now = datetime.now(UTC)
     walks = await decide_canaries(platform, body, now, prometheus.analyse)
     migrations = await decide_migrations(platform, body, now, prometheus.analyse)
-    platform = with_migration_weights(with_stable_versions(platform, walks), migrations)
+    platform = with_migration_weights(with_stable_versions(platform, walks, now), migrations)
     live = await read_live(client, platform)
     seen = Observation()
     external_postgres = await read_external(client, platform, seen)
     await read_routing(client, platform, seen)
 
-    desired, jobs = desired_objects(platform, live, seen, external_postgres, walks)
+    desired, jobs = desired_objects(platform, live, seen, external_postgres, walks, now)
     if any(apply_reason(obj, live.get(key_of(obj))) for obj in desired):
         # Report what is already known (a missing Secret or Gateway) before the slow part.
         await report(client, body, platform, live, seen, jobs, outcome, walks, migrations)

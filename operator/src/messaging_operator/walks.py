@@ -22,6 +22,7 @@ from messaging_operator.canary import (
     decide_walk,
     migration_weight,
     stable_version,
+    warm_version,
 )
 from messaging_operator.canary_settings import (
     RolloutControls,
@@ -191,9 +192,11 @@ def with_migration_weights(platform: Platform, migrations: Migrations) -> Platfo
     return replace(platform, spec=replace(platform.spec, services=services))
 
 
-def with_stable_versions(platform: Platform, walks: Mapping[str, Walk]) -> Platform:
+def with_stable_versions(
+    platform: Platform, walks: Mapping[str, Walk], now: datetime | None = None
+) -> Platform:
     """The platform as the stable Deployments should run it: a promoted canary's version
-    replaces the spec's until the spec catches up."""
+    replaces the spec's until the spec catches up, once its keep-warm window is over."""
     services = dict(platform.spec.services)
     changed = False
     for name, walk in walks.items():
@@ -201,6 +204,9 @@ def with_stable_versions(platform: Platform, walks: Mapping[str, Walk]) -> Platf
         if service is None:
             continue
         stable = stable_version(service.version, walk.state)
+        warm = None if now is None else warm_version(walk.settings, walk.state, now)
+        if warm is not None:
+            stable = warm  # the previous stable stays untouched while it is kept warm
         if stable != service.version:
             services[name] = replace(service, version=stable)
             changed = True
