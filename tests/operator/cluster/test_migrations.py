@@ -55,7 +55,9 @@ def test_a_migration_walks_from_legacy_and_is_rolled_back_to_legacy(
     fake_relay.set("1.0.0", service="media")
     time.sleep(3)
     ns = make_namespace()
-    migration = {"steps": [10, 50, 100], "interval": "4s", "analysis": ANALYSIS}
+    # Small steps after 50, so a window that straddles the error injection (and passes on
+    # its healthy half) cannot carry the walk to 100 before the failures add up.
+    migration = {"steps": [10, 50, 60, 70, 80, 90, 100], "interval": "4s", "analysis": ANALYSIS}
     _start(kube, ns, minimal_sample, prometheus, {"services": {"media": {"migration": migration}}})
     seen: list[int] = []
 
@@ -75,7 +77,7 @@ def test_a_migration_walks_from_legacy_and_is_rolled_back_to_legacy(
     assert entry["weight"] == 50
 
     fake_relay.set("1.0.0", service="media", error=0.5)
-    kube.wait_for(lambda: _walk(kube, ns, "media").get("phase") == "RolledBack", 60, "rollback")
+    kube.wait_for(lambda: _walk(kube, ns, "media").get("phase") == "RolledBack", 90, "rollback")
     walk = _walk(kube, ns, "media")
     assert walk["reason"] == "AnalysisFailed"
     assert 0.2 < walk["analysis"]["errorRate"] <= 0.6
