@@ -11,7 +11,7 @@ def test_route_per_service_on_the_gateway(platform):
     assert route["spec"]["parentRefs"][0]["name"] == "public"
     assert route["spec"]["hostnames"] == ["chat.example.com"]
     paths = [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
-    assert paths == ["/api/v1/auth"]
+    assert paths == ["/api/v1/auth", "/api/v1/admin"]
     assert _refs(route) == {"chat-auth": 100}
 
 

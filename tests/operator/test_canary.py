@@ -24,6 +24,7 @@ from messaging_operator.canary import (
     canary_weight,
     decide_walk,
     migration_weight,
+    serving,
     stable_version,
     warm_version,
 )
@@ -324,6 +325,32 @@ def test_previous_stable_kept_warm_and_rollback_right_after_promotion_is_instant
     assert "still warm" in back.message
     late, _ = step(aborted, state, at=minutes(30))
     assert "must start again" in late.message
+
+
+def test_keep_warm_is_a_route_switch_and_the_stable_takes_over_once_ready():
+    walk = WalkSettings(**{**WALK.__dict__, "keep_warm": "10m"})
+    state = started(walk)
+    walking = serving(walk, state, minutes(1), "1.0.0", 3, "1.0.0")
+    assert (walking.stable_version, walking.canary_version) == ("1.0.0", "1.1.0")
+    assert (walking.canary_replicas, walking.canary_share) == (1, 10)
+    for n in (2, 4, 6):
+        state, _ = step(walk, state, GOOD, at=minutes(n))
+    # Inside the window: the old stable runs untouched, the canary (grown) carries it all.
+    warm = serving(walk, state, minutes(7), "1.0.0", 3, "1.0.0")
+    assert warm.stable_version == "1.0.0"
+    assert (warm.canary_replicas, warm.canary_share) == (3, 100)
+    # Undoing it inside the window: nothing to start, only the share moves back.
+    aborted = WalkSettings(**{**walk.__dict__, "abort": True})
+    back, _ = step(aborted, state, at=minutes(7))
+    undone = serving(aborted, back, minutes(7), "1.0.0", 3, "1.0.0")
+    assert undone.stable_version == "1.0.0"
+    assert (undone.canary_replicas, undone.canary_share) == (0, 0)
+    # Window over: stable moves; the canary keeps the traffic until stable is ready at it.
+    moving = serving(walk, state, minutes(17), "1.0.0", 3, None)
+    assert moving.stable_version == "1.1.0"
+    assert moving.canary_share == 100
+    handed_back = serving(walk, state, minutes(17), "1.0.0", 3, "1.1.0")
+    assert (handed_back.canary_replicas, handed_back.canary_share) == (0, 0)
 
 
 def test_promotion_record_stays_while_warm_once_the_spec_catches_up():

@@ -22,4 +22,8 @@ def test_per_service_canary_and_migration_are_in_the_schema():
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     service = spec["properties"]["services"]["additionalProperties"]["properties"]
     assert {"canary", "migration", "replicas", "version", "autoscaling"} <= set(service)
-    assert service["migration"]["properties"]["weight"]["default"] == 100
+    migration = service["migration"]["properties"]
+    # No default weight: weight and steps exclude each other (the operator reads absent as 100).
+    assert "default" not in migration["weight"]
+    assert {"weight", "steps", "interval", "analysis", "onFailure", "abort"} <= set(migration)
+    assert "keepWarm" in service["canary"]["properties"]

@@ -54,7 +54,7 @@ def _decide(body, analyse_fn, now=NOW):
 def test_canary_pods_never_match_the_stable_selectors(platform):
     relay = platform.spec.services["relay"]
     stable = build_deployment(platform, relay, "1.0.0")
-    canary = build_canary_deployment(platform, relay, "1.1.0", running=True)
+    canary = build_canary_deployment(platform, relay, "1.1.0", 1)
     service = build_canary_service(platform, relay)
     assert canary["metadata"]["name"] == "chat-relay-canary"
     pod_labels = canary["spec"]["template"]["metadata"]["labels"]
@@ -64,7 +64,7 @@ def test_canary_pods_never_match_the_stable_selectors(platform):
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert pod_labels["app.kubernetes.io/version"] == "1.1.0"
     assert canary["spec"]["replicas"] == 1
-    assert build_canary_deployment(platform, relay, "1.1.0", running=False)["spec"]["replicas"] == 0
+    assert build_canary_deployment(platform, relay, "1.1.0", 0)["spec"]["replicas"] == 0
     # Same config and secrets as the stable pods: only the version differs.
     container = canary["spec"]["template"]["spec"]["containers"][0]
     assert container["image"].endswith("/relay:1.1.0")

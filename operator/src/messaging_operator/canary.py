@@ -162,8 +162,8 @@ def _promoted(settings: WalkSettings, state: WalkState, why: str, now: datetime)
         message = f"migration complete ({why}): all traffic on the new service"
         return replace(state, phase=SUCCEEDED, reason="Promoted", message=message, weight=100)
     message = (
-        f"promoted ({why}): stable runs {state.version}, {state.stable_version} kept warm "
-        f"for {settings.keep_warm}"
+        f"promoted ({why}): {state.version} carries all traffic; {state.stable_version} "
+        f"kept warm for {settings.keep_warm}, then stable moves to {state.version}"
     )
     return replace(
         state, phase=SUCCEEDED, reason="Promoted", message=message, weight=0, promoted_at=iso(now)
@@ -392,6 +392,45 @@ def warm_version(settings: WalkSettings, state: WalkState | None, now: datetime)
         return None
     until = parse_time(state.promoted_at) + timedelta(seconds=settings.keep_warm_seconds)
     return state.stable_version if now < until and state.stable_version else None
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Who serves a service's new-side traffic now: the stable Deployment's version, and the
+    canary Deployment's version, size and share (its part of what reaches the new service)."""
+
+    stable_version: str
+    canary_version: str | None = None  # None: no canary objects at all
+    canary_replicas: int = 0
+    canary_share: int | None = None  # None: the route has no canary backend
+
+
+def serving(
+    settings: WalkSettings,
+    state: WalkState | None,
+    now: datetime,
+    spec_version: str,
+    replicas: int,
+    stable_ready_at: str | None,
+) -> Serving:
+    """Keep-warm as a route switch: after a promotion the canary Deployment, grown to the
+    service's size, carries all of the traffic while the old stable keeps running untouched,
+    so undoing the promotion inside `keepWarm` only moves the route back. When the window
+    ends the stable Deployment takes the new version, and the canary hands the traffic back
+    once the stable pods are ready at it (`stable_ready_at`: the version the stable
+    Deployment runs with all its replicas ready, None when it is not ready)."""
+    if state is None or state.kind != CANARY or not state.version:
+        return Serving(spec_version)
+    if state.phase in ACTIVE | {FROZEN}:
+        return Serving(spec_version, state.version, 1, state.weight)
+    if state.phase == SUCCEEDED:
+        if warm_version(settings, state, now) is not None:
+            return Serving(state.stable_version, state.version, max(replicas, 1), 100)
+        if stable_ready_at != state.version:
+            return Serving(state.version, state.version, max(replicas, 1), 100)
+        return Serving(state.version, state.version, 0, 0)
+    # Rolled back: stable as the spec says, the canary at rest with no share.
+    return Serving(spec_version, state.version, 0, 0)
 
 
 def stable_version(spec_version: str, state: WalkState | None) -> str:

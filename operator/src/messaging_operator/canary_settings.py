@@ -1,8 +1,8 @@
 """What the spec asks of a progressive walk, parsed from the raw spec.
 
 `spec.services.<name>.canary`, `spec.services.<name>.migration`, `spec.migrationPlan` and
-`spec.rollout`. Fields the CRD does not carry yet (canary `keepWarm`; migration `steps`,
-`interval`, `analysis`) default here, so the decisions work before the schema grows them.
+`spec.rollout`. Defaults are repeated here (canary keepWarm 10m, migration interval 10m), so
+the decisions work for objects stored before the schema grew a field.
 """
 
 from __future__ import annotations
@@ -87,8 +87,10 @@ def migration_settings(
     raw: Mapping[str, Any] | None, plan: Mapping[str, Any] | None = None
 ) -> WalkSettings:
     """From `spec.services.<name>.migration`, its gaps filled from `spec.migrationPlan`."""
+    # A plan without steps moves each service in one step, still gated by its analysis.
+    default_steps: tuple[int, ...] = () if plan is None else (100,)
     raw, plan = raw or {}, plan or {}
-    steps = raw.get("steps") or plan.get("steps") or ()
+    steps = raw.get("steps") or plan.get("steps") or default_steps
     return WalkSettings(
         kind=MIGRATION,
         weight=None if raw.get("weight") is None else int(raw["weight"]),

@@ -37,11 +37,13 @@ from messaging_operator.builders.metadata import (
 from messaging_operator.builders.routes import (
     build_http_route,
     effective_weight,
+    read_back,
     with_foreign_rules,
 )
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
-from messaging_operator.canary import canary_running, canary_weight
+from messaging_operator.builders.web import build_web
+from messaging_operator.canary import Serving, canary_running, serving
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.progress_report import progress_check
 from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
@@ -58,7 +60,15 @@ from messaging_operator.status import (
     summarize,
     transitions,
 )
-from messaging_operator.walks import Walk, decide_canaries, next_look, with_stable_versions
+from messaging_operator.walks import (
+    Migrations,
+    Walk,
+    decide_canaries,
+    decide_migrations,
+    next_look,
+    with_migration_weights,
+    with_stable_versions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +139,23 @@ class Outcome:
     phase: str = ""
     # Seconds until a canary's analysis falls due: the caller queues another pass then.
     requeue_after: float | None = None
+
+
+def ready_version(deployment: dict[str, Any] | None) -> str | None:
+    """The version a Deployment runs with every replica updated and ready, else None."""
+    if deployment is None:
+        return None
+    meta, spec = deployment["metadata"], deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    wanted = int(spec.get("replicas", 1))
+    settled = int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
+    updated = int(status.get("updatedReplicas", 0)) >= wanted
+    ready = int(status.get("readyReplicas", 0)) >= wanted
+    return (meta.get("labels") or {}).get(VERSION_LABEL) if settled and updated and ready else None
+
+
+def prefixed(walks: dict[str, Walk]) -> dict[str, Walk]:
+    return {f"migration/{name}": walk for name, walk in walks.items()}
 
 
 def owned_by(obj: dict[str, Any], platform: Platform) -> bool:
@@ -207,6 +234,7 @@ def desired_objects(
     seen: Observation,
     external_postgres: dict[str, str] | None,
     walks: dict[str, Walk] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every child we want now, and service -> the migration Job name of its target version."""
     existing = {
@@ -220,7 +248,7 @@ def desired_objects(
     if provision is not None:
         state, _ = job_state(live.get(("Job", provision["metadata"]["name"])))
         seen.migration_gate_open = state == "Complete"
-    migrations: dict[str, str] = {}
+    jobs: dict[str, str] = {}
     for service in platform.spec.enabled_services:
         desired.append(build_configmap(platform, service))
         desired.append(
@@ -233,7 +261,7 @@ def desired_objects(
         version: str | None = service.version
         if service.owns_database:
             job_name = migration_job_name(platform, service, service.version)
-            migrations[service.name] = job_name
+            jobs[service.name] = job_name
             job = live.get(("Job", job_name))
             if seen.migration_gate_open or job is not None:
                 env = build_service_env(platform, service, service.version)
@@ -252,8 +280,17 @@ def desired_objects(
         walk = (walks or {}).get(service.name)
         canary_share = None
         if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
-            desired += canary_objects(platform, service, walk, live, seen)
-            canary_share = canary_weight(walk.state)
+            stable_live = live.get(("Deployment", child_name(platform, service.name)))
+            now_serving = serving(
+                walk.settings,
+                walk.state,
+                now or datetime.now(UTC),
+                service.version,
+                service.replicas,
+                ready_version(stable_live),
+            )
+            desired += canary_objects(platform, service, walk, now_serving, live, seen)
+            canary_share = now_serving.canary_share
         route = (
             with_foreign_rules(
                 build_http_route(platform, service, canary_share),
@@ -269,23 +306,25 @@ def desired_objects(
         ):
             if optional is not None:
                 desired.append(optional)
-    return desired, migrations
+    desired += build_web(platform, with_route=seen.gateway_api_installed)
+    return desired, jobs
 
 
 def canary_objects(
     platform: Platform,
     service: ServiceSpec,
     walk: Walk,
+    now_serving: Serving,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
 ) -> list[dict[str, Any]]:
     """The canary's Deployment and Service, and (data-owning services) the migration Job of
     its version, which must complete before the canary pods start on that version."""
     state = walk.state
-    if state is None or not state.version:
+    if state is None or not state.version or now_serving.canary_version is None:
         return []
     running = canary_running(state)
-    version: str | None = state.version
+    version: str | None = now_serving.canary_version
     objects: list[dict[str, Any]] = []
     if service.owns_database:
         at_canary = replace(service, version=state.version)
@@ -301,7 +340,9 @@ def canary_objects(
             current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
             version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
     if version is not None:
-        objects.append(build_canary_deployment(platform, service, version, running=running))
+        objects.append(
+            build_canary_deployment(platform, service, version, now_serving.canary_replicas)
+        )
     objects.append(build_canary_service(platform, service))
     return objects
 
@@ -388,21 +429,23 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     if not handled_by(body, instance):
         return outcome  # another operator instance's platform
     platform = parse_platform(body)
-    walks = await decide_canaries(platform, body, datetime.now(UTC), prometheus.analyse)
-    platform = with_stable_versions(platform, walks)
+    now = datetime.now(UTC)
+    walks = await decide_canaries(platform, body, now, prometheus.analyse)
+    migrations = await decide_migrations(platform, body, now, prometheus.analyse)
+    platform = with_migration_weights(with_stable_versions(platform, walks, now), migrations)
     live = await read_live(client, platform)
     seen = Observation()
     external_postgres = await read_external(client, platform, seen)
     await read_routing(client, platform, seen)
 
-    desired, migrations = desired_objects(platform, live, seen, external_postgres, walks)
+    desired, jobs = desired_objects(platform, live, seen, external_postgres, walks, now)
     if any(apply_reason(obj, live.get(key_of(obj))) for obj in desired):
         # Report what is already known (a missing Secret or Gateway) before the slow part.
-        await report(client, body, platform, live, seen, migrations, outcome, walks)
+        await report(client, body, platform, live, seen, jobs, outcome, walks, migrations)
     await apply_all(client, desired, live, outcome)
     await prune(client, platform, desired, live, outcome)
-    await report(client, body, platform, live, seen, migrations, outcome, walks)
-    outcome.requeue_after = next_look(walks)
+    await report(client, body, platform, live, seen, jobs, outcome, walks, migrations)
+    outcome.requeue_after = next_look({**walks, **prefixed(migrations.walks)})
     if outcome.applied or outcome.pruned:
         summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
         await post_event(client, body, "Normal", "Applied", summary)
@@ -417,14 +460,16 @@ async def report(
     platform: Platform,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
-    migrations: dict[str, str],
+    jobs: dict[str, str],
     outcome: Outcome,
     walks: dict[str, Walk] | None = None,
+    migrations: Migrations | None = None,
 ) -> None:
     """Write the status if it changed (never otherwise), with an Event per failure that began."""
+    migrations = migrations or Migrations({})
     checks: dict[str, Check] = {
         "InfrastructureReady": evaluate_infrastructure(platform, live, seen),
-        "MigrationsSucceeded": evaluate_migrations(platform, live, seen, migrations),
+        "MigrationsSucceeded": evaluate_migrations(platform, live, seen, jobs),
         "RoutesReady": evaluate_routes(platform, live, seen),
     }
     services_check, per_service = evaluate_services(platform, live, seen)
@@ -434,14 +479,26 @@ async def report(
         ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
     checks["Ready"] = ready
     canaries = {name: walk.state for name, walk in (walks or {}).items()}
+    moves = {name: walk.state for name, walk in migrations.walks.items()}
     # After Ready: a walk rolled back (or frozen) does not make the platform unready.
-    checks["CanaryProgressing"] = progress_check(canaries, {})
-    for name, state in canaries.items():
-        if name in per_service and state is not None:
-            per_service[name]["canary"] = state.to_status()
-    weights = {s.name: effective_weight(platform, s) for s in platform.spec.enabled_services}
+    checks["CanaryProgressing"] = progress_check(canaries, moves, migrations.plan)
+    for kind, states in (("canary", canaries), ("migration", moves)):
+        for name, state in states.items():
+            if name in per_service and state is not None:
+                per_service[name][kind] = state.to_status()
+    weights = {}
+    for service in platform.spec.enabled_services:
+        # What the route really says (read back after our apply), not what we meant to write.
+        served = read_back(live.get(("HTTPRoute", child_name(platform, service.name))))
+        weights[service.name] = (
+            effective_weight(platform, service) if served is None else served.new
+        )
+        if served is not None and service.name in per_service:
+            per_service[service.name]["routeWeights"] = served.to_status()
     old_status = body.get("status") or {}
     new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
+    if migrations.plan is not None:
+        new_status["migrationPlan"] = migrations.plan.to_status()
     outcome.phase = new_status["phase"]
     patch = merge_patch(old_status, new_status)
     if not patch:
@@ -453,7 +510,7 @@ async def report(
         # Right after the status that records the steps: a restart in between loses nothing
         # but these Events (the decision is not taken again from the new status).
         outcome.walk_events_posted = True
-        for walk in (walks or {}).values():
+        for walk in [*(walks or {}).values(), *migrations.walks.values()]:
             for event in walk.decision.events:
                 await post_event(client, body, event.type, event.reason, event.message)
     for condition in transitions(old_status.get("conditions"), new_status["conditions"]):

@@ -136,6 +136,15 @@ class Endpoints:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The browser client (services/web), served at `/` through the gateway."""
+
+    enabled: bool = True
+    replicas: int = DEFAULT_REPLICAS
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     version: str
     image_repository: str = DEFAULT_IMAGE_REPOSITORY
@@ -149,6 +158,7 @@ class PlatformSpec:
     endpoints: Endpoints = field(default_factory=Endpoints)
     deletion_policy: str = "Retain"
     log_level: str = "INFO"
+    web: Web = field(default_factory=Web)
 
     @property
     def enabled_services(self) -> list[ServiceSpec]:
@@ -263,6 +273,11 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
         ),
         deletion_policy=raw.get("deletionPolicy", "Retain"),
         log_level=raw.get("logLevel", "INFO"),
+        web=Web(
+            enabled=bool((raw.get("web") or {}).get("enabled", True)),
+            replicas=int((raw.get("web") or {}).get("replicas", DEFAULT_REPLICAS)),
+            version=str((raw.get("web") or {}).get("version") or version),
+        ),
     )
 
 

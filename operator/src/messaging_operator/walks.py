@@ -14,14 +14,23 @@ from typing import Any
 
 from messaging_operator.analysis import PASSED, AnalysisResult, Target, Thresholds
 from messaging_operator.canary import (
+    SUCCEEDED,
     Decision,
     WalkState,
     analysis_due,
     analysis_target,
     decide_walk,
+    migration_weight,
     stable_version,
+    warm_version,
 )
-from messaging_operator.canary_settings import RolloutControls, WalkSettings, canary_settings
+from messaging_operator.canary_settings import (
+    RolloutControls,
+    WalkSettings,
+    canary_settings,
+    migration_settings,
+)
+from messaging_operator.migration_plan import PlanStatus, decide_plan, plan_order
 from messaging_operator.spec import Platform
 
 Analyse = Callable[[str, Target, str, Thresholds], Awaitable[AnalysisResult]]
@@ -53,6 +62,28 @@ def prometheus_url(raw_spec: Mapping[str, Any]) -> str | None:
     return str(url) if url else None
 
 
+async def _decide_one(
+    kind: str,
+    service: str,
+    settings: WalkSettings,
+    body: Mapping[str, Any],
+    controls: RolloutControls,
+    url: str | None,
+    now: datetime,
+    analyse: Analyse,
+    stable: str,
+) -> Walk:
+    state = recorded(body.get("status"), service, kind)
+    analysis = None
+    if analysis_due(settings, state, now):
+        if url is None:
+            analysis = NO_ANALYSIS
+        else:
+            target = analysis_target(service, settings, stable)
+            analysis = await analyse(url, target, settings.interval, settings.thresholds)
+    return Walk(settings, decide_walk(settings, state, controls, analysis, now, stable))
+
+
 async def decide_canaries(
     platform: Platform, body: Mapping[str, Any], now: datetime, analyse: Analyse
 ) -> dict[str, Walk]:
@@ -69,21 +100,103 @@ async def decide_canaries(
         if not settings.declared and state is None:
             continue
         stable = stable_version(service.version, state)
-        analysis = None
-        if analysis_due(settings, state, now):
-            if url is None:
-                analysis = NO_ANALYSIS
-            else:
-                target = analysis_target(service.name, settings, stable)
-                analysis = await analyse(url, target, settings.interval, settings.thresholds)
-        decision = decide_walk(settings, state, controls, analysis, now, stable)
-        walks[service.name] = Walk(settings, decision)
+        walks[service.name] = await _decide_one(
+            "canary", service.name, settings, body, controls, url, now, analyse, stable
+        )
     return walks
 
 
-def with_stable_versions(platform: Platform, walks: Mapping[str, Walk]) -> Platform:
+@dataclass(frozen=True)
+class Migrations:
+    """This pass's migration walks (legacy -> new) and, under a plan, whose turn it is."""
+
+    walks: dict[str, Walk]
+    plan: PlanStatus | None = None
+    # Plan services not yet started: their path stays on legacy.
+    waiting: tuple[str, ...] = ()
+
+
+async def decide_migrations(
+    platform: Platform, body: Mapping[str, Any], now: datetime, analyse: Analyse
+) -> Migrations:
+    """Migration walks: a service with `migration.steps` walks on its own; under
+    `spec.migrationPlan` the plan's services walk one after another, each gated by its own
+    analysis. Nothing walks without a legacy backend (there is nothing to migrate from)."""
+    gateway = platform.spec.gateway
+    if gateway is None or gateway.legacy is None:
+        return Migrations({})
+    raw_spec = body.get("spec") or {}
+    controls = RolloutControls.from_spec(raw_spec.get("rollout"))
+    url = prometheus_url(raw_spec)
+    raw_services = raw_spec.get("services") or {}
+    raw_plan = raw_spec.get("migrationPlan")
+    enabled = {s.name: s for s in platform.spec.enabled_services}
+    order = plan_order(raw_plan, enabled) if raw_plan is not None else ()
+
+    def settings_of(name: str) -> WalkSettings:
+        raw = (raw_services.get(name) or {}).get("migration")
+        return migration_settings(raw, raw_plan if name in order else None)
+
+    async def one(name: str) -> Walk:
+        return await _decide_one(
+            "migration",
+            name,
+            settings_of(name),
+            body,
+            controls,
+            url,
+            now,
+            analyse,
+            enabled[name].version,
+        )
+
+    walks: dict[str, Walk] = {}
+    for name in enabled:
+        if name not in order and settings_of(name).steps:
+            walks[name] = await one(name)
+    if not order:
+        return Migrations(walks)
+    # Services that finished keep their walk (a service's own abort can still undo it).
+    states = {name: recorded(body.get("status"), name, "migration") for name in order}
+    for name, state in states.items():
+        if state is not None and state.phase == SUCCEEDED:
+            walks[name] = await one(name)
+            states[name] = walks[name].state
+    plan = decide_plan(order, states)
+    # When the current service finishes in this pass the next one starts at once.
+    while plan.current is not None and plan.current not in walks:
+        walk = await one(plan.current)
+        walks[plan.current] = walk
+        states[plan.current] = walk.state
+        plan = decide_plan(order, states)
+    # Later services wait on legacy, whatever an older record of theirs says.
+    return Migrations(walks, plan, tuple(n for n in plan.pending if n not in walks))
+
+
+def with_migration_weights(platform: Platform, migrations: Migrations) -> Platform:
+    """The platform with each service's `migration_weight` as its walk (or the plan) says."""
+    services = dict(platform.spec.services)
+    changed = False
+    for name, service in services.items():
+        if name in migrations.waiting:
+            weight = 0
+        elif name in migrations.walks:
+            weight = migration_weight(migrations.walks[name].state, service.migration_weight)
+        else:
+            continue
+        if weight != service.migration_weight:
+            services[name] = replace(service, migration_weight=weight)
+            changed = True
+    if not changed:
+        return platform
+    return replace(platform, spec=replace(platform.spec, services=services))
+
+
+def with_stable_versions(
+    platform: Platform, walks: Mapping[str, Walk], now: datetime | None = None
+) -> Platform:
     """The platform as the stable Deployments should run it: a promoted canary's version
-    replaces the spec's until the spec catches up."""
+    replaces the spec's until the spec catches up, once its keep-warm window is over."""
     services = dict(platform.spec.services)
     changed = False
     for name, walk in walks.items():
@@ -91,6 +204,9 @@ def with_stable_versions(platform: Platform, walks: Mapping[str, Walk]) -> Platf
         if service is None:
             continue
         stable = stable_version(service.version, walk.state)
+        warm = None if now is None else warm_version(walk.settings, walk.state, now)
+        if warm is not None:
+            stable = warm  # the previous stable stays untouched while it is kept warm
         if stable != service.version:
             services[name] = replace(service, version=stable)
             changed = True

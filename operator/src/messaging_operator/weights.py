@@ -21,6 +21,16 @@ class RouteWeights:
     def total(self) -> int:
         return self.legacy + self.stable + self.canary
 
+    @property
+    def new(self) -> int:
+        """The share (percent) of the path served by the new service, stable and canary."""
+        if self.total <= 0:
+            return 0
+        return round(100 * (self.stable + self.canary) / self.total)
+
+    def to_status(self) -> dict[str, int]:
+        return {"legacy": self.legacy, "stable": self.stable, "canary": self.canary}
+
 
 def clamp_percent(value: int) -> int:
     return max(0, min(100, int(value)))

@@ -25,6 +25,9 @@ from typing import Any
 import pytest
 import yaml
 
+# Shared fixtures for the analysis tests: a real Prometheus and the metrics it scrapes.
+from tests.operator.cluster.fake_metrics import fake_relay, prometheus  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[3]
 HINT = "run `make cluster-up` (hack/cluster.sh up) first"
 INSTANCE_LABEL = "messaging.platform.dev/operator-instance"

@@ -8,6 +8,7 @@ is over, so these tests prove the wiring, not the verdicts (tests/operator/test_
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
@@ -53,7 +54,10 @@ def _condition(kube, ns, kind):
 def test_a_canary_walks_10_50_100_and_is_promoted(kube, operator, make_namespace, minimal_sample):
     ns = make_namespace()
     _platform_with_canary(
-        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s"}
+        kube,
+        ns,
+        minimal_sample,
+        {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s", "keepWarm": "0s"},
     )
     seen: list[int] = []
 
@@ -153,7 +157,10 @@ def test_a_hand_added_route_rule_survives_a_whole_walk(
 ):
     ns = make_namespace()
     _platform_with_canary(
-        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s"}
+        kube,
+        ns,
+        minimal_sample,
+        {"version": "1.1.0", "steps": [10, 50, 100], "interval": "3s", "keepWarm": "0s"},
     )
     kube.wait_for(lambda: _weights(kube, ns).get("chat-relay-canary") == 10, 30, "10 %")
     add = [{"op": "add", "path": "/spec/rules/-", "value": MAINTENANCE_RULE}]
@@ -171,7 +178,10 @@ def test_a_hand_added_route_rule_survives_a_whole_walk(
 def test_promote_by_hand_ends_the_walk_at_once(kube, operator, make_namespace, minimal_sample):
     ns = make_namespace()
     _platform_with_canary(
-        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "1h"}
+        kube,
+        ns,
+        minimal_sample,
+        {"version": "1.1.0", "steps": [10, 50, 100], "interval": "1h", "keepWarm": "0s"},
     )
     kube.wait_for(lambda: _walk(kube, ns).get("weight") == 10, 30, "the first step")
     patch = {"spec": {"services": {"relay": {"canary": {"promote": True}}}}}
@@ -185,3 +195,75 @@ def test_promote_by_hand_ends_the_walk_at_once(kube, operator, make_namespace, m
         20,
         "stable on 1.1.0",
     )
+
+
+def _version(deployment):
+    return deployment["metadata"]["labels"]["app.kubernetes.io/version"]
+
+
+def test_rollback_right_after_promotion_is_instant(kube, operator, make_namespace, minimal_sample):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube,
+        ns,
+        minimal_sample,
+        {"version": "1.1.0", "steps": [50, 100], "interval": "2s", "keepWarm": "10m"},
+    )
+    kube.wait_for(lambda: _walk(kube, ns).get("phase") == "Succeeded", 40, "promoted")
+    # Kept warm: the canary (grown to the stable's size) carries it all, stable is untouched.
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 0, "chat-relay-canary": 100}, 20, "handover"
+    )
+    kube.wait_for(
+        lambda: _deployment(kube, ns, "chat-relay-canary")["spec"]["replicas"] == 2, 20, "grown"
+    )
+    stable = _deployment(kube, ns, "chat-relay")
+    assert _version(stable) == "1.0.0"
+    generation = stable["metadata"]["generation"]
+    assert "kept warm for 10m" in _walk(kube, ns)["message"]
+
+    patch = {"spec": {"services": {"relay": {"canary": {"abort": True}}}}}
+    started = time.monotonic()
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(patch))
+    kube.wait_for(
+        lambda: _weights(kube, ns) == {"chat-relay": 100, "chat-relay-canary": 0},
+        10,
+        "all traffic back on the warm stable",
+        every=0.05,
+    )
+    took = time.monotonic() - started
+    print(f"\nundo a promotion while warm: route back on stable after {took:.2f}s")
+    stable = _deployment(kube, ns, "chat-relay")
+    # Nothing had to start: the stable Deployment never changed (no rollout, same pods).
+    assert stable["metadata"]["generation"] == generation
+    assert _version(stable) == "1.0.0"
+    walk = _walk(kube, ns)
+    assert (walk["phase"], walk["reason"]) == ("RolledBack", "Aborted")
+    assert "still warm" in walk["message"]
+
+
+def test_a_new_canary_version_mid_walk_restarts_the_walk(
+    kube, operator, make_namespace, minimal_sample
+):
+    ns = make_namespace()
+    _platform_with_canary(
+        kube, ns, minimal_sample, {"version": "1.1.0", "steps": [10, 50, 100], "interval": "4s"}
+    )
+    kube.wait_for(lambda: _walk(kube, ns).get("weight") == 50, 30, "the second step")
+    first_start = _walk(kube, ns)["startedAt"]
+    patch = {"spec": {"services": {"relay": {"canary": {"version": "1.2.0"}}}}}
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(patch))
+    kube.wait_for(lambda: _walk(kube, ns).get("version") == "1.2.0", 20, "the new version")
+    walk = _walk(kube, ns)
+    assert (walk["step"], walk["weight"], walk["failures"]) == (0, 10, 0)
+    assert "replaces 1.1.0" in _events_messages(kube, ns, "WalkRestarted")
+    assert walk["startedAt"] >= first_start
+    kube.wait_for(
+        lambda: _version(_deployment(kube, ns, "chat-relay-canary")) == "1.2.0", 20, "canary pods"
+    )
+    assert _weights(kube, ns) == {"chat-relay": 90, "chat-relay-canary": 10}
+
+
+def _events_messages(kube, ns, reason):
+    items = kube.json("get", "events", "-n", ns, "--field-selector", "involvedObject.name=chat")
+    return " | ".join(e.get("message", "") for e in items["items"] if e["reason"] == reason)

@@ -20,14 +20,14 @@ CONDITIONS = {
     "CanaryProgressing",
 }
 EXPECTED_CHILDREN = {
-    "Deployment": 8,
+    "Deployment": 9,  # 8 services + the web client
     "StatefulSet": 4,
-    "Service": 12,
+    "Service": 13,
     "ConfigMap": 8,
     "Secret": 10,
     "Job": 7,  # 5 migrations + database provisioning + bucket
     "PodDisruptionBudget": 8,
-    "HTTPRoute": 8,
+    "HTTPRoute": 9,
 }
 KINDS = "deploy,sts,svc,cm,secret,job,pdb,httproute"
 

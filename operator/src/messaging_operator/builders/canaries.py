@@ -4,7 +4,8 @@ The canary pods carry the component `<service>-canary`, so neither the stable De
 selector nor the stable Service's ever matches them (overlapping selectors make two
 Deployments fight over pods). The HTTPRoute sends the canary its share through the canary
 Service. When the walk is over (promoted or rolled back) the Deployment stays at zero
-replicas until the canary is removed from the spec, and is pruned then.
+replicas until the canary is removed from the spec, and is pruned then; right after a
+promotion it carries all the traffic while the previous stable is kept warm.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ def canary_name(platform: Platform, service: ServiceSpec) -> str:
 
 
 def build_canary_deployment(
-    platform: Platform, service: ServiceSpec, version: str, *, running: bool
+    platform: Platform, service: ServiceSpec, version: str, replicas: int
 ) -> dict[str, Any]:
-    """The canary at `version`: one pod while it walks, none once the walk is over."""
+    """The canary at `version`: one pod while it walks, the service's size while it carries
+    all traffic after a promotion (see `canary.serving`), none once the walk is over."""
     deployment = build_deployment(platform, service, version)
     component = canary_component(service)
     deployment["metadata"]["name"] = canary_name(platform, service)
@@ -39,7 +41,7 @@ def build_canary_deployment(
     spec["selector"] = {"matchLabels": selector_labels(platform, component)}
     spec["template"]["metadata"]["labels"] = labels(platform, component, version)
     # No HPA follows a canary: its size is ours.
-    spec["replicas"] = 1 if running else 0
+    spec["replicas"] = replicas
     return deployment
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from messaging_operator.builders.metadata import child_name, object_meta
-from messaging_operator.spec import Platform, ServiceSpec
-from messaging_operator.weights import route_weights
+from messaging_operator.spec import Gateway, Platform, ServiceSpec
+from messaging_operator.weights import RouteWeights, route_weights
 
 # Prefixes a service serves besides /api/v1/<its name>: without them the gateway would send
-# contacts, invitations, conversations and presence to nobody. websocket's /ws is the path
+# admin, contacts, invitations, conversations and presence to nobody. websocket's /ws is the path
 # browsers open the socket on.
 EXTRA_PATHS = {
+    "auth": ["/api/v1/admin"],
     "users": ["/api/v1/contacts", "/api/v1/invitations"],
     "messages": ["/api/v1/conversations"],
     "websocket": ["/ws", "/api/v1/presence"],
@@ -82,12 +83,7 @@ def backend_refs(
     return refs
 
 
-def build_http_route(
-    platform: Platform, service: ServiceSpec, canary_weight: int | None = None
-) -> dict[str, Any] | None:
-    gateway = platform.spec.gateway
-    if gateway is None:
-        return None
+def gateway_parent(gateway: Gateway) -> dict[str, Any]:
     parent: dict[str, Any] = {
         "group": "gateway.networking.k8s.io",
         "kind": "Gateway",
@@ -97,8 +93,17 @@ def build_http_route(
         parent["namespace"] = gateway.gateway_ref.namespace
     if gateway.gateway_ref.section_name:
         parent["sectionName"] = gateway.gateway_ref.section_name
+    return parent
+
+
+def build_http_route(
+    platform: Platform, service: ServiceSpec, canary_weight: int | None = None
+) -> dict[str, Any] | None:
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return None
     spec: dict[str, Any] = {
-        "parentRefs": [parent],
+        "parentRefs": [gateway_parent(gateway)],
         "rules": [
             {
                 "name": OWN_RULE,
@@ -139,3 +144,27 @@ def with_foreign_rules(
     if foreign:
         route["spec"]["rules"] = [*route["spec"]["rules"], *foreign]
     return route
+
+
+def read_back(live: dict[str, Any] | None) -> RouteWeights | None:
+    """The legacy / stable / canary weights our rule of a live route really holds (None
+    without a route or our rule): status reports these, not the ones we meant to write."""
+    if live is None:
+        return None
+    service_name = live["metadata"]["name"]
+    rules = (live.get("spec") or {}).get("rules") or []
+    ours = [r for i, r in enumerate(rules) if _ours(r, i, service_name)]
+    if not ours:
+        return None
+    found = {"legacy": 0, "stable": 0, "canary": 0}
+    for ref in ours[0].get("backendRefs") or []:
+        name = ref.get("name")
+        # Gateway API: an absent weight means 1.
+        weight = int(ref.get("weight", 1))
+        if name == service_name:
+            found["stable"] += weight
+        elif name == f"{service_name}-canary":
+            found["canary"] += weight
+        else:
+            found["legacy"] += weight
+    return RouteWeights(**found)
