@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, tags, pushes and kind-loads the platform's images: the operator and the eight services,
-# all from hack/images/Dockerfile (one build-arg picks the package). Needs a Docker engine (or
+# all from hack/images/Dockerfile (one build-arg picks the package), and the web client from
+# services/web/Dockerfile (npm build, then nginx). Needs a Docker engine (or
 # podman: DOCKER=podman); there is none on the development machine, so CI's kind job runs it.
 #   hack/images.sh list                 image references, one a line
 #   hack/images.sh build [NAME...]      docker build (default: all images)
@@ -32,7 +33,8 @@ declare -A PACKAGES=(
   [notifications]=messaging-notifications
   [websocket]=messaging-websocket
 )
-ALL_IMAGES=(operator auth users messages groups media relay notifications websocket)
+ALL_IMAGES=(operator auth users messages groups media relay notifications websocket web)
+WEB_DIR="$REPO_ROOT/services/web"
 
 run() {
   if [ "$DRY_RUN" = 1 ]; then
@@ -47,7 +49,7 @@ image_ref() { echo "$IMAGE_REPOSITORY/$1:$IMAGE_TAG"; }
 check_names() {
   local name
   for name in "$@"; do
-    [ -n "${PACKAGES[$name]:-}" ] || die "unknown image '$name' (known: ${ALL_IMAGES[*]})"
+    [ "$name" = web ] || [ -n "${PACKAGES[$name]:-}" ] || die "unknown image '$name' (known: ${ALL_IMAGES[*]})"
   done
 }
 
@@ -64,6 +66,13 @@ build() {
   created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   version="${IMAGE_VERSION:-$IMAGE_TAG}"
   for name in "$@"; do
+    if [ "$name" = web ]; then
+      log "building $(image_ref web) (services/web)"
+      run "$DOCKER" build --file "$WEB_DIR/Dockerfile" --build-arg "VERSION=$version" \
+        --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
+        --tag "$(image_ref web)" "$WEB_DIR"
+      continue
+    fi
     log "building $(image_ref "$name") (package ${PACKAGES[$name]})"
     run "$DOCKER" build \
       --file "$DOCKERFILE" \

@@ -90,7 +90,8 @@ def test_images_are_named_as_the_operator_deploys_them() -> None:
     )
     assert ports is not None
     services = ast.literal_eval(ports)
-    assert sorted(names) == sorted([f"{s}:1.2.3" for s in services] + ["operator:1.2.3"])
+    expected = [f"{s}:1.2.3" for s in services] + ["operator:1.2.3", "web:1.2.3"]
+    assert sorted(names) == sorted(expected)
     # builders/deployments.py: <imageRepository>/<service>:<version>
     assert all(ref.startswith("ghcr.io/acme/messaging/") for ref in refs.split())
 
@@ -98,9 +99,10 @@ def test_images_are_named_as_the_operator_deploys_them() -> None:
 def test_build_passes_each_package_to_the_dockerfile() -> None:
     result = run(REPO / "hack/images.sh", "build", env={**os.environ, "DRY_RUN": "1"})
     builds = [line for line in result.stdout.splitlines() if line.startswith("docker build")]
-    assert len(builds) == len(image_packages())
+    assert len(builds) == len(image_packages()) + 1  # and the web client's own Dockerfile
     for package in image_packages():
         assert any(f"PACKAGE={package} " in line for line in builds), package
+    assert any("services/web/Dockerfile" in line for line in builds)
     result = run(REPO / "hack/images.sh", "build", "nonsense", check=False)
     assert result.returncode != 0
     assert "unknown image 'nonsense'" in result.stderr
