@@ -143,6 +143,7 @@ hack/stack/stack.sh status || true
 cat <<EOF
 
 Everything listens on 127.0.0.1 only.
+  web client               $GATEWAY/   (static files from services/web/dist on 127.0.0.1:8009)
   gateway (HAProxy)        $GATEWAY/api/v1/<service>/...   e.g. curl $GATEWAY/api/v1/auth/jwks.json
                            websocket: ws://127.0.0.1:8080/ws
   services (direct)        http://127.0.0.1:8001..8008 (auth users messages groups media relay
