@@ -17,7 +17,7 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TIMEOUT = 20_000;
 const run = Math.random().toString(36).slice(2, 8);
 const PASSWORD = "correct horse battery";
-const report = { web_url: WEB_URL, run, plaintexts: [], users: {}, timings: {}, console_errors: [], steps: [] };
+const report = { web_url: WEB_URL, run, plaintexts: [], users: {}, timings: {}, console_errors: [], http_errors: [], steps: [] };
 
 function step(name) {
   report.steps.push({ name, at_ms: Math.round(performance.now()) });
@@ -34,6 +34,11 @@ function watchConsole(page, who) {
     if (message.type() === "error") report.console_errors.push(`${who}: ${message.text()}`);
   });
   page.on("pageerror", (error) => report.console_errors.push(`${who}: ${error.message}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) {
+      report.http_errors.push(`${who}: ${response.status()} ${response.request().method()} ${response.url()}`);
+    }
+  });
 }
 
 async function register(page, who) {
@@ -89,12 +94,14 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
+const pages = [];
 try {
   const viewport = { width: 1000, height: 680 };
   const contextA = await browser.newContext({ viewport });
   const contextB = await browser.newContext({ viewport });
   const alicePage = await contextA.newPage();
   const bobPage = await contextB.newPage();
+  pages.push(["alice", alicePage], ["bob", bobPage]);
   for (const page of [alicePage, bobPage]) page.setDefaultTimeout(TIMEOUT);
   watchConsole(alicePage, "alice");
   watchConsole(bobPage, "bob");
@@ -218,6 +225,10 @@ try {
   report.ok = false;
   report.error = String(error?.stack ?? error);
   console.error(report.error);
+  // What each person saw when it failed, beside the report.
+  for (const [who, page] of pages) {
+    await page.screenshot({ path: join(dirname(REPORT), `failed-${who}.png`) }).catch(() => undefined);
+  }
 } finally {
   mkdirSync(dirname(REPORT), { recursive: true });
   writeFileSync(REPORT, JSON.stringify(report, null, 2));

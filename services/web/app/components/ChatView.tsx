@@ -20,7 +20,7 @@ function Body({ message }: { message: ChatMessage }) {
   const content = message.content;
   if (content.kind === "text") return <span className="text">{content.text}</span>;
   if (content.kind === "image") return <ImageThumb mediaId={content.mediaId} name={content.name} />;
-  return <em className="muted">🔒 {content.reason}</em>;
+  return <em className="muted">Locked: {content.reason}</em>;
 }
 
 export function ChatView({ chat, me, names, direct, scope, onSend, onTyping, onBack }: Props) {
@@ -113,7 +113,15 @@ export function ChatView({ chat, me, names, direct, scope, onSend, onTyping, onB
         />
         <label className="attach" title="Attach an image">
           <span className="visually-hidden">Attach an image</span>
-          📎
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path
+              d="M16.5 6.5 8.6 14.4a2 2 0 1 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.6-5.6L5.7 11.7a6 6 0 0 0 8.5 8.5l6.3-6.3"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2"
+              strokeLinecap="round"
+            />
+          </svg>
           <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" onChange={attach} disabled={uploading} />
         </label>
         <button type="submit" disabled={!draft.trim()}>

@@ -47,31 +47,6 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
     return name;
   }, []);
 
-  const loadDirect = useCallback(
-    async (peerId: string, markAsRead: boolean) => {
-      const { conversation_id } = await api.conversationWith(client, peerId);
-      conversationPeers.current.set(conversation_id, peerId);
-      const page = await api.history(client, conversation_id);
-      const messages = await Promise.all(page.items.map((m) => readMessage(device, m)));
-      dispatch({ type: "history", key: directKey(peerId), messages });
-      if (markAsRead) {
-        const unread = page.items.filter((m) => m.sender_id !== me.user_id && !m.read_at);
-        await Promise.all(unread.map((m) => api.markRead(client, m.id)));
-      }
-    },
-    [device, me.user_id],
-  );
-
-  const loadGroup = useCallback(
-    async (groupId: string) => {
-      const [detail, page] = await Promise.all([api.group(client, groupId), api.groupHistory(client, groupId)]);
-      setGroups((known) => ({ ...known, [groupId]: detail }));
-      const messages = await Promise.all(page.items.map((m) => readMessage(device, m)));
-      dispatch({ type: "history", key: groupKey(groupId), messages });
-    },
-    [device],
-  );
-
   const refreshLists = useCallback(async () => {
     const [people, inbox, sent, mine, convs] = await Promise.all([
       api.contacts(client),
@@ -94,6 +69,35 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
     await Promise.all(convs.items.map((c) => nameOf(c.peer_id)));
     return { convs: convs.items, groups: mine };
   }, [nameOf]);
+
+  const loadDirect = useCallback(
+    async (peerId: string, markAsRead: boolean) => {
+      const { conversation_id } = await api.conversationWith(client, peerId);
+      // A conversation exists from its first message on (listed, or heard of live); before
+      // that its history would be a 404.
+      if (!conversationPeers.current.has(conversation_id)) await refreshLists();
+      if (!conversationPeers.current.has(conversation_id)) return;
+      const page = await api.history(client, conversation_id);
+      const messages = await Promise.all(page.items.map((m) => readMessage(device, m)));
+      dispatch({ type: "history", key: directKey(peerId), messages });
+      if (markAsRead) {
+        const unread = page.items.filter((m) => m.sender_id !== me.user_id && !m.read_at);
+        await Promise.all(unread.map((m) => api.markRead(client, m.id)));
+      }
+    },
+    [device, me.user_id, refreshLists],
+  );
+
+  const loadGroup = useCallback(
+    async (groupId: string) => {
+      const [detail, page] = await Promise.all([api.group(client, groupId), api.groupHistory(client, groupId)]);
+      setGroups((known) => ({ ...known, [groupId]: detail }));
+      const messages = await Promise.all(page.items.map((m) => readMessage(device, m)));
+      dispatch({ type: "history", key: groupKey(groupId), messages });
+    },
+    [device],
+  );
+
 
   // First load: lists, then every chat's recent history (unread counts and previews).
   useEffect(() => {
@@ -213,15 +217,17 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
           lastTyping.current = 0;
           const stored = await sendDirect(client, me.user_id, peer, content);
           dispatch({ type: "message", key: state.open, message: await readMessage(device, stored) });
-        } else if (openGroup) {
-          const stored = await sendToGroup(client, openGroup.id, openGroup.members.map((m) => m.user_id), content);
+        } else {
+          const groupId = state.open.slice(2);
+          const detail = groups[groupId] ?? (await api.group(client, groupId));
+          const stored = await sendToGroup(client, groupId, detail.members.map((m) => m.user_id), content);
           dispatch({ type: "message", key: state.open, message: await readMessage(device, stored) });
         }
       } catch (e) {
         setError(e instanceof Error ? e.message : String(e));
       }
     },
-    [state.open, openGroup, me.user_id, device],
+    [state.open, groups, me.user_id, device],
   );
 
   const typing = useCallback(() => {
@@ -263,6 +269,7 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
           names={names}
           onChanged={() => void refreshLists()}
           onGroupCreated={(g) => {
+            setGroups((known) => ({ ...known, [g.id]: g }));
             dispatch({ type: "chat-known", key: groupKey(g.id), title: g.name });
             openChat(groupKey(g.id));
           }}
