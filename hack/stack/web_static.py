@@ -1,6 +1,7 @@
 """Serves the web client's build (services/web/dist) on loopback, the way the container's
-nginx does: files as they are, hashed assets cached for a year, index.html never cached, and
-every other path answered with index.html so the single-page app's own routes survive a reload.
+nginx does: files gzipped when the browser accepts it, hashed assets cached for a year,
+index.html never cached, and every other path answered with index.html so the single-page
+app's own routes survive a reload.
 
     python hack/stack/web_static.py --root services/web/dist --port 8009
 """
@@ -8,6 +9,9 @@ every other path answered with index.html so the single-page app's own routes su
 from __future__ import annotations
 
 import argparse
+import functools
+import gzip
+import io
 import ipaddress
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +19,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 API_PREFIXES = ("/api/", "/ws")
+COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json", ".txt")
+
+
+@functools.lru_cache(maxsize=64)
+def gzipped(path: Path, mtime_ns: int) -> bytes:
+    """The file gzipped (once per version of it: the key holds its mtime)."""
+    return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
 
 
 def resolve(root: Path, url_path: str) -> tuple[Path, bool]:
@@ -31,7 +42,7 @@ def resolve(root: Path, url_path: str) -> tuple[Path, bool]:
 class Handler(SimpleHTTPRequestHandler):
     root: Path
 
-    def send_head(self):  # type: ignore[no-untyped-def]
+    def send_head(self) -> io.BytesIO | None:
         if self.path in ("/health", "/health/"):
             body = b"ok\n"
             self.send_response(HTTPStatus.OK)
@@ -47,21 +58,25 @@ class Handler(SimpleHTTPRequestHandler):
             return None
         path, immutable = resolve(self.root, self.path)
         try:
-            handle = path.open("rb")
+            stat = path.stat()
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND, "no build: run npm run build in services/web")
             return None
-        size = path.stat().st_size
+        compress = path.suffix in COMPRESSIBLE and "gzip" in self.headers.get("Accept-Encoding", "")
+        body = gzipped(path, stat.st_mtime_ns) if compress else path.read_bytes()
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Length", str(size))
+        self.send_header("Content-Length", str(len(body)))
+        if compress:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
         self.send_header(
             "Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache"
         )
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.end_headers()
-        return handle
+        return io.BytesIO(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # the gateway logs requests; keep this log for errors only

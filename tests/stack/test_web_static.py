@@ -74,6 +74,8 @@ def test_the_server_sends_cache_headers_and_falls_back(build: Path) -> None:
                 time.sleep(0.05)
         asset = httpx.get(f"{base}/assets/index-abc.js", timeout=2)
         assert "immutable" in asset.headers["Cache-Control"]
+        assert asset.headers["Content-Encoding"] == "gzip"  # httpx asks for it and unpacks it
+        assert asset.text == "console.log(1)"
         page = httpx.get(f"{base}/some/route", timeout=2)
         assert page.headers["Cache-Control"] == "no-cache"
         assert "<title>app</title>" in page.text
