@@ -86,13 +86,26 @@ class InvitationOut(BaseModel):
         )
 
 
-class DeviceKeyIn(BaseModel):
+class P256DeviceKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    algorithm: Literal["ECDH-P256", "X25519"]
-    public_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="base64 (RFC 4648 section 4) of the raw public key"
+    algorithm: Literal["ECDH-P256"]
+    # base64 of the 65-byte uncompressed point: 0x04 first, so "B" then one of A-P.
+    public_key: Annotated[str, StringConstraints(pattern=r"^B[A-P][A-Za-z0-9+/]{85}=$")] = Field(
+        description="base64 (RFC 4648 section 4) of the raw 65-byte uncompressed public point"
     )
+
+
+class X25519DeviceKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["X25519"]
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")] = Field(
+        description="base64 (RFC 4648 section 4) of the raw 32-byte public key"
+    )
+
+
+DeviceKeyIn = Annotated[P256DeviceKey | X25519DeviceKey, Field(discriminator="algorithm")]
 
 
 class DeviceKeyOut(BaseModel):

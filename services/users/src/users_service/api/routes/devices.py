@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Body, Response, status
 from fastapi.responses import JSONResponse
 
 from users_service import crud, device_keys
@@ -19,7 +20,10 @@ router = APIRouter(prefix="/api/v1/users", tags=["devices"])
     responses={201: {"model": DeviceKeyOut, "description": "a new device"}},
 )
 def publish(
-    device_id: uuid.UUID, body: DeviceKeyIn, viewer: ViewerId, session: SessionDep
+    device_id: uuid.UUID,
+    body: Annotated[DeviceKeyIn, Body()],
+    viewer: ViewerId,
+    session: SessionDep,
 ) -> Response:
     key, created = device_keys.publish_device_key(
         session, viewer, device_id, body.algorithm, body.public_key
