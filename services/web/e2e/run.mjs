@@ -112,8 +112,10 @@ try {
   report.timings = await alicePage.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
     return {
-      // The login form is rendered and answers input: our time to interactive.
-      interactive_ms: Math.round(performance.now()),
+      // The app marks when its first screen has rendered and answers input.
+      app_interactive_ms: Math.round(performance.getEntriesByName("app-interactive")[0]?.startTime ?? -1),
+      // When this script saw the login button (includes the driver's polling).
+      seen_interactive_ms: Math.round(performance.now()),
       dom_interactive_ms: Math.round(nav.domInteractive),
       load_event_ms: Math.round(nav.loadEventEnd),
       transferred_bytes: performance
