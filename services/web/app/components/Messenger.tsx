@@ -172,6 +172,11 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
   handlers.current = { handleEvent, handleTyping, loadDirect, loadGroup };
 
   useEffect(() => {
+    const reloadOpenChat = () => {
+      const open = openRef.current;
+      if (open?.startsWith("u:")) void handlers.current.loadDirect(open.slice(2), true).catch(() => undefined);
+      if (open?.startsWith("g:")) void handlers.current.loadGroup(open.slice(2)).catch(() => undefined);
+    };
     const cursorKey = `mp.cursor.${me.user_id}.${device.deviceId}`;
     const live = new LiveSocket({
       url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`,
@@ -181,12 +186,10 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
       onEvent: (frame) => handlers.current.handleEvent(frame),
       onTyping: (frame) => handlers.current.handleTyping(frame),
       onStatus: setStatus,
+      // The stream no longer holds our cursor: reload what is on screen over HTTP.
+      onGap: reloadOpenChat,
       // Back online: the stream replays what we missed; history fills in anything older.
-      onReady: () => {
-        const open = openRef.current;
-        if (open?.startsWith("u:")) void handlers.current.loadDirect(open.slice(2), true).catch(() => undefined);
-        if (open?.startsWith("g:")) void handlers.current.loadGroup(open.slice(2)).catch(() => undefined);
-      },
+      onReady: reloadOpenChat,
     });
     socket.current = live;
     live.start();
