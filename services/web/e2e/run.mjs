@@ -131,6 +131,19 @@ try {
   const alice = await register(alicePage, "alice");
   const bob = await register(bobPage, "bob");
 
+  step("alice edits her profile: status and avatar");
+  await alicePage.getByRole("button", { name: "Edit profile" }).click();
+  await alicePage.getByLabel("Status").fill("Testing the web client");
+  await alicePage.getByLabel("Avatar image").setInputFiles({
+    name: "avatar.png",
+    mimeType: "image/png",
+    buffer: await pngBytes(alicePage),
+  });
+  await alicePage.getByRole("img", { name: "Image: your avatar" }).waitFor({ timeout: 40_000 });
+  await alicePage.getByRole("button", { name: "Save" }).click();
+  await alicePage.getByText("Testing the web client").waitFor();
+  await shot(alicePage, "profile");
+
   step("alice finds bob and invites him");
   await alicePage.getByLabel("Search people by username or name").fill(bob.username);
   await alicePage.getByRole("button", { name: "Search", exact: true }).click();
