@@ -34,6 +34,7 @@ STORAGE_SERVICES: frozenset[str] = frozenset({"media"})
 
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/acme/messaging"
 DEFAULT_REPLICAS = 2
+DEFAULT_BACKUPS_RETAIN = 7
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class ServiceSpec:
     # Share (0..100) of this service's path that goes to the new service rather than legacy.
     migration_weight: int = 100
     canary: Canary = field(default_factory=Canary)
+    # spec.services.<name>.restore.backup: the backup to restore (backups.py walks the steps).
+    restore_backup: str | None = None
 
     @property
     def owns_database(self) -> bool:
@@ -136,6 +139,14 @@ class Endpoints:
 
 
 @dataclass(frozen=True)
+class Backups:
+    """spec.backups: a CronJob per database service when `schedule` is set; keep `retain`."""
+
+    schedule: str | None = None
+    retain: int = DEFAULT_BACKUPS_RETAIN
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     version: str
     image_repository: str = DEFAULT_IMAGE_REPOSITORY
@@ -149,6 +160,7 @@ class PlatformSpec:
     endpoints: Endpoints = field(default_factory=Endpoints)
     deletion_policy: str = "Retain"
     log_level: str = "INFO"
+    backups: Backups = field(default_factory=Backups)
 
     @property
     def enabled_services(self) -> list[ServiceSpec]:
@@ -224,6 +236,7 @@ def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> Ser
         pod_annotations={str(k): str(v) for k, v in (raw.get("podAnnotations") or {}).items()},
         migration_weight=int((raw.get("migration") or {}).get("weight", 100)),
         canary=canary,
+        restore_backup=(raw.get("restore") or {}).get("backup") or None,
     )
 
 
@@ -263,6 +276,10 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
         ),
         deletion_policy=raw.get("deletionPolicy", "Retain"),
         log_level=raw.get("logLevel", "INFO"),
+        backups=Backups(
+            schedule=(raw.get("backups") or {}).get("schedule") or None,
+            retain=int((raw.get("backups") or {}).get("retain", DEFAULT_BACKUPS_RETAIN)),
+        ),
     )
 
 

@@ -156,7 +156,7 @@ def take_backup(url: str, store: Minio, bucket: str, name: str) -> BackupResult:
             store.make_bucket(bucket)
     with tempfile.TemporaryFile() as errors:
         dump = subprocess.Popen(
-            ["pg_dump", "--format=custom"],
+            ["pg_dump", "--format=custom"],  # noqa: S607 - the image's postgresql-client
             env={**os.environ, **libpq_env(url)},
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -166,7 +166,7 @@ def take_backup(url: str, store: Minio, bucket: str, name: str) -> BackupResult:
             store.put_object(
                 bucket,
                 name,
-                dump.stdout,
+                dump.stdout,  # type: ignore[arg-type]  # a pipe is a binary stream
                 length=-1,
                 part_size=PART_SIZE,
                 content_type="application/vnd.postgresql.custom-dump",
@@ -224,9 +224,9 @@ def _pipe_into_restore(store: Minio, bucket: str, name: str, url: str) -> None:
     except S3Error as error:
         raise BackupError(f"backup {name} not found in bucket {bucket}: {error.code}") from None
     with tempfile.TemporaryFile() as errors:
-        restore = subprocess.Popen(
-            # One transaction: a dump that breaks half way leaves nothing half restored.
-            ["pg_restore", "--exit-on-error", "--single-transaction", "--no-owner", "--no-acl",
+        # One transaction: a dump that breaks half way leaves nothing half restored.
+        restore = subprocess.Popen(  # noqa: S603 - fixed arguments; connection via environment
+            ["pg_restore",  # noqa: S607 - the image's postgresql-client "--exit-on-error", "--single-transaction", "--no-owner", "--no-acl",
              "--dbname", libpq_env(url)["PGDATABASE"]],
             env={**os.environ, **libpq_env(url)},
             stdin=subprocess.PIPE,
@@ -250,19 +250,19 @@ def _pipe_into_restore(store: Minio, bucket: str, name: str, url: str) -> None:
 
 def check_restored(url: str) -> tuple[str, int]:
     """(alembic revision, table count) of a restored database; BackupError when it is not one."""
-    with contextlib.closing(psycopg2.connect(url, connect_timeout=10)) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
-            )
-            tables = int(cursor.fetchone()[0])
-            if tables == 0:
-                raise BackupError("the restored database holds no tables")
-            try:
-                cursor.execute("SELECT version_num FROM alembic_version")
-            except psycopg2.errors.UndefinedTable:
-                raise BackupError("the restored database has no alembic_version table") from None
-            row = cursor.fetchone()
+    connection = psycopg2.connect(url, connect_timeout=10)
+    with contextlib.closing(connection), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        tables = int(cursor.fetchone()[0])
+        if tables == 0:
+            raise BackupError("the restored database holds no tables")
+        try:
+            cursor.execute("SELECT version_num FROM alembic_version")
+        except psycopg2.errors.UndefinedTable:
+            raise BackupError("the restored database has no alembic_version table") from None
+        row = cursor.fetchone()
     if row is None:
         raise BackupError("the restored database has no schema revision")
     return str(row[0]), tables
@@ -294,7 +294,9 @@ def _swap(admin: Any, target: str, staging: str, previous: str) -> None:
         except psycopg2.errors.ObjectInUse:
             admin.rollback()
             if attempt == 4:
-                raise BackupError(f"database {target} is still in use; scale the service down")
+                raise BackupError(
+                    f"database {target} is still in use; scale the service down"
+                ) from None
             time.sleep(0.5)
         finally:
             admin.autocommit = True

@@ -49,7 +49,7 @@ def restore_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _settings(service: str) -> BackupSettings | None:
     try:
-        return BackupSettings()  # type: ignore[call-arg]  # from the environment
+        return BackupSettings()
     except ValidationError as error:
         print(f"messaging-{service}: bad settings: {describe_error(error)}", file=sys.stderr)
         return None

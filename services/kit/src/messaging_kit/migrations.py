@@ -13,10 +13,9 @@ gets `--allow-contract`. Otherwise the upgrade stops just before the first contr
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from dataclasses import dataclass
 
 from alembic import command
 from alembic.config import Config
