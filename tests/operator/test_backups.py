@@ -75,7 +75,8 @@ def test_the_gate_opens_when_the_backup_job_completes_and_never_for_fresh_servic
     done = {("Job", name): job(name, "Complete")}
     assert backups.backup_gate(platform, auth, "1.1.0", "1.0.0", done, NOW).open
     fresh = backups.backup_gate(platform, auth, "1.0.0", None, {}, NOW)
-    assert fresh.open and fresh.jobs == []
+    assert fresh.open
+    assert fresh.jobs == []
 
 
 def test_a_failed_or_running_backup_is_a_condition(platform):

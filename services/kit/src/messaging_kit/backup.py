@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg2
 from minio import Minio
@@ -125,7 +125,8 @@ def with_database(url: str, database: str) -> str:
 def with_credentials(url: str, user: str, password: str) -> str:
     parts = urlsplit(url.replace("postgresql+psycopg2://", "postgresql://", 1))
     host = parts.hostname or "127.0.0.1"
-    netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    netloc = f"{credentials}@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
