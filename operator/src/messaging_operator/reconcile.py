@@ -43,6 +43,7 @@ from messaging_operator.builders.routes import (
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.canary import canary_running, canary_weight
+from messaging_operator.contracts import contract_jobs
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.progress_report import progress_check
 from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
@@ -269,6 +270,7 @@ def desired_objects(
             cronjob = build_backup_cronjob(platform, service, version)
             if cronjob is not None:
                 desired.append(cronjob)
+            desired += contract_jobs(platform, service, live)
         walk = (walks or {}).get(service.name)
         canary_share = None
         if walk is not None and walk.state is not None and not platform.spec.endpoints.local:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from messaging_kit import backup
 from messaging_kit.cli import ServiceCli
 from messaging_kit.migrations import contract_blocker
 from messaging_kit.settings import DatabaseSettings
@@ -88,9 +89,16 @@ def migrate(package: str, *args: str) -> int:
     return cli.main(["migrate", *args])
 
 
-def test_contract_waits_while_an_older_version_runs(package, database, monkeypatch, capsys):
+def test_contract_waits_while_an_older_version_runs(
+    package, database, monkeypatch, capsys, tmp_path
+):
+    termination = tmp_path / "termination-log"
+    termination.write_text("")
+    monkeypatch.setattr(backup, "TERMINATION_LOG", str(termination))
     monkeypatch.setenv("RUNNING_VERSIONS", "1.0.0")
     assert migrate(package) == 0
+    # Where Kubernetes shows it: the operator runs `migrate --allow-contract` after the rollout.
+    assert termination.read_text() == "contract-deferred: 0003"
     assert revision(database) == "0002"  # the expanding revisions before it went in
     err = capsys.readouterr().err
     assert "contracting migration 0003 not applied" in err

@@ -343,8 +343,10 @@ def admin_url_of(settings: BackupSettings) -> str:
     return settings.database_url
 
 
-def report_name(name: str, path: str = TERMINATION_LOG) -> None:
-    """Leave the backup's name where Kubernetes shows it (the operator records it)."""
+def write_termination_message(text: str, path: str | None = None) -> None:
+    """Leave a line where Kubernetes shows it as the container's termination message: the
+    operator reads backup names and deferred contractions from there."""
+    path = path or TERMINATION_LOG
     if os.path.exists(path):
         with contextlib.suppress(OSError), open(path, "w") as handle:
-            handle.write(name)
+            handle.write(text)

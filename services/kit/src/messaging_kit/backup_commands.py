@@ -19,9 +19,9 @@ from messaging_kit.backup import (
     backup_name,
     object_store,
     prune_backups,
-    report_name,
     restore_backup,
     take_backup,
+    write_termination_message,
 )
 from messaging_kit.settings import EXIT_BAD_SETTINGS, describe_error
 
@@ -78,7 +78,7 @@ def run_backup(service: str, args: argparse.Namespace) -> int:
     except S3Error as error:
         print(f"messaging-{service}: object storage refused: {error}", file=sys.stderr)
         return EXIT_FAILED
-    report_name(result.name)
+    write_termination_message(result.name)
     log.info(
         "backup written",
         extra={"backup": result.name, "bytes": result.size, "seconds": round(result.seconds, 2)},
@@ -105,7 +105,7 @@ def run_restore(service: str, args: argparse.Namespace) -> int:
     except BackupError as error:
         message = f"restore failed, the database was left untouched: {error}"
         print(f"messaging-{service}: {message}", file=sys.stderr)
-        report_name(message)
+        write_termination_message(message)
         return EXIT_FAILED
     except psycopg2.OperationalError as error:
         return _unreachable(service, error)

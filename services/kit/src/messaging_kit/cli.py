@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import OperationalError
 
+from messaging_kit.backup import write_termination_message
 from messaging_kit.backup_commands import (
     backup_arguments,
     restore_arguments,
@@ -20,7 +21,7 @@ from messaging_kit.backup_commands import (
     run_restore,
 )
 from messaging_kit.logs import configure_logging
-from messaging_kit.migrations import contract_blocker, pending_revisions, upgrade_head, upgrade_to
+from messaging_kit.migrations import DEFERRED_PREFIX, upgrade_expanding
 from messaging_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -59,25 +60,24 @@ class ServiceCli:
 
     def migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
         assert self.migrations_package is not None
-        package, url = self.migrations_package, settings.database_url
+        running = os.environ.get("RUNNING_VERSIONS")
         try:
-            pending = pending_revisions(package, url)
-            contracting = [p for p in pending if p.contract]
-            blocker = contract_blocker(
-                os.environ.get("RUNNING_VERSIONS"), settings.service_version, args.allow_contract
+            deferred = upgrade_expanding(
+                self.migrations_package,
+                settings.database_url,
+                running,
+                settings.service_version,
+                args.allow_contract,
             )
-            if contracting and blocker:
-                first = contracting[0]
-                if first.down_revision and first is not pending[0]:
-                    upgrade_to(package, url, first.down_revision)
+            if deferred is not None:
                 print(
-                    f"messaging-{self.service}: contracting migration {first.revision} not "
-                    f"applied: {blocker}; expanding migrations before it are. Run `migrate "
+                    f"messaging-{self.service}: contracting migration {deferred.revision} not "
+                    f"applied: {deferred.reason}; the migrations before it are. Run `migrate "
                     "--allow-contract` once only this version runs.",
                     file=sys.stderr,
                 )
+                write_termination_message(f"{DEFERRED_PREFIX} {deferred.revision}")
                 return 0
-            upgrade_head(package, url)
         except OperationalError as error:
             # The migration Job retries this exit code: the database may still be starting.
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

@@ -44,6 +44,9 @@ def upgrade_head(package: str, database_url: str) -> None:
 
 
 CONTRACT_ATTRIBUTE = "contract"
+# The termination message of a migration that held a contraction back: the operator runs
+# `migrate --allow-contract` once the rollout left only this version running.
+DEFERRED_PREFIX = "contract-deferred:"
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,28 @@ def contract_blocker(running_versions: str | None, version: str, allowed: bool) 
 def upgrade_to(package: str, database_url: str, revision: str) -> None:
     log.info("migrating database", extra={"package": package, "revision": revision})
     command.upgrade(alembic_config(package, database_url), revision)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    revision: str
+    reason: str
+
+
+def upgrade_expanding(
+    package: str, database_url: str, running_versions: str | None, version: str, allowed: bool
+) -> Deferred | None:
+    """Upgrade to head, or only up to the first contracting revision when it may not run yet."""
+    pending = pending_revisions(package, database_url)
+    contracting = [p for p in pending if p.contract]
+    blocker = contract_blocker(running_versions, version, allowed)
+    if not contracting or blocker is None:
+        upgrade_head(package, database_url)
+        return None
+    first = contracting[0]
+    if first.down_revision and first is not pending[0]:
+        upgrade_to(package, database_url, first.down_revision)
+    return Deferred(first.revision, blocker)
 
 
 def run_online(target_metadata: MetaData) -> None:
