@@ -101,6 +101,38 @@ def test_a_version_bump_backs_up_before_its_migration_job(kube, ready):
     assert not {j for j in jobs if "-backup-" in j} - {"chat-auth-backup-1-1-0"}
 
 
+def test_a_held_back_contraction_runs_in_its_own_job_after_the_rollout(kube, ready):
+    """Under kwok no `migrate` runs, so the termination message the kit writes when it holds a
+    contracting revision back is put on the finished migration pod by hand."""
+    ns = ready  # auth runs 1.1.0 (the test above)
+    kube.wait_for(lambda: _ready(kube, ns), 60, "Ready at auth 1.1.0")
+    assert _job(kube, ns, "chat-auth-migrate-1-1-0-contract") is None
+    pods = kube.json(
+        "get", "pods", "-n", ns, "-l", "batch.kubernetes.io/job-name=chat-auth-migrate-1-1-0"
+    )["items"]
+    pod = pods[0]["metadata"]["name"]
+    message = [
+        {
+            "op": "add",
+            "path": "/status/containerStatuses/0/state/terminated/message",
+            "value": "contract-deferred: 0003",
+        }
+    ]
+    kube.run(
+        "patch", "pod", pod, "-n", ns, "--subresource=status", "--type=json",
+        "-p", json.dumps(message),
+    )  # fmt: skip
+    job = kube.wait_for(
+        lambda: _job(kube, ns, "chat-auth-migrate-1-1-0-contract"), 30, "the contract Job"
+    )
+    container = _container(job)
+    assert container["command"] == ["messaging-auth", "migrate", "--allow-contract"]
+    assert container["image"] == "ghcr.io/acme/messaging/auth:1.1.0"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["RUNNING_VERSIONS"] == "1.1.0"
+    kube.wait_for(lambda: _ready(kube, ns), 30, "Ready with the contract Job done")
+
+
 def test_a_restore_walks_its_steps_in_status_and_events(kube, ready):
     ns = ready
     backup = "auth/1.0.0/20261201T000000Z.dump"
