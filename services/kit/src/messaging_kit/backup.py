@@ -25,6 +25,7 @@ from typing import IO, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg2
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 from psycopg2 import sql
@@ -132,12 +133,18 @@ def with_credentials(url: str, user: str, password: str) -> str:
 
 def object_store(settings: BackupSettings) -> Minio:
     parts = urlsplit(settings.s3_endpoint_url)
+    # The client's default retries a dead store for many seconds; the Job retries on exit 75.
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5, read=300),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
     return Minio(
         parts.netloc,
         access_key=settings.s3_access_key,
         secret_key=settings.s3_secret_key,
         secure=parts.scheme == "https",
         region=settings.s3_region,
+        http_client=http,
     )
 
 
