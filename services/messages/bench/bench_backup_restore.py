@@ -36,9 +36,9 @@ FILL = """
 INSERT INTO messages (id, conversation_id, sender_id, recipient_id, idempotency_key,
                       content_hash, ciphertext, nonce, keys, created_at)
 SELECT gen_random_uuid(),
-       ('00000000-0000-4000-8000-' || lpad(to_hex(n % 5000), 12, '0'))::uuid,
-       ('00000000-0000-4000-9000-' || lpad(to_hex(n % 1000), 12, '0'))::uuid,
-       ('00000000-0000-4000-a000-' || lpad(to_hex((n + 1) % 1000), 12, '0'))::uuid,
+       ('00000000-0000-4000-8000-' || lpad(to_hex(n %% 5000), 12, '0'))::uuid,
+       ('00000000-0000-4000-9000-' || lpad(to_hex(n %% 1000), 12, '0'))::uuid,
+       ('00000000-0000-4000-a000-' || lpad(to_hex((n + 1) %% 1000), 12, '0'))::uuid,
        'key-' || n,
        encode(sha256(n::text::bytea), 'hex'),
        sha256(('a' || n)::bytea) || sha256(('b' || n)::bytea)
