@@ -10,12 +10,11 @@ with `migrate --allow-contract` in a Job of its own, kept as the record that it 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from messaging_operator.backups import running_versions, with_running_versions
-from messaging_operator.builders.deployments import build_service_env, image_for
-from messaging_operator.builders.jobs import build_migration_job, migration_job_name
+from messaging_operator.builders.backups import migration_job_named
+from messaging_operator.builders.jobs import migration_job_name
 from messaging_operator.builders.metadata import COMPONENT_LABEL, VERSION_LABEL, child_name
 from messaging_operator.spec import Platform, ServiceSpec
 
@@ -62,15 +61,8 @@ def _only_version_running(
 
 
 def build_contract_job(platform: Platform, service: ServiceSpec, version: str) -> dict[str, Any]:
-    at_version = replace(service, version=version)
-    job = build_migration_job(
-        platform,
-        at_version,
-        build_service_env(platform, at_version, version),
-        image_for(platform, service, version),
-    )
-    assert job is not None, "only database services migrate"
-    job["metadata"]["name"] = contract_job_name(platform, service, version)
+    name = contract_job_name(platform, service, version)
+    job = migration_job_named(platform, service, version, name)
     container = job["spec"]["template"]["spec"]["containers"][0]
     container["command"] = [*container["command"], "--allow-contract"]
     return with_running_versions(job, [version])

@@ -112,27 +112,38 @@ def _retain_args(platform: Platform) -> list[str]:
     return ["--retain", str(platform.spec.backups.retain)] if platform.spec.backups.schedule else []
 
 
-def build_backup_job(
-    platform: Platform, service: ServiceSpec, running: str, target: str, object_name: str
+def _data_job(
+    platform: Platform,
+    service: ServiceSpec,
+    version: str,
+    name: str,
+    task: str,
+    args: list[str],
+    extra_env: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """pg_dump by the running version's image (its schema is what the dump holds)."""
-    job = job_object(
+    """A backup or restore Job: the service's image at `version`, failing fast like a migration."""
+    container = _container(platform, service, version, task, args)
+    container["env"] = [*container["env"], *(extra_env or [])]
+    return job_object(
         platform,
-        backup_job_name(platform, service, target),
-        f"{service.name}-backup",
-        _container(
-            platform,
-            service,
-            running,
-            "backup",
-            ["backup", "--name", object_name, *_retain_args(platform)],
-        ),
+        name,
+        f"{service.name}-{task}",
+        container,
         uid=NON_ROOT_UID,
-        version=running,
+        version=version,
         pod_annotations=service.pod_annotations,
         backoff_limit=MIGRATION_BACKOFF_LIMIT,
         fail_fast=True,
     )
+
+
+def build_backup_job(
+    platform: Platform, service: ServiceSpec, running: str, target: str, object_name: str
+) -> dict[str, Any]:
+    """pg_dump by the running version's image (its schema is what the dump holds)."""
+    args = ["backup", "--name", object_name, *_retain_args(platform)]
+    name = backup_job_name(platform, service, target)
+    job = _data_job(platform, service, running, name, "backup", args)
     job["metadata"]["annotations"] = {BACKUP_NAME_ANNOTATION: object_name}
     return job
 
@@ -143,17 +154,8 @@ def build_backup_cronjob(
     schedule = platform.spec.backups.schedule
     if not schedule or not service.owns_database:
         return None
-    job = job_object(
-        platform,
-        backup_cronjob_name(platform, service),
-        f"{service.name}-backup",
-        _container(platform, service, running, "backup", ["backup", *_retain_args(platform)]),
-        uid=NON_ROOT_UID,
-        version=running,
-        pod_annotations=service.pod_annotations,
-        backoff_limit=MIGRATION_BACKOFF_LIMIT,
-        fail_fast=True,
-    )
+    name = backup_cronjob_name(platform, service)
+    job = _data_job(platform, service, running, name, "backup", ["backup", *_retain_args(platform)])
     meta = object_meta(platform, backup_cronjob_name(platform, service), f"{service.name}-backup")
     return {
         "apiVersion": "batch/v1",
@@ -185,27 +187,17 @@ def admin_env(platform: Platform) -> list[dict[str, Any]]:
 def build_restore_job(
     platform: Platform, service: ServiceSpec, version: str, backup: str
 ) -> dict[str, Any]:
-    container = _container(platform, service, version, "restore", ["restore", backup])
-    container["env"] = [*container["env"], *admin_env(platform)]
-    job = job_object(
-        platform,
-        restore_job_name(platform, service, backup),
-        f"{service.name}-restore",
-        container,
-        uid=NON_ROOT_UID,
-        version=version,
-        pod_annotations=service.pod_annotations,
-        backoff_limit=MIGRATION_BACKOFF_LIMIT,
-        fail_fast=True,
-    )
+    name = restore_job_name(platform, service, backup)
+    args = ["restore", backup]
+    job = _data_job(platform, service, version, name, "restore", args, admin_env(platform))
     job["metadata"]["annotations"] = {BACKUP_NAME_ANNOTATION: backup}
     return job
 
 
-def build_restore_migration_job(
-    platform: Platform, service: ServiceSpec, version: str, backup: str
+def migration_job_named(
+    platform: Platform, service: ServiceSpec, version: str, name: str
 ) -> dict[str, Any]:
-    """`migrate` at the version that will run again: the backup may hold an older schema."""
+    """The service's migration Job at `version` under another name (a second run of it)."""
     at_version = replace(service, version=version)
     job = build_migration_job(
         platform,
@@ -213,6 +205,14 @@ def build_restore_migration_job(
         build_service_env(platform, at_version, version),
         image_for(platform, service, version),
     )
-    assert job is not None, "only database services are restored"
-    job["metadata"]["name"] = restore_migration_job_name(platform, service, version, backup)
+    assert job is not None, "only database services migrate"
+    job["metadata"]["name"] = name
     return job
+
+
+def build_restore_migration_job(
+    platform: Platform, service: ServiceSpec, version: str, backup: str
+) -> dict[str, Any]:
+    """`migrate` at the version that will run again: the backup may hold an older schema."""
+    name = restore_migration_job_name(platform, service, version, backup)
+    return migration_job_named(platform, service, version, name)
