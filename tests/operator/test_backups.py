@@ -232,3 +232,38 @@ def test_restore_job_uses_the_admin_role_of_an_external_postgres(make_platform):
     job_ = build_restore_job(platform, platform.spec.services["auth"], "1.0.0", BACKUP)
     ref = env_of(job_)["POSTGRES_ADMIN_USER"]["secretKeyRef"]
     assert ref == {"name": "pg", "key": "username"}
+
+
+def test_an_autoscaled_service_is_held_at_zero_then_handed_back_to_its_autoscaler(make_platform):
+    platform = make_platform(
+        {
+            "services": {
+                "messages": {
+                    "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 6},
+                    "restore": {"backup": "messages/1.0.0/20261201T073005Z.dump"},
+                }
+            }
+        }
+    )
+    messages = platform.spec.services["messages"]
+    live: dict[tuple[str, str], dict[str, Any]] = {
+        ("Deployment", "chat-messages"): deployment("1.0.0", 3)
+    }
+    first = backups.plan_restore(platform, messages, "1.0.0", live, gate_open=True)
+    held = backups.restoring(messages, first)
+    assert (held.replicas, held.autoscaling.enabled) == (0, False)
+    backup = "messages/1.0.0/20261201T073005Z.dump"
+    for name in (
+        restore_job_name(platform, messages, backup),
+        restore_migration_job_name(platform, messages, "1.0.0", backup),
+    ):
+        live[("Job", name)] = job(name, "Complete")
+    live[("Deployment", "chat-messages")] = deployment("1.0.0", 1, pods=0)
+    scaling = backups.plan_restore(platform, messages, "1.0.0", live, gate_open=True)
+    assert scaling is not None
+    assert scaling.phase == "ScalingUp"
+    assert backups.restoring(messages, scaling).autoscaling.enabled
+    live[("Deployment", "chat-messages")] = deployment("1.0.0", 4)  # the HPA's count
+    done = backups.plan_restore(platform, messages, "1.0.0", live, gate_open=True)
+    assert done is not None
+    assert done.phase == "Succeeded"

@@ -168,11 +168,12 @@ def _scaled_to_zero(deployment: dict[str, Any] | None) -> bool:
     return int(spec.get("replicas", 1)) == 0 and int(status.get("replicas", 0)) == 0 and current
 
 
-def _ready(deployment: dict[str, Any] | None, replicas: int) -> bool:
-    status = (deployment or {}).get("status") or {}
-    return int(status.get("readyReplicas", 0)) >= replicas and int(status.get("replicas", 0)) == (
-        replicas
-    )
+def _ready(deployment: dict[str, Any] | None, replicas: int | None) -> bool:
+    """Scaled back and ready; replicas None: an autoscaler picks the count (at least one)."""
+    spec, status = (deployment or {}).get("spec") or {}, (deployment or {}).get("status") or {}
+    want = replicas if replicas is not None else max(1, int(spec.get("replicas", 1)))
+    have = int(status.get("replicas", 0))
+    return have == want and int(status.get("readyReplicas", 0)) >= want
 
 
 def plan_restore(
@@ -216,9 +217,10 @@ def plan_restore(
             f"{name} stays at zero replicas"
         )
         return RestoreStep(backup, "Failed", message, [], True, True, "RestoreMigrationFailed")
-    replicas = service.replicas
+    replicas = None if service.autoscaling.enabled else service.replicas
     if not _ready(deployment, replicas):
-        return RestoreStep(backup, "ScalingUp", f"scaling {name} back to {replicas}")
+        back_to = "its autoscaler's count" if replicas is None else str(replicas)
+        return RestoreStep(backup, "ScalingUp", f"scaling {name} back to {back_to}")
     return RestoreStep(backup, "Succeeded", f"{name} runs on the data of {backup}")
 
 
