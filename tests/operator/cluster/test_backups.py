@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -131,6 +132,64 @@ def test_a_held_back_contraction_runs_in_its_own_job_after_the_rollout(kube, rea
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["RUNNING_VERSIONS"] == "1.1.0"
     kube.wait_for(lambda: _ready(kube, ns), 30, "Ready with the contract Job done")
+
+
+def _set_termination_message(kube, ns: str, job: str, message: str) -> None:
+    """What the kit's command writes to /dev/termination-log, put on the pod kwok finished."""
+    pods = kube.wait_for(
+        lambda: [
+            p
+            for p in kube.json(
+                "get", "pods", "-n", ns, "-l", f"batch.kubernetes.io/job-name={job}"
+            )["items"]
+            if (p.get("status") or {}).get("phase") == "Succeeded"
+        ],
+        30,
+        f"the finished pod of Job {job}",
+    )
+    patch = [
+        {
+            "op": "add",
+            "path": "/status/containerStatuses/0/state/terminated/message",
+            "value": message,
+        }
+    ]
+    kube.run(
+        "patch", "pod", pods[0]["metadata"]["name"], "-n", ns, "--subresource=status",
+        "--type=json", "-p", json.dumps(patch),
+    )  # fmt: skip
+
+
+def test_scheduled_backups_are_cronjobs_whose_names_reach_status(kube, ready):
+    ns = ready
+    _patch(kube, ns, {"spec": {"backups": {"schedule": "0 3 * * *", "retain": 2}}})
+    cronjobs = kube.wait_for(
+        lambda: len(found := kube.children(ns, "cronjob")) == 5 and found, 30, "5 CronJobs"
+    )
+    names = sorted(c["metadata"]["name"] for c in cronjobs)
+    assert names == [f"chat-{s}-backup" for s in ("auth", "groups", "media", "messages", "users")]
+    auth = next(c for c in cronjobs if c["metadata"]["name"] == "chat-auth-backup")
+    assert auth["spec"]["schedule"] == "0 3 * * *"
+    template = auth["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert template["command"] == ["messaging-auth", "backup", "--retain", "2"]
+    # One scheduled run, started by hand (the schedule is hours away).
+    kube.run(
+        "create", "job", "--from=cronjob/chat-auth-backup", "chat-auth-backup-manual", "-n", ns
+    )
+    scheduled = f"auth/1.1.0/{datetime.now(UTC):%Y%m%dT%H%M%SZ}.dump"  # the newest one
+    _set_termination_message(kube, ns, "chat-auth-backup-manual", scheduled)
+    recorded = kube.wait_for(
+        lambda: (
+            (kube.platform(ns)["status"]["services"]["auth"].get("backups") or [None])[0]
+            == scheduled
+            and kube.platform(ns)["status"]["services"]["auth"]["backups"]
+        ),
+        30,
+        "the scheduled backup's name in status",
+    )
+    assert len(recorded) == 2  # retain: the newest two
+    _patch(kube, ns, {"spec": {"backups": {"schedule": None}}})
+    kube.wait_for(lambda: not kube.children(ns, "cronjob"), 30, "the CronJobs to be removed")
 
 
 def test_a_restore_walks_its_steps_in_status_and_events(kube, ready):
