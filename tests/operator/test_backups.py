@@ -267,3 +267,20 @@ def test_an_autoscaled_service_is_held_at_zero_then_handed_back_to_its_autoscale
     done = backups.plan_restore(platform, messages, "1.0.0", live, gate_open=True)
     assert done is not None
     assert done.phase == "Succeeded"
+
+
+def test_a_restore_waits_while_a_canary_walks(make_platform):
+    platform = restore_platform(make_platform)
+    auth = platform.spec.services["auth"]
+    live = {
+        ("Deployment", "chat-auth"): deployment("1.0.0", 2),
+        ("Deployment", "chat-auth-canary"): deployment("1.1.0", 1),
+    }
+    step = backups.plan_restore(platform, auth, "1.0.0", live, gate_open=True)
+    assert step is not None
+    assert (step.phase, step.scaled_down, step.jobs) == ("Waiting", False, [])
+    assert "canary of auth runs" in step.message
+    live[("Deployment", "chat-auth-canary")] = deployment("1.1.0", 0)
+    after = backups.plan_restore(platform, auth, "1.0.0", live, gate_open=True)
+    assert after is not None
+    assert after.phase == "ScalingDown"

@@ -191,6 +191,11 @@ def plan_restore(
     restore = build_restore_job(platform, service, version, backup)
     state, detail = job_state(live.get(("Job", restore_name)))
     if state == "Absent":
+        canary = live.get(("Deployment", child_name(platform, f"{name}-canary"))) or {}
+        if int((canary.get("spec") or {}).get("replicas", 0)) > 0:
+            # Two versions on one database mid-walk: restoring under one of them is no restore.
+            message = f"a canary of {name} runs; the restore waits until it is promoted or aborted"
+            return RestoreStep(backup, "Waiting", message)
         if not _scaled_to_zero(deployment) or not gate_open:
             message = f"scaling {name} to zero before restoring {backup}"
             return RestoreStep(backup, "ScalingDown", message, scaled_down=True)
