@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,6 +214,12 @@ def test_a_restore_walks_its_steps_in_status_and_events(kube, ready):
     status = kube.platform(ns)["status"]
     assert status["services"]["auth"]["restore"]["phase"] == "Succeeded"
     kube.wait_for(lambda: _ready(kube, ns), 30, "Ready after the restore")
+    # Done is done: the request left in the spec causes no further writes (resync every 5 s).
+    time.sleep(3)
+    since = kube.now()
+    time.sleep(8)
+    writes = kube.audit_writes(ns, since)
+    assert writes == [], [(w["verb"], w["requestURI"], w.get("userAgent")) for w in writes]
 
 
 def test_a_failed_restore_job_leaves_the_service_running_with_restore_failed(kube, ready):
