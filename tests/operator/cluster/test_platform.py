@@ -18,6 +18,8 @@ CONDITIONS = {
     "ServicesReady",
     "RoutesReady",
     "CanaryProgressing",
+    "BackupsSucceeded",
+    "RestoreSucceeded",
 }
 EXPECTED_CHILDREN = {
     "Deployment": 9,  # 8 services + the web client
