@@ -27,3 +27,23 @@ def test_per_service_canary_and_migration_are_in_the_schema():
     assert "default" not in migration["weight"]
     assert {"weight", "steps", "interval", "analysis", "onFailure", "abort"} <= set(migration)
     assert "keepWarm" in service["canary"]["properties"]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; kubectl refuses the file. So do we."""
+
+
+def _no_duplicate_keys(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        assert key not in seen, f"duplicate key {key!r} at line {key_node.start_mark.line + 1}"
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
+
+
+def test_no_mapping_key_appears_twice():
+    yaml.load(CRD.read_text(), _StrictLoader)  # noqa: S506 - a SafeLoader subclass

@@ -16,6 +16,7 @@ from messaging_operator.canary import (
     canary_weight,
     decide_walk,
     migration_weight,
+    serving,
 )
 from messaging_operator.canary_settings import CANARY, MIGRATION, RolloutControls, WalkSettings
 from messaging_operator.weights import RouteWeights, route_weights
@@ -98,12 +99,15 @@ def walk_settings(kind, steps, plain, on_failure):
     )
 
 
-def weights_of(kind, state, has_legacy, declared_migration):
+def weights_of(kind, state, has_legacy, declared_migration, walk=None, now=T0, ready=None):
     if kind == CANARY:
+        # What reconcile writes: the canary's share from `serving` (keep-warm and handover
+        # included), which equals `canary_weight` while the walk is in flight.
+        share = canary_weight(state)
+        if walk is not None:
+            share = serving(walk, state, now, "1.0.0", 2, ready).canary_share or 0
         return route_weights(
-            has_legacy=has_legacy,
-            migration_weight=declared_migration,
-            canary_weight=canary_weight(state),
+            has_legacy=has_legacy, migration_weight=declared_migration, canary_weight=share
         )
     return route_weights(
         has_legacy=has_legacy,
@@ -144,7 +148,8 @@ def test_random_walks_keep_weights_sound_and_any_rollback_returns_all_traffic(
         decision = decide_walk(walk, state, controls, analysis, now, stable_version="1.0.0")
         # Only what status keeps survives to the next pass, as across operator restarts.
         state = WalkState.from_status(decision.state.to_status()) if decision.state else None
-        now_weights = weights_of(kind, state, has_legacy, declared_migration)
+        ready = "2.0.0" if seconds % 2 else None  # stable pods ready at the new version or not
+        now_weights = weights_of(kind, state, has_legacy, declared_migration, walk, now, ready)
         assert_sound(now_weights)
         if state is not None and state.phase == ROLLED_BACK:
             # An automatic rollback (or an abort by control) leaves nothing on the way out.
@@ -157,7 +162,7 @@ def test_random_walks_keep_weights_sound_and_any_rollback_returns_all_traffic(
 
     aborted = WalkSettings(**{**walk.__dict__, "abort": True})
     back = decide_walk(aborted, state, RolloutControls(), None, now + timedelta(seconds=1))
-    final = weights_of(kind, back.state, has_legacy, declared_migration)
+    final = weights_of(kind, back.state, has_legacy, declared_migration, aborted, now)
     assert_sound(final)
     assert final.canary == 0
     if kind == MIGRATION and has_legacy:

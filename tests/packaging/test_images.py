@@ -56,8 +56,14 @@ def test_dockerfile_is_multi_stage_non_root_and_labelled() -> None:
     # The final stage copies the virtualenv only: no uv, no compiler, no source tree.
     assert "COPY --from=build /opt/venv /opt/venv" in final
     assert "uv" not in final.replace("/opt/venv", "").split("COPY --from=build")[1]
-    assert "apt-get" not in final
+    # apt-get only for the lock-derived list (postgresql-client for database services), no
+    # recommends, lists removed; never a compiler.
+    apt_lines = [line for line in final.splitlines() if "apt-get" in line]
+    assert all("install" not in line or "< /tmp/os-packages.txt" in line for line in apt_lines)
+    assert "--no-install-recommends" in final
+    assert "rm -rf /var/lib/apt/lists/*" in final
     assert "gcc" not in final
+    assert "echo postgresql-client; fi; } > /os-packages.txt" in text
     assert f'uv export --package "${{PACKAGE}}" {EXPORT_DEPS}' in text
     assert f'uv export --package "${{PACKAGE}}" {EXPORT_MEMBERS}' in text
     assert "--require-hashes --no-deps -r /tmp/deps.txt" in text
@@ -221,3 +227,17 @@ def test_dockerfile_recipe_builds_a_working_lean_virtualenv(package: str, tmp_pa
     assert "pip" not in installed
     assert "setuptools" not in installed
     print(f"{package}: site-packages {site_packages_mib(venv)} MiB")
+
+
+def test_every_database_service_image_gets_pg_dump() -> None:
+    """The Dockerfile installs postgresql-client when psycopg2 is in the package's lock: that
+    must cover every service the operator backs up (spec.DATABASE_SERVICES)."""
+    from messaging_operator.spec import DATABASE_SERVICES
+
+    with_client = set()
+    for package in image_packages():
+        deps = run("uv", "export", "--package", package, *EXPORT_DEPS.split()).stdout
+        if any(line.startswith("psycopg2-binary==") for line in deps.splitlines()):
+            with_client.add(package.removeprefix("messaging-"))
+    assert with_client >= DATABASE_SERVICES
+    assert "operator" not in with_client

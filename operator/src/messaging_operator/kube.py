@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "Deployment": ("apps/v1", "deployments"),
     "StatefulSet": ("apps/v1", "statefulsets"),
     "Job": ("batch/v1", "jobs"),
+    "CronJob": ("batch/v1", "cronjobs"),
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers"),
     "HTTPRoute": ("gateway.networking.k8s.io/v1", "httproutes"),

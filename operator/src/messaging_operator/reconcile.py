@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from messaging_operator import prometheus
+from messaging_operator import backups, prometheus
 from messaging_operator.apply import apply_reason, with_applied_hash
 from messaging_operator.builders.autoscalers import build_autoscaler
+from messaging_operator.builders.backups import build_backup_cronjob
 from messaging_operator.builders.budgets import build_pod_disruption_budget
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.configmaps import build_configmap
@@ -44,6 +45,7 @@ from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.builders.web import build_web
 from messaging_operator.canary import Serving, canary_running, serving
+from messaging_operator.contracts import contract_jobs
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.progress_report import progress_check
 from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
@@ -82,6 +84,7 @@ CHILD_KINDS = (
     "Deployment",
     "StatefulSet",
     "Job",
+    "CronJob",
     "PodDisruptionBudget",
     "HorizontalPodAutoscaler",
     "HTTPRoute",
@@ -95,6 +98,7 @@ PRUNABLE_KINDS = frozenset(
         "Service",
         "Deployment",
         "StatefulSet",
+        "CronJob",
         "PodDisruptionBudget",
         "HorizontalPodAutoscaler",
         "HTTPRoute",
@@ -263,20 +267,38 @@ def desired_objects(
             job_name = migration_job_name(platform, service, service.version)
             jobs[service.name] = job_name
             job = live.get(("Job", job_name))
-            if seen.migration_gate_open or job is not None:
+            gate = backups.BackupGate(open=True)
+            if job is None:  # a new version: back up the data the running one has first
+                running = backups.deployed_version(live, child_name(platform, service.name))
+                gate = backups.backup_gate(
+                    platform, service, service.version, running, live, datetime.now(UTC)
+                )
+                desired += gate.jobs if seen.migration_gate_open else []
+                seen.backup_targets.setdefault(service.name, []).append(service.version)
+            if (seen.migration_gate_open and gate.open) or job is not None:
                 env = build_service_env(platform, service, service.version)
                 image = image_for(platform, service, service.version)
                 migration = build_migration_job(platform, service, env, image)
                 if migration is not None:
-                    desired.append(migration)
+                    versions = backups.running_versions(platform, service, live)
+                    desired.append(backups.with_running_versions(migration, versions))
             if job_state(job)[0] != "Complete":
                 # The new version waits for its schema; the running one (if any) stays.
                 running = live.get(("Deployment", f"{platform.name}-{service.name}"))
                 labels = (running or {}).get("metadata", {}).get("labels") or {}
                 version = labels.get(VERSION_LABEL)
         seen.deploy_versions[service.name] = version
+        restore = backups.plan_restore(platform, service, version, live, seen.migration_gate_open)
+        if restore is not None:
+            seen.restores[service.name] = restore
+            desired += restore.jobs
+        deployed = backups.restoring(service, restore)  # zero replicas while restoring
         if version is not None:
-            desired.append(build_deployment(platform, service, version))
+            desired.append(build_deployment(platform, deployed, version))
+            cronjob = build_backup_cronjob(platform, service, version)
+            if cronjob is not None:
+                desired.append(cronjob)
+            desired += contract_jobs(platform, service, live)
         walk = (walks or {}).get(service.name)
         canary_share = None
         if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
@@ -300,8 +322,8 @@ def desired_objects(
             else None
         )
         for optional in (
-            build_pod_disruption_budget(platform, service),
-            build_autoscaler(platform, service),
+            build_pod_disruption_budget(platform, deployed),
+            build_autoscaler(platform, deployed),
             route,
         ):
             if optional is not None:
@@ -330,12 +352,21 @@ def canary_objects(
         at_canary = replace(service, version=state.version)
         job_name = migration_job_name(platform, at_canary, state.version)
         job = live.get(("Job", job_name))
-        if running and (seen.migration_gate_open or job is not None):
+        gate = backups.BackupGate(open=True)
+        if job is None and running:  # the canary's new schema: back up the stable's data first
+            stable = backups.deployed_version(live, child_name(platform, service.name))
+            gate = backups.backup_gate(
+                platform, at_canary, state.version, stable, live, datetime.now(UTC)
+            )
+            objects += gate.jobs if seen.migration_gate_open else []
+            seen.backup_targets.setdefault(service.name, []).append(state.version)
+        if running and ((seen.migration_gate_open and gate.open) or job is not None):
             env = build_service_env(platform, at_canary, state.version)
             image = image_for(platform, at_canary, state.version)
             migration = build_migration_job(platform, at_canary, env, image)
             if migration is not None:
-                objects.append(migration)
+                versions = backups.running_versions(platform, service, live)
+                objects.append(backups.with_running_versions(migration, versions))
         if job_state(job)[0] != "Complete":
             current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
             version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
@@ -474,6 +505,8 @@ async def report(
     }
     services_check, per_service = evaluate_services(platform, live, seen)
     checks["ServicesReady"] = services_check
+    checks["BackupsSucceeded"] = backups.evaluate_backups(platform, live, seen.backup_targets)
+    checks["RestoreSucceeded"] = backups.evaluate_restores(seen.restores)
     ready = summarize(checks)
     if outcome.errors:
         ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
@@ -496,6 +529,7 @@ async def report(
         if served is not None and service.name in per_service:
             per_service[service.name]["routeWeights"] = served.to_status()
     old_status = body.get("status") or {}
+    backups.annotate_services(platform, per_service, live, seen.restores, old_status)
     new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
     if migrations.plan is not None:
         new_status["migrationPlan"] = migrations.plan.to_status()
@@ -513,6 +547,9 @@ async def report(
         for walk in [*(walks or {}).values(), *migrations.walks.values()]:
             for event in walk.decision.events:
                 await post_event(client, body, event.type, event.reason, event.message)
+    restore_steps = backups.restore_events(old_status.get("services") or {}, new_status["services"])
+    for event_type, reason, message in restore_steps:
+        await post_event(client, body, event_type, reason, message)
     for condition in transitions(old_status.get("conditions"), new_status["conditions"]):
         check = checks[condition["type"]]
         if check.failed:

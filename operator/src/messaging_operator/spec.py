@@ -34,6 +34,7 @@ STORAGE_SERVICES: frozenset[str] = frozenset({"media"})
 
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/acme/messaging"
 DEFAULT_REPLICAS = 2
+DEFAULT_BACKUPS_RETAIN = 7
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class ServiceSpec:
     # Share (0..100) of this service's path that goes to the new service rather than legacy.
     migration_weight: int = 100
     canary: Canary = field(default_factory=Canary)
+    # spec.services.<name>.restore.backup: the backup to restore (backups.py walks the steps).
+    restore_backup: str | None = None
 
     @property
     def owns_database(self) -> bool:
@@ -145,6 +148,14 @@ class Web:
 
 
 @dataclass(frozen=True)
+class Backups:
+    """spec.backups: a CronJob per database service when `schedule` is set; keep `retain`."""
+
+    schedule: str | None = None
+    retain: int = DEFAULT_BACKUPS_RETAIN
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     version: str
     image_repository: str = DEFAULT_IMAGE_REPOSITORY
@@ -159,6 +170,7 @@ class PlatformSpec:
     deletion_policy: str = "Retain"
     log_level: str = "INFO"
     web: Web = field(default_factory=Web)
+    backups: Backups = field(default_factory=Backups)
 
     @property
     def enabled_services(self) -> list[ServiceSpec]:
@@ -234,6 +246,7 @@ def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> Ser
         pod_annotations={str(k): str(v) for k, v in (raw.get("podAnnotations") or {}).items()},
         migration_weight=int((raw.get("migration") or {}).get("weight", 100)),
         canary=canary,
+        restore_backup=(raw.get("restore") or {}).get("backup") or None,
     )
 
 
@@ -277,6 +290,10 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
             enabled=bool((raw.get("web") or {}).get("enabled", True)),
             replicas=int((raw.get("web") or {}).get("replicas", DEFAULT_REPLICAS)),
             version=str((raw.get("web") or {}).get("version") or version),
+        ),
+        backups=Backups(
+            schedule=(raw.get("backups") or {}).get("schedule") or None,
+            retain=int((raw.get("backups") or {}).get("retain", DEFAULT_BACKUPS_RETAIN)),
         ),
     )
 

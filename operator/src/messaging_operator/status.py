@@ -21,6 +21,8 @@ CONDITION_TYPES = (
     "ServicesReady",
     "RoutesReady",
     "CanaryProgressing",
+    "BackupsSucceeded",
+    "RestoreSucceeded",
 )
 # Canary phases that still hold traffic (canary.ACTIVE and Frozen): the CANARIES column.
 CANARY_IN_FLIGHT = frozenset({"Progressing", "Waiting", "Paused", "Frozen"})
@@ -66,6 +68,9 @@ class Observation:
     migration_gate_open: bool = False
     # service -> version its Deployment runs (or is about to), None when not yet deployable
     deploy_versions: dict[str, str | None] = field(default_factory=dict)
+    # backups.py: service -> versions whose migration waits on a backup; service -> restore step
+    backup_targets: dict[str, list[str]] = field(default_factory=dict)
+    restores: dict[str, Any] = field(default_factory=dict)
 
 
 def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
@@ -111,6 +116,12 @@ def _workload_ready(obj: dict[str, Any] | None) -> tuple[bool, int, int]:
     return current and updated and settled and ready >= want, ready, want
 
 
+def _data_job(job: dict[str, Any]) -> bool:
+    """Backup and restore Jobs: reported by their own conditions (backups.py), not as setup."""
+    component = (job["metadata"].get("labels") or {}).get("app.kubernetes.io/name", "")
+    return str(component).endswith(("-backup", "-restore"))
+
+
 def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -> Check:
     if seen.missing:
         return Check("False", "SecretMissing", "; ".join(seen.missing), failed=True)
@@ -135,7 +146,7 @@ def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -
                 down = f"PostgreSQL {name}: {have}/{want} ready"
                 return Check("False", "DatabaseUnavailable", down, failed=seen.migration_gate_open)
     for (kind, name), job in sorted(live.items()):
-        if kind != "Job" or "-migrate-" in name:
+        if kind != "Job" or "-migrate-" in name or _data_job(job):
             continue
         state, detail = job_state(job)
         if state == "Failed":

@@ -31,7 +31,7 @@ from messaging_operator.canary_settings import (
     migration_settings,
 )
 from messaging_operator.migration_plan import PlanStatus, decide_plan, plan_order
-from messaging_operator.spec import Platform
+from messaging_operator.spec import Platform, ServiceSpec
 
 Analyse = Callable[[str, Target, str, Thresholds], Awaitable[AnalysisResult]]
 
@@ -175,9 +175,8 @@ async def decide_migrations(
 
 def with_migration_weights(platform: Platform, migrations: Migrations) -> Platform:
     """The platform with each service's `migration_weight` as its walk (or the plan) says."""
-    services = dict(platform.spec.services)
-    changed = False
-    for name, service in services.items():
+    changed = {}
+    for name, service in platform.spec.services.items():
         if name in migrations.waiting:
             weight = 0
         elif name in migrations.walks:
@@ -185,10 +184,14 @@ def with_migration_weights(platform: Platform, migrations: Migrations) -> Platfo
         else:
             continue
         if weight != service.migration_weight:
-            services[name] = replace(service, migration_weight=weight)
-            changed = True
+            changed[name] = replace(service, migration_weight=weight)
+    return with_services(platform, changed)
+
+
+def with_services(platform: Platform, changed: Mapping[str, ServiceSpec]) -> Platform:
     if not changed:
         return platform
+    services = {**platform.spec.services, **changed}
     return replace(platform, spec=replace(platform.spec, services=services))
 
 
@@ -197,10 +200,9 @@ def with_stable_versions(
 ) -> Platform:
     """The platform as the stable Deployments should run it: a promoted canary's version
     replaces the spec's until the spec catches up, once its keep-warm window is over."""
-    services = dict(platform.spec.services)
-    changed = False
+    changed = {}
     for name, walk in walks.items():
-        service = services.get(name)
+        service = platform.spec.services.get(name)
         if service is None:
             continue
         stable = stable_version(service.version, walk.state)
@@ -208,11 +210,8 @@ def with_stable_versions(
         if warm is not None:
             stable = warm  # the previous stable stays untouched while it is kept warm
         if stable != service.version:
-            services[name] = replace(service, version=stable)
-            changed = True
-    if not changed:
-        return platform
-    return replace(platform, spec=replace(platform.spec, services=services))
+            changed[name] = replace(service, version=stable)
+    return with_services(platform, changed)
 
 
 def next_look(walks: Mapping[str, Walk]) -> float | None:

@@ -169,4 +169,4 @@ def test_restart_in_the_middle_of_a_reconcile_converges(
     counts: dict[str, int] = {}
     for item in kube.children(ns, "deploy,sts,httproute"):
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-    assert counts == {"Deployment": 8, "StatefulSet": 4, "HTTPRoute": 8}
+    assert counts == {"Deployment": 9, "StatefulSet": 4, "HTTPRoute": 9}  # 8 services + web

@@ -18,6 +18,8 @@ CONDITIONS = {
     "ServicesReady",
     "RoutesReady",
     "CanaryProgressing",
+    "BackupsSucceeded",
+    "RestoreSucceeded",
 }
 EXPECTED_CHILDREN = {
     "Deployment": 9,  # 8 services + the web client
@@ -108,6 +110,8 @@ def test_status_follows_the_conventions(kube, ready_platform):
     assert status["services"]["auth"] == {
         "ready": True, "readyReplicas": 2, "replicas": 2, "version": "1.0.0",
         "targetVersion": "1.0.0", "weight": 100,
+        # Read back from the live route (no legacy in this sample: all on stable).
+        "routeWeights": {"legacy": 0, "stable": 100, "canary": 0},
     }  # fmt: skip
     events = kube.json("get", "events", "-n", ns, "--field-selector", "involvedObject.name=chat")
     reasons = {e["reason"] for e in events["items"]}

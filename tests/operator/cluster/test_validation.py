@@ -39,6 +39,26 @@ CASES = {
         "  services: {messages: {canary: {version: '1.1.0', weight: 120}}}",
         "canary.weight must be between 0 and 100",
     ),
+    "backup schedule that is not cron": (
+        "  backups: {schedule: 'every night', retain: 7}",
+        "backups.schedule must be a five-field cron schedule",
+    ),
+    "backup retain zero": (
+        "  backups: {schedule: '0 3 * * *', retain: 0}",
+        "spec.backups.retain in body should be greater than or equal to 1",
+    ),
+    "restore of something that is not a backup name": (
+        "  services: {auth: {restore: {backup: 'latest'}}}",
+        "restore.backup must be a backup name",
+    ),
+    "restore of another service's backup": (
+        "  services: {auth: {restore: {backup: 'users/1.0.0/20261201T030000Z.dump'}}}",
+        "services.<name>.restore.backup must be one of that service's backups",
+    ),
+    "restore of a service without a database": (
+        "  services: {relay: {restore: {backup: 'relay/1.0.0/20261201T030000Z.dump'}}}",
+        "only auth, users, messages, groups and media own a database to restore",
+    ),
     "unknown service": (
         "  services: {chat: {replicas: 2}}",
         "unknown service name; known services: auth, users, messages",

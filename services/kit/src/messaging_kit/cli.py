@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,15 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import OperationalError
 
+from messaging_kit.backup import write_termination_message
+from messaging_kit.backup_commands import (
+    backup_arguments,
+    restore_arguments,
+    run_backup,
+    run_restore,
+)
 from messaging_kit.logs import configure_logging
-from messaging_kit.migrations import upgrade_head
+from messaging_kit.migrations import DEFERRED_PREFIX, upgrade_expanding
 from messaging_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -52,8 +60,24 @@ class ServiceCli:
 
     def migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
         assert self.migrations_package is not None
+        running = os.environ.get("RUNNING_VERSIONS")
         try:
-            upgrade_head(self.migrations_package, settings.database_url)
+            deferred = upgrade_expanding(
+                self.migrations_package,
+                settings.database_url,
+                running,
+                settings.service_version,
+                args.allow_contract,
+            )
+            if deferred is not None:
+                print(
+                    f"messaging-{self.service}: contracting migration {deferred.revision} not "
+                    f"applied: {deferred.reason}; the migrations before it are. Run `migrate "
+                    "--allow-contract` once only this version runs.",
+                    file=sys.stderr,
+                )
+                write_termination_message(f"{DEFERRED_PREFIX} {deferred.revision}")
+                return 0
         except OperationalError as error:
             # The migration Job retries this exit code: the database may still be starting.
             reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -67,7 +91,16 @@ class ServiceCli:
         sub = parser.add_subparsers(dest="command")
         sub.add_parser("serve", help="serve the HTTP API (default)")
         if self.migrations_package:
-            sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+            migrate = sub.add_parser("migrate", help="apply database migrations (upgrade head)")
+            migrate.add_argument(
+                "--allow-contract",
+                action="store_true",
+                help="apply contracting migrations even if RUNNING_VERSIONS names other versions",
+            )
+            backup = sub.add_parser("backup", help="pg_dump the database into object storage")
+            backup_arguments(backup)
+            restore = sub.add_parser("restore", help="restore a backup into a new database, swap")
+            restore_arguments(restore)
         for name, command in self.commands.items():
             command.arguments(sub.add_parser(name, help=command.help))
         return parser
@@ -76,6 +109,11 @@ class ServiceCli:
         args = self.parser().parse_args(argv)
         name = args.command or "serve"
         command = self.commands.get(name)
+        if self.migrations_package and name in ("backup", "restore"):
+            # Their own settings: a database and a bucket, not the whole service's environment.
+            configure_logging(self.service)
+            run = run_backup if name == "backup" else run_restore
+            return run(self.service, args)
         if command is not None and not command.needs_settings:
             configure_logging(self.service)
             return command.run(args, None)
