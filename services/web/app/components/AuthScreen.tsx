@@ -43,12 +43,19 @@ export function AuthScreen({
       <p className="muted">End-to-end encrypted: the server only ever sees ciphertext.</p>
       <div className="tabs" role="tablist" aria-label="Sign in or register">
         {(["login", "register"] as const).map((m) => (
-          <button key={m} role="tab" aria-selected={mode === m} onClick={() => setMode(m)} type="button">
+          <button
+            key={m}
+            role="tab"
+            aria-selected={mode === m}
+            aria-controls="auth-form"
+            onClick={() => setMode(m)}
+            type="button"
+          >
             {m === "login" ? "Log in" : "Register"}
           </button>
         ))}
       </div>
-      <form onSubmit={submit} aria-label={mode === "login" ? "Log in" : "Register"}>
+      <form id="auth-form" role="tabpanel" onSubmit={submit} aria-label={mode === "login" ? "Log in" : "Register"}>
         {mode === "login" ? (
           <label>
             Email or username
