@@ -1,0 +1,143 @@
+"""Test helpers for erasure suites: publish auth's `user.deleted` on a real exchange and collect
+the `user.erased` confirmations services publish; sign tokens as auth would (for exports)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from messaging_kit.erasure import USER_DELETED, USER_ERASED
+
+
+def user_deleted_body(
+    user_id: str, erasure_id: str | None = None, event_id: str | None = None
+) -> dict[str, Any]:
+    """auth's event; a retry of the same erasure is the same erasure_id with a new event id."""
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "type": USER_DELETED,
+        "source": "auth",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "request_id": None,
+        "data": {
+            "user_id": user_id,
+            "erasure_id": erasure_id or str(uuid.uuid4()),
+            "requested_at": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+def publish_event(amqp_url: str, exchange: str, body: dict[str, Any]) -> None:
+    """Publish as another service's relay would: persistent, confirmed by the broker."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+        channel.basic_publish(
+            exchange,
+            str(body["type"]),
+            json.dumps(body).encode(),
+            properties=pika.BasicProperties(
+                message_id=str(body["id"]), delivery_mode=pika.DeliveryMode.Persistent
+            ),
+        )
+    finally:
+        connection.close()
+
+
+class Confirmations:
+    """A queue bound to `user.erased` on the test's exchange, read with basic_get."""
+
+    def __init__(self, amqp_url: str, exchange: str) -> None:
+        import pika
+
+        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+        self.queue = f"test.erased.{uuid.uuid4().hex[:12]}"
+        self.channel.queue_declare(self.queue, auto_delete=False)
+        self.channel.queue_bind(self.queue, exchange, routing_key=USER_ERASED)
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.seen
+            self.seen.append(json.loads(body))
+
+    def wait(self, erasure_id: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until `count` confirmations of this erasure have arrived; return their data."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e["data"] for e in self.drain() if e["data"]["erasure_id"] == erasure_id]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                pytest.fail(f"{count} user.erased for {erasure_id} not seen in {timeout} s")
+            self.connection.sleep(0.1)
+
+    def close(self) -> None:
+        self.channel.queue_delete(self.queue)
+        self.connection.close()
+
+
+@contextmanager
+def confirmations(amqp_url: str, exchange: str) -> Iterator[Confirmations]:
+    watch = Confirmations(amqp_url, exchange)
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
+class TokenIssuer:
+    """Signs access tokens like auth does; `jwks` is what auth's JWKS endpoint would serve."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        from jwt.algorithms import OKPAlgorithm
+
+        self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
+        self.jwks = {"keys": [jwk]}
+
+    def headers(self, user_id: uuid.UUID | str) -> dict[str, str]:
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "iss": "messaging-auth",
+            "aud": "messaging",
+            "sub": str(user_id),
+            "iat": now,
+            "exp": now + 600,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+        return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def jwks_server(issuer: TokenIssuer) -> Iterator[str]:
+    """Serve the issuer's JWKS over real HTTP on loopback; yields its URL."""
+    from fastapi import FastAPI
+
+    from messaging_kit.testing import LiveServer
+
+    app = FastAPI()
+    app.get("/.well-known/jwks.json")(lambda: issuer.jwks)
+    with LiveServer(app) as server:
+        yield f"{server.url}/.well-known/jwks.json"
