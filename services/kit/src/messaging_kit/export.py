@@ -16,6 +16,8 @@ from fastapi import APIRouter
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from messaging_kit.request_deps import SessionDep, ViewerId
+
 
 def json_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
@@ -41,7 +43,7 @@ def row_data(row: Any, *, without: Iterable[str] = ()) -> dict[str, Any]:
     }
 
 
-def export_document(service: str, user_id: uuid.UUID, **sections: Any) -> dict[str, Any]:
+def export_document(service: str, user_id: uuid.UUID | str, **sections: Any) -> dict[str, Any]:
     return {
         "service": service,
         "user_id": str(user_id),
@@ -53,8 +55,6 @@ def export_document(service: str, user_id: uuid.UUID, **sections: Any) -> dict[s
 def export_router(service: str, build: Callable[[Session, uuid.UUID], dict[str, Any]]) -> APIRouter:
     """`GET /api/v1/<service>/export` for a database service: build(session, caller's id).
     Include it before routes like `/{id}`, which would otherwise take "export" as an id."""
-    from messaging_kit.request_deps import SessionDep, ViewerId
-
     router = APIRouter(prefix=f"/api/v1/{service}", tags=["export"])
 
     @router.get("/export", summary=f"Your own data held by {service}, as JSON")
