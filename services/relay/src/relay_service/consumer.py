@@ -15,10 +15,10 @@ import threading
 import pika
 import pika.exceptions
 import redis
-from messaging_kit.erasure import USER_DELETED, erasure_request, publish_confirmation
+from messaging_kit.erasure import USER_DELETED
+from messaging_kit.erasure_consumer import erase_and_confirm
 from messaging_kit.events.broker import connect, declare_exchange, declare_queue
 from messaging_kit.events.envelope import Event, parse_event
-from pika.adapters.blocking_connection import BlockingChannel
 
 from relay_service import SERVICE
 from relay_service.erasure import erase_user
@@ -78,17 +78,6 @@ class RelayConsumer:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def erase(self, channel: BlockingChannel, event: Event) -> None:
-        """Erase, then confirm; an error here closes the channel and the event comes back."""
-        try:
-            request = erasure_request(event)
-        except ValueError as error:
-            log.error("bad user.deleted dropped", extra={"error": str(error)})
-            return
-        erased = erase_user(self.queues, request.user)
-        publish_confirmation(channel, self.exchange, request, SERVICE)
-        log.info("user erased", extra={"erasure_id": request.erasure_id, **erased.__dict__})
-
     def run(self) -> None:
         backoff = 0.2
         while not self._stopping.is_set():
@@ -114,7 +103,13 @@ class RelayConsumer:
                         channel.basic_ack(method.delivery_tag)
                         continue
                     if event.type == USER_DELETED:
-                        self.erase(channel, event)
+                        erase_and_confirm(
+                            channel,
+                            self.exchange,
+                            SERVICE,
+                            event,
+                            lambda request: erase_user(self.queues, request.user),
+                        )
                     else:
                         handle(self.queues, event)
                     channel.basic_ack(method.delivery_tag)

@@ -30,6 +30,11 @@ class RedisKeys:
         """Pub/sub channel for frames that are never stored (typing)."""
         return f"{self.prefix}ws:ephemeral"
 
+    @property
+    def erased(self) -> str:
+        """Pub/sub channel: a user id whose connections every replica closes (erasure)."""
+        return f"{self.prefix}ws:erased"
+
     def presence(self, user_id: str) -> str:
         """Sorted set: connection id -> expiry (unix seconds). Online iff one is in the future."""
         return f"{self.prefix}presence:{user_id}"
