@@ -64,14 +64,32 @@ def confirm_in_outbox(
 Eraser = Callable[["Session", ErasureRequest], None]
 
 
+def scrub_sent_outbox(session: Session, tables: EventTables, request: ErasureRequest) -> int:
+    """Delete already published outbox rows that mention the user (kept only for tracing, they
+    would hold their data for the retention period). Unsent rows stay: they are other people's
+    news still on its way. A scan of the outbox; it holds only the retention window."""
+    from sqlalchemy import String, cast, delete
+
+    outbox = tables.outbox
+    result = session.execute(
+        delete(outbox).where(
+            outbox.c.sent_at.is_not(None),
+            cast(outbox.c.body, String).contains(request.user),
+        )
+    )
+    return rows_affected(result)
+
+
 def erasure_handler(
     service: str, tables: EventTables, erase: Eraser
 ) -> Callable[[Session, Event], None]:
-    """A kit consumer handler for `user.deleted`: erase, then confirm, in one transaction."""
+    """A kit consumer handler for `user.deleted`: erase, scrub the sent outbox, confirm, all
+    in the consumer's one transaction."""
 
     def handle(session: Session, event: Event) -> None:
         request = erasure_request(event)
         erase(session, request)
+        scrub_sent_outbox(session, tables, request)
         confirm_in_outbox(session, tables, request, service)
 
     return handle

@@ -141,3 +141,74 @@ def jwks_server(issuer: TokenIssuer) -> Iterator[str]:
     app.get("/.well-known/jwks.json")(lambda: issuer.jwks)
     with LiveServer(app) as server:
         yield f"{server.url}/.well-known/jwks.json"
+
+
+def leftovers(
+    database_url: str,
+    user_id: str,
+    *,
+    allowed: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, int]:
+    """Every (table.column) of the database whose values still mention the user id, with the
+    number of rows: uuid, text and JSON columns of every table, read directly in PostgreSQL.
+    The event tables are left out (the outbox carries the user.erased confirmation itself)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    found: dict[str, int] = {}
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public'"
+            " AND data_type IN ('uuid', 'text', 'character varying', 'jsonb', 'json')"
+            " AND table_name NOT IN ('outbox', 'processed_events', 'alembic_version')"
+            " ORDER BY table_name, column_name"
+        )
+        for table, column in cursor.fetchall():
+            if (table, column) in allowed:
+                continue
+            cursor.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE {}::text LIKE %s").format(
+                    sql.Identifier(table), sql.Identifier(column)
+                ),
+                (f"%{user_id}%",),
+            )
+            count = cursor.fetchone()[0]
+            if count:
+                found[f"{table}.{column}"] = count
+    connection.close()
+    return found
+
+
+class ErasureRig:
+    """A private exchange to publish `user.deleted` on and watch `user.erased` come back."""
+
+    def __init__(self, amqp_url: str, exchange: str, watch: Confirmations) -> None:
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.watch = watch
+
+    def delete_user(self, user_id: str, erasure_id: str | None = None) -> str:
+        """Publish auth's `user.deleted` (a new event id each time); returns the erasure id."""
+        body = user_deleted_body(user_id, erasure_id)
+        publish_event(self.amqp_url, self.exchange, body)
+        return str(body["data"]["erasure_id"])
+
+    def confirmed(
+        self, erasure_id: str, service: str, count: int = 1, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        found = self.watch.wait(erasure_id, count, timeout)
+        assert {c["service"] for c in found} == {service}, found
+        return found
+
+
+@contextmanager
+def erasure_rig(amqp_url: str) -> Iterator[ErasureRig]:
+    from messaging_kit.testing import delete_broker_objects
+
+    exchange = f"test.events.{uuid.uuid4().hex[:12]}"
+    try:
+        with confirmations(amqp_url, exchange) as watch:
+            yield ErasureRig(amqp_url, exchange, watch)
+    finally:
+        delete_broker_objects(amqp_url, exchanges=(exchange,))
