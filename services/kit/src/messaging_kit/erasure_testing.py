@@ -212,3 +212,26 @@ def erasure_rig(amqp_url: str) -> Iterator[ErasureRig]:
             yield ErasureRig(amqp_url, exchange, watch)
     finally:
         delete_broker_objects(amqp_url, exchanges=(exchange,))
+
+
+def redis_leftovers(client: Any, prefix: str, user_id: str) -> list[str]:
+    """Keys under prefix whose name or content mentions the user id, read directly in Redis."""
+    found = []
+    for raw in client.scan_iter(match=f"{prefix}*", count=1000):
+        key = raw.decode()
+        kind = client.type(raw).decode()
+        if kind == "hash":
+            content: list[Any] = [*client.hkeys(raw), *client.hvals(raw)]
+        elif kind == "zset":
+            content = client.zrange(raw, 0, -1)
+        elif kind == "set":
+            content = list(client.smembers(raw))
+        elif kind == "list":
+            content = client.lrange(raw, 0, -1)
+        elif kind == "stream":
+            content = [value for _, fields in client.xrange(raw) for value in fields.values()]
+        else:
+            content = [client.get(raw) or b""]
+        if user_id in key or any(user_id.encode() in bytes(value) for value in content):
+            found.append(key)
+    return sorted(found)
