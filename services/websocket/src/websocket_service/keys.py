@@ -17,6 +17,10 @@ class RedisKeys:
     def stream_prefix(self) -> str:
         return f"{self.prefix}ws:stream:"
 
+    def sent(self, sender_id: str) -> str:
+        """Set of "<user> <entry id>": the sender's messages in others' streams."""
+        return f"{self.prefix}ws:sent:{sender_id}"
+
     def seen(self, event_id: str) -> str:
         return f"{self.prefix}ws:seen:{event_id}"
 
