@@ -7,63 +7,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from groups_service.core.config import Settings
 from groups_service.main import create_app
 from groups_service.models import EVENTS, Group, GroupMessage, Member
-from messaging_kit.erasure_testing import (
-    ErasureRig,
-    TokenIssuer,
-    erasure_rig,
-    jwks_server,
-    leftovers,
-)
-from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import delete_broker_objects, fresh_database, require_rabbitmq, wait_for
+from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
 from sqlalchemy import select
 
 pytestmark = pytest.mark.infra
 
 
-@dataclass
-class Groups:
-    client: TestClient
-    database_url: str
-    rig: ErasureRig
-    issuer: TokenIssuer
-
-    def sessions(self):  # type: ignore[no-untyped-def]
-        return self.client.app.state.db.sessions()  # type: ignore[attr-defined]
+Groups = DatabaseService
 
 
 @pytest.fixture
 def groups() -> Iterator[Groups]:
-    amqp_url = require_rabbitmq()
-    issuer = TokenIssuer()
-    queue = f"test.groups.{uuid.uuid4().hex[:8]}"
-    with (
-        jwks_server(issuer) as jwks_url,
-        fresh_database("groups") as database_url,
-        erasure_rig(amqp_url) as rig,
-    ):
-        upgrade_head("groups_service", database_url)
-        settings = Settings(
-            database_url=database_url,
-            amqp_url=amqp_url,
-            jwks_url=jwks_url,
-            events_exchange=rig.exchange,
-            events_queue=queue,
-        )
-        try:
-            with TestClient(create_app(settings)) as client:
-                wait_for(client.app.state.consumer.connected.is_set)  # type: ignore[attr-defined]
-                yield Groups(client, database_url, rig, issuer)
-        finally:
-            delete_broker_objects(amqp_url, queues=(queue, f"{queue}.dead"))
+    with database_service("groups_service", Settings, create_app) as service:
+        yield service
 
 
 def group(session, creator: uuid.UUID, *members: tuple[uuid.UUID, str]) -> uuid.UUID:  # type: ignore[no-untyped-def]

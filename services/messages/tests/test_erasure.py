@@ -8,24 +8,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from messages_service.core.config import Settings
 from messages_service.crud import conversation_id
 from messages_service.main import create_app
 from messages_service.models import Block, ConversationEntry, HiddenMessage, Message
-from messaging_kit.erasure_testing import (
-    ErasureRig,
-    TokenIssuer,
-    erasure_rig,
-    jwks_server,
-    leftovers,
-)
-from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import delete_broker_objects, fresh_database, require_rabbitmq, wait_for
+from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
 from sqlalchemy import select, text
 
 pytestmark = pytest.mark.infra
@@ -33,41 +23,13 @@ pytestmark = pytest.mark.infra
 PEERS_COPY = frozenset({("messages", "recipient_id"), ("conversation_entries", "peer_id")})
 
 
-@dataclass
-class Messages:
-    client: TestClient
-    database_url: str
-    rig: ErasureRig
-    issuer: TokenIssuer
-
-    def sessions(self):  # type: ignore[no-untyped-def]
-        return self.client.app.state.db.sessions()  # type: ignore[attr-defined]
+Messages = DatabaseService
 
 
 @pytest.fixture
 def messages() -> Iterator[Messages]:
-    amqp_url = require_rabbitmq()
-    issuer = TokenIssuer()
-    queue = f"test.messages.{uuid.uuid4().hex[:8]}"
-    with (
-        jwks_server(issuer) as jwks_url,
-        fresh_database("messages") as database_url,
-        erasure_rig(amqp_url) as rig,
-    ):
-        upgrade_head("messages_service", database_url)
-        settings = Settings(
-            database_url=database_url,
-            amqp_url=amqp_url,
-            jwks_url=jwks_url,
-            events_exchange=rig.exchange,
-            events_queue=queue,
-        )
-        try:
-            with TestClient(create_app(settings)) as client:
-                wait_for(client.app.state.consumer.connected.is_set)  # type: ignore[attr-defined]
-                yield Messages(client, database_url, rig, issuer)
-        finally:
-            delete_broker_objects(amqp_url, queues=(queue, f"{queue}.dead"))
+    with database_service("messages_service", Settings, create_app) as service:
+        yield service
 
 
 def send(session, sender: uuid.UUID, recipient: uuid.UUID, read: bool = False) -> Message:  # type: ignore[no-untyped-def]

@@ -6,25 +6,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
-from messaging_kit.erasure_testing import (
-    ErasureRig,
-    TokenIssuer,
-    erasure_rig,
-    jwks_server,
-    leftovers,
-)
-from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
-    delete_broker_objects,
-    fresh_database,
-    require_rabbitmq,
-    wait_for,
-)
+from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
 from users_service.core.config import Settings
 from users_service.main import create_app
 from users_service.models import Contact, Invitation, Profile
@@ -32,45 +17,20 @@ from users_service.models import Contact, Invitation, Profile
 pytestmark = pytest.mark.infra
 
 
-@dataclass
-class Users:
-    client: TestClient
-    database_url: str
-    rig: ErasureRig
-    issuer: TokenIssuer
+Users = DatabaseService
 
 
 @pytest.fixture
 def users() -> Iterator[Users]:
-    amqp_url = require_rabbitmq()
-    issuer = TokenIssuer()
-    queue = f"test.users.{uuid.uuid4().hex[:8]}"
-    with (
-        jwks_server(issuer) as jwks_url,
-        fresh_database("users") as database_url,
-        erasure_rig(amqp_url) as rig,
-    ):
-        upgrade_head("users_service", database_url)
-        settings = Settings(
-            database_url=database_url,
-            amqp_url=amqp_url,
-            jwks_url=jwks_url,
-            events_exchange=rig.exchange,
-            events_queue=queue,
-        )
-        try:
-            with TestClient(create_app(settings)) as client:
-                wait_for(client.app.state.consumer.connected.is_set)  # type: ignore[attr-defined]
-                yield Users(client, database_url, rig, issuer)
-        finally:
-            delete_broker_objects(amqp_url, queues=(queue, f"{queue}.dead"))
+    with database_service("users_service", Settings, create_app) as service:
+        yield service
 
 
 def seed(users: Users) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """A (to be erased) with contacts, blocks and invitations both ways; B and C keep theirs."""
     a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     later = datetime.now(UTC) + timedelta(days=1)
-    with users.client.app.state.db.sessions() as session, session.begin():  # type: ignore[attr-defined]
+    with users.sessions() as session, session.begin():
         for user, name in ((a, "alice"), (b, "bob"), (c, "carol")):
             session.add(Profile(user_id=user, username=f"{name}{user.hex[:6]}", display_name=name))
         session.flush()

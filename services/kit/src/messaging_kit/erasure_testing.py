@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -235,3 +236,59 @@ def redis_leftovers(client: Any, prefix: str, user_id: str) -> list[str]:
         if user_id in key or any(user_id.encode() in bytes(value) for value in content):
             found.append(key)
     return sorted(found)
+
+
+@dataclass
+class DatabaseService:
+    """A database service's app (TestClient: lifespan, consumer and relay running) on a fresh
+    database, consuming the rig's exchange; tokens from `issuer` are accepted."""
+
+    client: Any
+    database_url: str
+    settings: Any
+    rig: ErasureRig
+    issuer: TokenIssuer
+
+    def sessions(self) -> Any:
+        return self.client.app.state.db.sessions()
+
+
+@contextmanager
+def database_service(
+    package: str, settings_class: Any, create_app: Any, **settings: Any
+) -> Iterator[DatabaseService]:
+    """Run `package`'s app as its tests of erasure need it (users, messages, groups)."""
+    from fastapi.testclient import TestClient
+
+    from messaging_kit.migrations import upgrade_head
+    from messaging_kit.testing import (
+        delete_broker_objects,
+        fresh_database,
+        require_rabbitmq,
+        wait_for,
+    )
+
+    amqp_url = require_rabbitmq()
+    issuer = TokenIssuer()
+    queue = f"test.{package}.{uuid.uuid4().hex[:8]}"
+    with (
+        jwks_server(issuer) as jwks_url,
+        fresh_database(package.removesuffix("_service")) as database_url,
+        erasure_rig(amqp_url) as rig,
+    ):
+        upgrade_head(package, database_url)
+        values = settings_class(
+            database_url=database_url,
+            amqp_url=amqp_url,
+            jwks_url=jwks_url,
+            events_exchange=rig.exchange,
+            events_queue=queue,
+            **settings,
+        )
+        try:
+            app = create_app(values)
+            with TestClient(app) as client:
+                wait_for(app.state.consumer.connected.is_set)
+                yield DatabaseService(client, database_url, values, rig, issuer)
+        finally:
+            delete_broker_objects(amqp_url, queues=(queue, f"{queue}.dead"))
