@@ -10,6 +10,7 @@ with publisher confirms after erasing, and acks `user.deleted` only after that.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from messaging_kit.events.outbox import EventTables
+
+log = logging.getLogger(__name__)
 
 USER_DELETED = "user.deleted"
 USER_ERASED = "user.erased"
@@ -61,7 +64,7 @@ def confirm_in_outbox(
     return add_event(session, tables, USER_ERASED, service, confirmation(request, service))
 
 
-Eraser = Callable[["Session", ErasureRequest], None]
+Eraser = Callable[["Session", ErasureRequest], object]  # what it returns is logged
 
 
 def scrub_sent_outbox(session: Session, tables: EventTables, request: ErasureRequest) -> int:
@@ -88,9 +91,13 @@ def erasure_handler(
 
     def handle(session: Session, event: Event) -> None:
         request = erasure_request(event)
-        erase(session, request)
-        scrub_sent_outbox(session, tables, request)
+        erased = erase(session, request)
+        scrubbed = scrub_sent_outbox(session, tables, request)
         confirm_in_outbox(session, tables, request, service)
+        log.info(
+            "user erased",
+            extra={"erasure_id": request.erasure_id, "erased": repr(erased), "outbox": scrubbed},
+        )
 
     return handle
 

@@ -51,7 +51,7 @@ def erase_user(session: Session, store: ObjectStore, request: ErasureRequest) ->
 
 
 def erasure_handler_for(store: ObjectStore) -> Callable[[Session, Event], None]:
-    def erase(session: Session, request: ErasureRequest) -> None:
-        erase_user(session, store, request)
+    def erase(session: Session, request: ErasureRequest) -> Erased:
+        return erase_user(session, store, request)
 
     return erasure_handler(SERVICE, EVENTS, erase)

@@ -87,8 +87,4 @@ def erase_user(session: Session, request: ErasureRequest) -> Erased:
     )
 
 
-def _erase(session: Session, request: ErasureRequest) -> None:
-    erase_user(session, request)
-
-
-handle_user_deleted = erasure_handler(SERVICE, EVENTS, _erase)
+handle_user_deleted = erasure_handler(SERVICE, EVENTS, erase_user)
