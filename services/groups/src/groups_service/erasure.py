@@ -11,7 +11,8 @@ import uuid
 from dataclasses import dataclass
 
 from messaging_kit.erasure import ErasureRequest, erasure_handler, rows_affected
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from groups_service import SERVICE
@@ -21,7 +22,7 @@ from groups_service.models import EVENTS, OWNER, Group, GroupMessage, Member
 STRIP_KEY = text(
     "UPDATE group_messages SET keys = keys - :user"
     " WHERE group_id = ANY(:groups) AND jsonb_exists(keys, :user)"
-)
+).bindparams(bindparam("groups", type_=ARRAY(UUID(as_uuid=True))))
 
 
 @dataclass(frozen=True)

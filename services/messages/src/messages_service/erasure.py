@@ -15,12 +15,18 @@ import uuid
 from dataclasses import dataclass
 
 from messaging_kit.erasure import ErasureRequest, erasure_handler, rows_affected
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import bindparam, delete, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from messages_service import SERVICE
 from messages_service.models import EVENTS, Block, ConversationEntry, HiddenMessage, Message
 
+# Typed: a list of uuids binds as uuid[] (and an empty one still has a type).
+TYPED = (
+    bindparam("conversations", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("user", type_=UUID(as_uuid=True)),
+)
 # Peers' entries point at their newest remaining message, or go if none remains.
 REPOINT_PEER_ENTRIES = text(
     """
@@ -33,21 +39,21 @@ REPOINT_PEER_ENTRIES = text(
     ) AS newest
     WHERE e.conversation_id = newest.conversation_id AND e.peer_id = :user
     """
-)
+).bindparams(*TYPED)
 DROP_EMPTY_PEER_ENTRIES = text(
     """
     DELETE FROM conversation_entries AS e
     WHERE e.conversation_id = ANY(:conversations) AND e.peer_id = :user
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = e.conversation_id)
     """
-)
+).bindparams(*TYPED)
 # The erased user's wrapped key and read receipt out of the messages they received.
 STRIP_RECEIVED = text(
     """
     UPDATE messages SET keys = keys - :user_text, read_at = NULL
     WHERE conversation_id = ANY(:conversations) AND recipient_id = :user
     """
-)
+).bindparams(*TYPED)
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ def erase_user(session: Session, request: ErasureRequest) -> Erased:
             select(ConversationEntry.conversation_id).where(ConversationEntry.user_id == user)
         )
     )
-    sent = select(Message.id).where(Message.sender_id == user).scalar_subquery()
+    sent = select(Message.id).where(Message.sender_id == user)
     session.execute(
         delete(HiddenMessage).where(
             or_(HiddenMessage.user_id == user, HiddenMessage.message_id.in_(sent))

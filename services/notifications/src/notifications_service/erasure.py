@@ -30,7 +30,7 @@ class Erased:
 
 def erase_user(session: Session, request: ErasureRequest) -> Erased:
     user = request.user_id
-    targets = select(PushTarget.id).where(PushTarget.user_id == user).scalar_subquery()
+    targets = select(PushTarget.id).where(PushTarget.user_id == user)
     session.execute(delete(PushDelivery).where(PushDelivery.target_id.in_(targets)))
     pushes = session.execute(delete(PushTarget).where(PushTarget.user_id == user))
     digest = session.execute(
