@@ -76,9 +76,8 @@ def test_user_deleted_hands_over_ownership_and_erases_memberships_and_posts(
 
     assert leftovers(groups.database_url, str(a)) == {}
     with groups.sessions() as session:
-        roles = dict(
-            session.execute(select(Member.user_id, Member.role).where(Member.group_id == owned))
-        )
+        rows = session.execute(select(Member.user_id, Member.role).where(Member.group_id == owned))
+        roles = {user: role for user, role in rows}
         assert roles == {b: "owner", c: "member", d: "admin"}
         assert session.get(Group, owned).created_by == b
         assert session.get(Group, alone) is None

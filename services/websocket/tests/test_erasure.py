@@ -118,7 +118,7 @@ def test_user_deleted_closes_connections_and_erases_their_redis_state(
     websocket.message(a, b)
     websocket.message(b, a)
     websocket.message(b, c)
-    wait_for(lambda: (websocket.stream_length(a), websocket.stream_length(b)) == (2, 2))
+    wait_for(lambda: (websocket.stream_length(a), websocket.stream_length(b)) == (2, 3))
     group = websocket.keys.group_members(str(uuid.uuid4()))
     websocket.redis.sadd(group, a, b)
     url = websocket.url.replace("http://", "ws://") + "/ws"
@@ -136,7 +136,7 @@ def test_user_deleted_closes_connections_and_erases_their_redis_state(
 
     # After the close, nothing of A: the closing replica wrote no presence or last seen.
     assert redis_leftovers(websocket.redis, prefix, a) == []
-    assert websocket.stream_length(b) == 1  # B's own message to C stays
+    assert websocket.stream_length(b) == 2  # only A's message to B went
     assert websocket.redis.smembers(group) == {b.encode()}
 
     websocket.rig.delete_user(a, erasure_id)  # auth's retry
