@@ -16,13 +16,12 @@ import redis
 from fastapi.testclient import TestClient
 from messaging_kit.erasure_testing import (
     ErasureRig,
-    TokenIssuer,
     erasure_rig,
-    jwks_server,
     publish_event,
     redis_leftovers,
 )
 from messaging_kit.testing import delete_broker_objects, require_rabbitmq, require_redis, wait_for
+from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 from relay_service.core.config import Settings
 from relay_service.main import create_app
 

@@ -17,9 +17,7 @@ import pytest
 import redis
 from messaging_kit.erasure_testing import (
     ErasureRig,
-    TokenIssuer,
     erasure_rig,
-    jwks_server,
     publish_event,
     redis_leftovers,
 )
@@ -30,6 +28,7 @@ from messaging_kit.testing import (
     require_redis,
     wait_for,
 )
+from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 from websocket_service.core.config import Settings
 from websocket_service.keys import RedisKeys
 from websocket_service.main import create_app

@@ -1,5 +1,6 @@
-"""Test helpers for erasure suites: publish auth's `user.deleted` on a real exchange and collect
-the `user.erased` confirmations services publish; sign tokens as auth would (for exports)."""
+"""Test helpers for erasure suites: publish auth's `user.deleted` on a real exchange, collect the
+`user.erased` confirmations services publish, look for what is left of a user in PostgreSQL
+and Redis, run a database service against the real broker."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from messaging_kit.erasure import USER_DELETED, USER_ERASED
+from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 
 
 def user_deleted_body(
@@ -108,48 +110,6 @@ def confirmations(amqp_url: str, exchange: str) -> Iterator[Confirmations]:
         yield watch
     finally:
         watch.close()
-
-
-class TokenIssuer:
-    """Signs access tokens like auth does; `jwks` is what auth's JWKS endpoint would serve."""
-
-    def __init__(self) -> None:
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-        from jwt.algorithms import OKPAlgorithm
-
-        self.kid = f"test-{uuid.uuid4().hex[:8]}"
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
-        self.jwks = {"keys": [jwk]}
-
-    def headers(self, user_id: uuid.UUID | str) -> dict[str, str]:
-        import jwt
-
-        now = int(time.time())
-        claims = {
-            "iss": "messaging-auth",
-            "aud": "messaging",
-            "sub": str(user_id),
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-        }
-        token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
-        return {"Authorization": f"Bearer {token}"}
-
-
-@contextmanager
-def jwks_server(issuer: TokenIssuer) -> Iterator[str]:
-    """Serve the issuer's JWKS over real HTTP on loopback; yields its URL."""
-    from fastapi import FastAPI
-
-    from messaging_kit.testing import LiveServer
-
-    app = FastAPI()
-    app.get("/.well-known/jwks.json")(lambda: issuer.jwks)
-    with LiveServer(app) as server:
-        yield f"{server.url}/.well-known/jwks.json"
 
 
 def leftovers(
