@@ -59,7 +59,7 @@ def _make_admin(args: argparse.Namespace, settings: Any) -> int:
         print(f"messaging-auth: no user named {args.username!r}", file=sys.stderr)
         return 1
     print(
-        f"{user.username} ({user.id}) now has the role {user.role}; it is in tokens from the next login"
+        f"{user.username} ({user.id}) now has the role {user.role} (in tokens from the next login)"
     )
     return 0
 
