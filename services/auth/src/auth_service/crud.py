@@ -22,7 +22,7 @@ from auth_service.core.security import (
 )
 from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
-from auth_service.verification import VerificationLinks
+from auth_service.verification import VerificationLinks, user_event_data
 
 BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
 # Only said after the right password: nobody learns of a suspension without it.
@@ -94,13 +94,7 @@ def register(
         EVENTS,
         "user.registered",
         SERVICE,
-        {
-            "user_id": str(user.id),
-            "email": user.email,
-            "username": user.username,
-            "display_name": user.display_name or user.username,
-            **link.event_data(),
-        },
+        {**user_event_data(user), **link.event_data()},
     )
     session.commit()
     return user

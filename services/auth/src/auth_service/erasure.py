@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from messaging_kit.db import Database
 from messaging_kit.events import Event
+from messaging_kit.workers import BackgroundWorker
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -116,27 +116,19 @@ def republish_due(
     return len(due)
 
 
-class ErasureRetrier:
+class ErasureRetrier(BackgroundWorker):
     """The thread that calls republish_due every poll interval."""
+
+    thread_name = "erasure-retrier"
 
     def __init__(
         self, db: Database, *, poll_seconds: float, base_seconds: float, max_seconds: float
     ) -> None:
+        super().__init__()
         self.db = db
         self.poll_seconds = poll_seconds
         self.base_seconds = base_seconds
         self.max_seconds = max_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="erasure-retrier", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def run(self) -> None:
         while not self._stopping.wait(self.poll_seconds):

@@ -36,6 +36,16 @@ class Link:
         }
 
 
+def user_event_data(user: User) -> dict[str, Any]:
+    """Who the mail goes to, as `user.registered` and `user.verification_requested` say it."""
+    return {
+        "user_id": str(user.id),
+        "email": user.email,
+        "username": user.username,
+        "display_name": user.display_name or user.username,
+    }
+
+
 def link_url(public_base_url: str, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/verify-email?{urlencode({'token': token})}"
 
@@ -102,13 +112,7 @@ class VerificationLinks:
             EVENTS,
             "user.verification_requested",
             SERVICE,
-            {
-                "user_id": str(user.id),
-                "email": user.email,
-                "username": user.username,
-                "display_name": user.display_name or user.username,
-                **link.event_data(),
-            },
+            {**user_event_data(user), **link.event_data()},
         )
         session.commit()
         return link

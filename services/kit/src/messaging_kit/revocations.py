@@ -27,6 +27,7 @@ import pika.exceptions
 
 from messaging_kit.events.broker import connect, declare_exchange
 from messaging_kit.events.envelope import parse_event
+from messaging_kit.workers import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,10 @@ def snapshot_url_from_jwks(jwks_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, SNAPSHOT_PATH, "", ""))
 
 
-class RevocationFeed:
+class RevocationFeed(BackgroundWorker):
     """The thread keeping one RevocationList current."""
+
+    thread_name = "revocation-feed"
 
     def __init__(
         self,
@@ -94,24 +97,14 @@ class RevocationFeed:
         refresh_seconds: float = 300.0,
         max_backoff_seconds: float = 5.0,
     ) -> None:
+        super().__init__()
         self.revocations = revocations
         self.amqp_url = amqp_url
         self.exchange = exchange
         self.snapshot_url = snapshot_url
         self.refresh_seconds = refresh_seconds
         self.max_backoff_seconds = max_backoff_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.connected = threading.Event()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="revocation-feed", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def load_snapshot(self) -> bool:
         try:
