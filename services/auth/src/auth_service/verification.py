@@ -18,7 +18,7 @@ from auth_service.core.security import hash_opaque_token, new_opaque_token
 from auth_service.models import EVENTS, EmailVerification, User
 
 INVALID = Problem(
-    400, "invalid-verification-token", "Verification link not recognised", "request a new one"
+    404, "invalid-verification-token", "Verification link not recognised", "request a new one"
 )
 
 

@@ -66,7 +66,7 @@ class TokenIssuer:
 
     def issue(self, user_id: str, username: str, role: str = "user") -> AccessToken:
         key = self.keys.signing_key()
-        now = time.time()
+        now = issued_at(time.time())
         jti = uuid.uuid4().hex
         claims = {
             "iss": self.issuer,
@@ -76,7 +76,7 @@ class TokenIssuer:
             "role": role,
             # Milliseconds (a NumericDate may have a fraction): a token from a login just after
             # a force logout must not fall in the same whole second as the revocation cut-off.
-            "iat": issued_at(now),
+            "iat": now,
             "exp": int(now) + self.ttl_seconds,
             "jti": jti,
         }
