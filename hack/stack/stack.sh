@@ -78,7 +78,8 @@ service_env() { # name -> KEY=VALUE lines
   echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
   case $s in
-    auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" ;;
+    auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \
+      "PUBLIC_BASE_URL=http://$HOST:$GATEWAY_PORT" ;;
     # One prefix for the three: relay and notifications read the presence websocket writes.
     relay | websocket) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" ;;
     media) echo "S3_ENDPOINT_URL=$MP_S3_ENDPOINT" "S3_ACCESS_KEY=$MP_S3_ACCESS_KEY" \

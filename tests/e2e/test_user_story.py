@@ -1,14 +1,13 @@
 """Issue 8's user story, end to end through the gateway only (HTTP and the websocket at /ws),
 plus the SMTP sink's mail files and, for the no-plaintext check, PostgreSQL.
 
-Three users register, get their welcome mail, log in, publish X25519 public keys in their
+Three users register, verify their email address from the link in their welcome mail, log in,
+publish X25519 public keys in their
 profiles, find each other by search, invite and accept; they exchange end-to-end encrypted
 messages (the test is the client: it encrypts, the servers only see ciphertext) with a PNG
 attachment whose thumbnail is fetched, receive them live over the websocket, catch up on a
 backlog after being offline, see read receipts, read the history, chat in a group of three,
 block, and log out.
-
-auth has no email verification (see README.md here): the welcome mail stands in for it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -53,10 +54,17 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
+# The link auth puts in user.registered (PUBLIC_BASE_URL + /verify-email?token=...).
+VERIFY_LINK = re.compile(r"https?://\S+/verify-email\?token=[A-Za-z0-9_%-]+")
+
+
 @pytest.mark.local_stores
-def test_registration_sends_the_welcome_mail(alice: User, bob: User, carol: User, maildir) -> None:
-    """auth has no email verification (nothing to click): the mail that proves the address is
-    notifications' welcome, sent from auth's user.registered event to the SMTP sink."""
+def test_users_verify_their_email_from_the_welcome_mail(
+    alice: User, bob: User, carol: User, maildir
+) -> None:
+    """notifications mails the welcome (from auth's user.registered) to the SMTP sink with the
+    verification link; the user clicks it (the web client posts its token to
+    /api/v1/auth/verify-email) and /me then shows the address verified."""
     for user in (alice, bob, carol):
         mail = eventually(
             lambda u=user: mails_to(maildir, u.email), f"welcome mail to {user.email}"
@@ -65,9 +73,18 @@ def test_registration_sends_the_welcome_mail(alice: User, bob: User, carol: User
         assert mail[0]["Subject"] == f"Welcome to Messaging, {user.display_name}"
         body = mail[0].get_body(preferencelist=("plain",))
         assert body is not None
-        assert user.username in body.get_content()
+        text = body.get_content()
+        assert user.username in text
         me = user.get("/api/v1/auth/me")
         assert (me["id"], me["email"]) == (str(user.id), user.email)
+        assert me["email_verified"] is False
+
+        links = VERIFY_LINK.findall(text)
+        assert len(links) == 1, f"one verification link in the welcome mail to {user.email}"
+        token = parse_qs(urlsplit(links[0]).query)["token"][0]
+        verified = user.request("POST", "/api/v1/auth/verify-email", json={"token": token})
+        assert verified.json()["email_verified"] is True
+        assert user.get("/api/v1/auth/me")["email_verified"] is True
 
 
 def test_users_find_each_other_and_their_public_keys(alice: User, bob: User) -> None:

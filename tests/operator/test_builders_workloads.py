@@ -2,7 +2,7 @@
 
 from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.budgets import build_pod_disruption_budget
-from messaging_operator.builders.configmaps import build_configmap
+from messaging_operator.builders.configmaps import build_configmap, build_service_config
 from messaging_operator.builders.deployments import build_deployment, build_service_env
 from messaging_operator.builders.jobs import build_migration_job, migration_job_name
 from messaging_operator.builders.services import build_service
@@ -100,3 +100,11 @@ def test_migration_job_per_service_and_version(platform):
     assert "ttlSecondsAfterFinished" not in job["spec"]
     assert build_migration_job(platform, platform.spec.services["relay"], [], "x") is None
     assert migration_job_name(platform, users, "2.0.0-rc.1") == "chat-users-migrate-2-0-0-rc-1"
+
+
+def test_auth_mails_links_to_the_public_hostname(platform, make_platform):
+    auth = build_service_config(platform, platform.spec.services["auth"])
+    assert auth["PUBLIC_BASE_URL"] == "https://chat.example.com"
+    assert "PUBLIC_BASE_URL" not in build_service_config(platform, platform.spec.services["users"])
+    bare = make_platform({"gateway": None})
+    assert "PUBLIC_BASE_URL" not in build_service_config(bare, bare.spec.services["auth"])

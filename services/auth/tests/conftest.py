@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_service.admin import set_role
 from auth_service.core.config import Settings
 from auth_service.core.keys import generate_ed25519_pem
 from auth_service.main import create_app
+from auth_service.models import EVENTS
 from fastapi.testclient import TestClient
+from messaging_kit.db import Database, normalize_url
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
     delete_broker_objects,
@@ -19,6 +22,7 @@ from messaging_kit.testing import (
     require_rabbitmq,
     require_redis,
 )
+from sqlalchemy import create_engine, select
 
 # Cheap argon2 parameters keep the suite fast on 2 cores; production defaults are far higher.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -53,13 +57,18 @@ def make_settings(database_url: str, keys_dir: Path) -> Iterator[Any]:
             # Per-test exchange and key prefix: other suites share the same servers.
             "events_exchange": f"test.events.{run_id}",
             "redis_key_prefix": f"test-auth-{run_id}",
+            "events_queue": f"test.auth.{run_id}",
             **FAST_ARGON2,
         }
         values.update(overrides)
         return Settings(**values)
 
     yield build
-    delete_broker_objects(amqp_url, exchanges=(f"test.events.{run_id}",))
+    delete_broker_objects(
+        amqp_url,
+        exchanges=(f"test.events.{run_id}",),
+        queues=(f"test.auth.{run_id}", f"test.auth.{run_id}.dead"),
+    )
 
 
 @pytest.fixture
@@ -94,3 +103,46 @@ def _register(
 def register() -> Any:
     """register(client, username=None, password=...) -> the register response plus password."""
     return _register
+
+
+def outbox_events(database_url: str, event_type: str) -> list[dict[str, Any]]:
+    """The events auth queued of one type, oldest first, read straight from its database."""
+    engine = create_engine(normalize_url(database_url))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(EVENTS.outbox.c.body)
+                .where(EVENTS.outbox.c.event_type == event_type)
+                .order_by(EVENTS.outbox.c.created_at)
+            ).all()
+    finally:
+        engine.dispose()
+    return [row.body for row in rows]
+
+
+@pytest.fixture
+def events(database_url: str) -> Any:
+    """events(type) -> the outbox bodies of that type."""
+    return lambda event_type: outbox_events(database_url, event_type)
+
+
+@pytest.fixture
+def make_admin(client: TestClient, database_url: str) -> Any:
+    """make_admin(register_response) -> a fresh access token carrying the admin role."""
+
+    def grant(user: dict[str, Any]) -> str:
+        db = Database(database_url, pool_size=1, max_overflow=0)
+        try:
+            with db.sessions() as session:
+                assert set_role(session, user["user"]["username"], "admin") is not None
+        finally:
+            db.close()
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"login": user["user"]["username"], "password": user["password"]},
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+    return grant

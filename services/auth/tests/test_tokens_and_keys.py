@@ -47,7 +47,9 @@ def test_access_token_claims(client: TestClient, register: Any) -> None:
     assert claims["aud"] == "messaging"
     assert claims["sub"] == user["user"]["id"]
     assert set(claims) >= {"exp", "iat", "jti"}
-    assert claims["exp"] - claims["iat"] == 900
+    # iat has milliseconds (see TokenIssuer.issue), exp whole seconds.
+    assert claims["exp"] - int(claims["iat"]) == 900
+    assert claims["role"] == "user"
 
 
 def test_forged_tokens_are_refused(client: TestClient, register: Any, keys_dir: Path) -> None:

@@ -105,6 +105,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                 amqp_url=amqp_url,
                 jwks_url=f"{auth.url}/.well-known/jwks.json",
                 events_exchange=exchange,
+                events_queue=f"test.groups.{run_id}",
                 max_ciphertext_bytes=1024,
                 max_members=6,
             )
@@ -113,4 +114,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                 with LiveServer(app) as server:
                     yield Stack(auth_url=auth.url, url=server.url, settings=settings, app=app)
             finally:
-                delete_broker_objects(amqp_url, exchanges=(exchange,), queues=())
+                queue = settings.events_queue
+                delete_broker_objects(
+                    amqp_url, exchanges=(exchange,), queues=(queue, f"{queue}.dead")
+                )

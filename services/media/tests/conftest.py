@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -15,18 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import jwt
 import pika
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from media_service.core.config import Settings
 from media_service.core.storage import ObjectStore
 from media_service.main import create_app
 from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import HINT, LiveServer, fresh_database, require_rabbitmq
+from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 
 S3_ENDPOINT = os.environ.get("MP_S3_ENDPOINT", "http://127.0.0.1:19000")
 S3_ACCESS_KEY = os.environ.get("MP_S3_ACCESS_KEY", "platform")
@@ -34,38 +31,11 @@ S3_SECRET_KEY = os.environ.get("MP_S3_SECRET_KEY", "platform-secret")
 MAX_UPLOAD = 8 * 1024 * 1024  # above one 5 MiB part, so the multipart path is exercised
 
 
-class TokenIssuer:
-    """Signs access tokens like auth does and serves the public key as a JWKS."""
-
-    def __init__(self) -> None:
-        self.kid = f"test-{uuid.uuid4().hex[:8]}"
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
-        self.app = FastAPI()
-        self.app.get("/.well-known/jwks.json")(lambda: {"keys": [jwk]})
-
-    def token(self, user_id: uuid.UUID) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": "messaging-auth",
-            "aud": "messaging",
-            "sub": str(user_id),
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
-
-    def headers(self, user_id: uuid.UUID) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(user_id)}"}
-
-
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[tuple[TokenIssuer, str]]:
     issuer = TokenIssuer()
-    with LiveServer(issuer.app) as server:
-        yield issuer, f"{server.url}/.well-known/jwks.json"
+    with jwks_server(issuer) as jwks_url:
+        yield issuer, jwks_url
 
 
 def require_minio() -> None:

@@ -18,12 +18,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import jwt
 import pika
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from jwt.algorithms import OKPAlgorithm
 from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
@@ -34,6 +31,7 @@ from messaging_kit.testing import (
     require_redis,
     wait_for,
 )
+from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 from notifications_service.core.config import Settings
 from notifications_service.main import create_app
 
@@ -44,36 +42,11 @@ MAILDIR = Path(
 )
 
 
-class TokenIssuer:
-    """Signs access tokens like auth does and serves the public key as a JWKS."""
-
-    def __init__(self) -> None:
-        self.kid = f"test-{uuid.uuid4().hex[:8]}"
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        jwk = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
-        self.app = FastAPI()
-        self.app.get("/.well-known/jwks.json")(lambda: {"keys": [jwk]})
-
-    def headers(self, user_id: uuid.UUID) -> dict[str, str]:
-        now = int(time.time())
-        claims = {
-            "iss": "messaging-auth",
-            "aud": "messaging",
-            "sub": str(user_id),
-            "iat": now,
-            "exp": now + 600,
-            "jti": uuid.uuid4().hex,
-        }
-        token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
-        return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[tuple[TokenIssuer, str]]:
     issuer = TokenIssuer()
-    with LiveServer(issuer.app) as server:
-        yield issuer, f"{server.url}/.well-known/jwks.json"
+    with jwks_server(issuer) as jwks_url:
+        yield issuer, jwks_url
 
 
 def require_smtp() -> None:

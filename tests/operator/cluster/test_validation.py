@@ -31,6 +31,14 @@ CASES = {
         "  services: {messages: {canary: {version: '1.1.0', steps: [10, 150]}}}",
         "canary.steps are traffic weights and must each be between 0 and 100",
     ),
+    "migration weight and steps together": (
+        "  services: {media: {migration: {weight: 10, steps: [10, 50]}}}",
+        "migration takes weight (hold that share) or steps (walk them), not both",
+    ),
+    "migration steps going down": (
+        "  services: {media: {migration: {steps: [50, 10]}}}",
+        "migration.steps must be in ascending order",
+    ),
     "canary weight and steps together": (
         "  services: {messages: {canary: {version: '1.1.0', weight: 10, steps: [10, 50]}}}",
         "canary takes weight (hold that share) or steps (walk them), not both",
@@ -105,5 +113,7 @@ def test_defaults_are_filled_in_by_the_server(kube, module_namespace):
     assert spec["deletionPolicy"] == "Retain"
     assert spec["postgres"]["mode"] == "managed"
     assert spec["services"]["auth"]["replicas"] == 2
-    assert spec["services"]["auth"]["migration"] == {"weight": 100}
+    # No server default for the migration: weight and steps exclude each other, and the
+    # operator reads an absent migration as weight 100.
+    assert "migration" not in spec["services"]["auth"]
     kube.run("delete", "mp", "bad", "-n", module_namespace)

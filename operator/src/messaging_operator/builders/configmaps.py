@@ -22,6 +22,10 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         "JWKS_URL": f"{auth}/.well-known/jwks.json",
         "EVENTS_EXCHANGE": "messaging.events",
     }
+    gateway = platform.spec.gateway
+    if service.name == "auth" and gateway is not None and gateway.hostname:
+        # Links in mails (email verification) open the web client on the public hostname.
+        data["PUBLIC_BASE_URL"] = f"https://{gateway.hostname}"
     if service.name == "media":
         data["S3_BUCKET"] = platform.spec.object_storage.bucket
         if platform.spec.object_storage.managed:

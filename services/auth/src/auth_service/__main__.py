@@ -1,4 +1,4 @@
-"""`messaging-auth [serve|migrate|generate-key|migrate-from-monolith]`."""
+"""`messaging-auth [serve|migrate|generate-key|migrate-from-monolith|make-admin]`."""
 
 from __future__ import annotations
 
@@ -39,6 +39,31 @@ def _migrate_from_monolith(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def _make_admin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("username")
+    parser.add_argument("--revoke", action="store_true", help="take the admin role back")
+
+
+def _make_admin(args: argparse.Namespace, settings: Any) -> int:
+    from messaging_kit.db import Database
+
+    from auth_service.admin import set_role
+
+    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        with db.sessions() as session:
+            user = set_role(session, args.username, "user" if args.revoke else "admin")
+    finally:
+        db.close()
+    if user is None:
+        print(f"messaging-auth: no user named {args.username!r}", file=sys.stderr)
+        return 1
+    print(
+        f"{user.username} ({user.id}) now has the role {user.role} (in tokens from the next login)"
+    )
+    return 0
+
+
 CLI = ServiceCli(
     service=SERVICE,
     app_factory="auth_service.main:create_app",
@@ -55,6 +80,11 @@ CLI = ServiceCli(
             "copy credentials from the legacy users table (idempotent, resumable)",
             _migrate_from_monolith,
             _monolith_arguments,
+        ),
+        "make-admin": Command(
+            "grant a user the admin role (audit-logged); --revoke takes it back",
+            _make_admin,
+            _make_admin_arguments,
         ),
     },
 )

@@ -22,8 +22,11 @@ from auth_service.core.security import (
 )
 from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
+from auth_service.verification import VerificationLinks, user_event_data
 
 BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
+# Only said after the right password: nobody learns of a suspension without it.
+SUSPENDED = Problem(403, "account-suspended", "This account is suspended", "contact support")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Auth:
     issuer: TokenIssuer
     throttle: LoginThrottle
     refresh_ttl: timedelta
+    verification: VerificationLinks
 
 
 def now() -> datetime:
@@ -84,17 +88,13 @@ def register(
         raise Problem(
             409, "already-registered", "Email or username is taken", "pick another one"
         ) from None
+    link = auth.verification.create(session, user)
     add_event(
         session,
         EVENTS,
         "user.registered",
         SERVICE,
-        {
-            "user_id": str(user.id),
-            "email": user.email,
-            "username": user.username,
-            "display_name": user.display_name or user.username,
-        },
+        {**user_event_data(user), **link.event_data()},
     )
     session.commit()
     return user
@@ -104,7 +104,11 @@ def start_session(session: Session, auth: Auth, user: User) -> TokenPair:
     """A fresh refresh-token family plus an access token (after login or register)."""
     refresh = _new_refresh(session, auth, user.id, family_id=uuid.uuid4())
     session.commit()
-    return TokenPair(access=auth.issuer.issue(str(user.id), user.username), refresh_token=refresh)
+    return TokenPair(access=issue_access(auth, user), refresh_token=refresh)
+
+
+def issue_access(auth: Auth, user: User) -> AccessToken:
+    return auth.issuer.issue(str(user.id), user.username, user.role)
 
 
 def _new_refresh(session: Session, auth: Auth, user_id: uuid.UUID, family_id: uuid.UUID) -> str:
@@ -140,6 +144,8 @@ def login(session: Session, auth: Auth, *, login: str, password: str, address: s
         auth.throttle.record_failure(login, address)
         raise BAD_CREDENTIALS
     auth.throttle.record_success(login, address)
+    if user.suspended_at is not None:
+        raise SUSPENDED
     if check.needs_rehash:
         user.password_hash = auth.passwords.hash(password)
     return start_session(session, auth, user)
@@ -169,12 +175,12 @@ def refresh(session: Session, auth: Auth, token: str) -> TokenPair:
     if stored.expires_at <= now():
         raise Problem(401, "invalid-refresh-token", "Refresh token expired")
     user = session.get(User, stored.user_id)
-    if user is None or not user.is_active:
-        raise Problem(401, "invalid-refresh-token", "Account is disabled")
+    if user is None or not user.is_active or user.suspended_at is not None:
+        raise Problem(401, "invalid-refresh-token", "Account is disabled or suspended")
     stored.rotated_at = now()
     new_token = _new_refresh(session, auth, user.id, stored.family_id)
     session.commit()
-    return TokenPair(access=auth.issuer.issue(str(user.id), user.username), refresh_token=new_token)
+    return TokenPair(access=issue_access(auth, user), refresh_token=new_token)
 
 
 def revoke_family(session: Session, family_id: uuid.UUID) -> None:

@@ -9,16 +9,19 @@ from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
 from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.tokens import TokenVerifier
 
 from auth_service import SERVICE, crud
-from auth_service.api.routes import auth, keys
+from auth_service.api.routes import admin, auth, internal, keys
 from auth_service.core.config import Settings, get_settings
 from auth_service.core.keys import KeyRing
 from auth_service.core.security import Passwords, TokenIssuer
 from auth_service.core.throttle import LoginThrottle
+from auth_service.erasure import ErasureRetrier, erased_handler
 from auth_service.models import EVENTS
+from auth_service.verification import VerificationLinks
 
 
 def broker_check(amqp_url: str) -> None:
@@ -37,19 +40,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     key_ring = KeyRing(settings.signing_keys_dir, settings.active_key_id)
     relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
+    # Confirmations of account erasure from every other service.
+    consumer = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.events_queue,
+        {"user.erased": erased_handler(settings.erasure_service_names)},
+    )
+    retrier = ErasureRetrier(
+        db,
+        poll_seconds=settings.erasure_retry_poll_seconds,
+        base_seconds=settings.erasure_retry_delay_seconds,
+        max_seconds=settings.erasure_retry_max_delay_seconds,
+    )
 
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[auth.router, keys.router],
+        routers=[auth.router, admin.router, keys.router, internal.router],
         readiness={
             "database": db.ping,
             "redis": redis_client.ping,
             "broker": lambda: broker_check(settings.amqp_url),
         },
-        on_startup=[relay.start],
-        on_shutdown=[db.close, redis_client.close, relay.stop],
-        description="Registration, login, refresh-token rotation and the public signing keys.",
+        on_startup=[relay.start, consumer.start, retrier.start],
+        on_shutdown=[db.close, redis_client.close, relay.stop, consumer.stop, retrier.stop],
+        description="Registration, login, refresh-token rotation, email verification, account "
+        "deletion and erasure, admin operations, and the public signing keys.",
     )
     app.state.settings = settings
     app.state.db = db
@@ -58,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         key_ring.public_key, issuer=settings.token_issuer, audience=settings.token_audience
     )
     app.state.relay = relay
+    app.state.consumer = consumer
     app.state.auth = crud.Auth(
         passwords=Passwords(
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
@@ -76,5 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             prefix=f"{settings.redis_key_prefix}:login-failures",
         ),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        verification=VerificationLinks(
+            public_base_url=settings.public_base_url,
+            ttl=timedelta(seconds=settings.email_verification_ttl_seconds),
+            redis=redis_client,
+            resend_max=settings.verification_resend_max,
+            resend_window_seconds=settings.verification_resend_window_seconds,
+            prefix=settings.redis_key_prefix,
+        ),
     )
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from messaging_kit.validation import NO_NUL
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -60,6 +60,91 @@ class UserOut(BaseModel):
     username: str
     display_name: str | None
     created_at: datetime
+    email_verified: bool = False
+    role: str = "user"
+
+    @classmethod
+    def of(cls, user: Any) -> UserOut:
+        out = cls.model_validate(user)
+        return out.model_copy(update={"email_verified": user.email_verified_at is not None})
+
+
+class AdminUserOut(UserOut):
+    email_verified_at: datetime | None
+    suspended_at: datetime | None
+
+
+class UserPage(BaseModel):
+    users: list[AdminUserOut]
+    next_cursor: str | None
+
+
+class VerifyEmailRequest(BaseModel):
+    token: OpaqueToken
+
+
+class VerificationSent(BaseModel):
+    sent: Literal[True] = True
+    expires_at: datetime
+
+
+class DeleteAccountRequest(BaseModel):
+    password: Secret
+
+
+class ServiceErasure(BaseModel):
+    state: Literal["pending", "confirmed"]
+    confirmed_at: datetime | None
+
+
+class ErasureOut(BaseModel):
+    erasure_id: uuid.UUID
+    requested_at: datetime
+    complete: bool
+    completed_at: datetime | None
+    publish_count: int
+    next_retry_at: datetime | None
+    services: dict[str, ServiceErasure]
+
+
+class AdminErasureOut(ErasureOut):
+    user_id: uuid.UUID
+    requested_by: str
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    admin_id: uuid.UUID | None
+    action: str
+    target_user_id: uuid.UUID | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_before: int | None
+
+
+class Statistics(BaseModel):
+    users: int
+    verified: int
+    suspended: int
+    admins: int
+    registered_last_24h: int
+    registered_last_7d: int
+    active_sessions: int
+    deleted_accounts: int
+    erasures_incomplete: int
+    generated_at: datetime
+
+
+class Revocations(BaseModel):
+    suspended: list[str]
+    not_before: dict[str, float]
+    generated_at: str
 
 
 class RegisterResponse(BaseModel):

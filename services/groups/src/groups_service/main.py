@@ -5,13 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
+from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
+from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from groups_service import SERVICE
 from groups_service.api.routes import groups
 from groups_service.core.config import Settings, get_settings
+from groups_service.erasure import handle_user_deleted
+from groups_service.export import user_export
 from groups_service.models import EVENTS
 
 
@@ -27,18 +32,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_overflow=settings.db_max_overflow,
     )
     relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange, idle_seconds=0.02)
+    # Only erasure so far: groups learns nothing else from other services.
+    consumer = EventConsumer(
+        db,
+        EVENTS,
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.events_queue,
+        {USER_DELETED: handle_user_deleted},
+    )
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[groups.router],
+        routers=[export_router(SERVICE, user_export), groups.router],
         readiness={"database": db.ping, "broker": lambda: broker_check(settings.amqp_url)},
-        on_startup=[relay.start],
-        on_shutdown=[db.close, relay.stop],
+        on_startup=[relay.start, consumer.start],
+        on_shutdown=[db.close, relay.stop, consumer.stop],
         description="Groups with roles, membership and group messages (opaque ciphertext).",
     )
     app.state.settings = settings
     app.state.db = db
     app.state.relay = relay
+    app.state.consumer = consumer
     app.state.verifier = TokenVerifier(
         JwksKeys(settings.jwks_url),
         issuer=settings.token_issuer,

@@ -54,10 +54,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for hook in startup:
             await anyio.to_thread.run_sync(hook)
+        # After the hooks: by now the service has put its settings and verifier on app.state.
+        feed = None
+        if getattr(getattr(app.state, "settings", None), "jwks_url", None):
+            from messaging_kit.revocations import attach_revocations  # needs the events extra
+
+            feed = attach_revocations(app)
         log.info("service started", extra={"version": version})
         try:
             yield
         finally:
+            if feed is not None:
+                await anyio.to_thread.run_sync(feed.stop)
             for hook in reversed(shutdown):
                 try:
                     await anyio.to_thread.run_sync(hook)

@@ -43,6 +43,11 @@ class TokenSettings(ServiceSettings):
     token_audience: str = "messaging"  # noqa: S105
     # Auth's JWKS, e.g. http://auth:8001/.well-known/jwks.json
     jwks_url: str = Field(pattern=r"^https?://")
+    # Revoked principals (messaging_kit.revocations): auth's snapshot, beside the JWKS unless
+    # set, reloaded this often; events keep it current in between.
+    revocations_enabled: bool = True
+    revocations_url: str = Field(default="", pattern=r"^(https?://.*)?$")
+    revocations_refresh_seconds: float = Field(default=300.0, ge=1.0)
 
 
 class EventSettings(ServiceSettings):

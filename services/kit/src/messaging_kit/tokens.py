@@ -11,13 +11,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
 from fastapi import Request
 
 from messaging_kit.problems import Problem
+
+if TYPE_CHECKING:
+    from messaging_kit.revocations import RevocationList
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ class Principal:
 
 class InvalidToken(Exception):  # noqa: N818 - reads better at call sites
     pass
+
+
+class RevokedToken(InvalidToken):
+    """A valid signature, but auth has since suspended the user or revoked their tokens."""
 
 
 KeyLookup = Callable[[str], "jwt.PyJWK | None"]
@@ -87,10 +94,19 @@ class JwksKeys:
 
 
 class TokenVerifier:
-    def __init__(self, keys: KeyLookup, *, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        keys: KeyLookup,
+        *,
+        issuer: str,
+        audience: str,
+        revocations: RevocationList | None = None,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        # Set by the kit's app lifespan (messaging_kit.revocations) for every token checker.
+        self.revocations = revocations
 
     def verify(self, token: str) -> Principal:
         try:
@@ -118,6 +134,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
+        if self.revocations is not None:
+            refusal = self.revocations.refusal(str(claims["sub"]), float(claims["iat"]))
+            if refusal is not None:
+                raise RevokedToken(refusal)
         return Principal(
             user_id=str(claims["sub"]),
             username=claims.get("username"),
@@ -150,7 +170,7 @@ def principal_dependency(get_verifier: Callable[[Request], TokenVerifier]) -> An
         except InvalidToken as error:
             raise Problem(
                 401,
-                "invalid-token",
+                "token-revoked" if isinstance(error, RevokedToken) else "invalid-token",
                 "Access token refused",
                 str(error),
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},

@@ -5,15 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
+from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from media_service import SERVICE
 from media_service.api.routes import media
 from media_service.core.config import Settings, get_settings
 from media_service.core.storage import ObjectStore
+from media_service.erasure import erasure_handler_for
+from media_service.export import exporter
 from media_service.memberships import membership_handlers
 from media_service.models import EVENTS
 from media_service.thumbnails import thumbnail_handler
@@ -53,19 +57,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         prefetch=2,  # each message decodes an image: take few at a time
     )
-    # Conversation and group members, from the services that own them.
+    # Conversation and group members, from the services that own them; and erasure, which
+    # also takes people out of those member lists.
     members = EventConsumer(
         db,
         EVENTS,
         settings.amqp_url,
         settings.events_exchange,
         settings.memberships_queue,
-        membership_handlers(),
+        {**membership_handlers(), USER_DELETED: erasure_handler_for(store)},
     )
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[media.router],
+        routers=[export_router(SERVICE, exporter(store, settings.presign_seconds)), media.router],
         readiness={
             "database": db.ping,
             "broker": lambda: connect(settings.amqp_url).close(),

@@ -5,14 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
+from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from messages_service import SERVICE, crud
 from messages_service.api.routes import messages
 from messages_service.core.config import Settings, get_settings
+from messages_service.erasure import handle_user_deleted
+from messages_service.export import user_export
 from messages_service.models import EVENTS
 
 
@@ -38,12 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         {
             "contact.blocked": crud.apply_block_event,
             "contact.unblocked": crud.apply_block_event,
+            USER_DELETED: handle_user_deleted,
         },
     )
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[messages.router],
+        routers=[export_router(SERVICE, user_export), messages.router],
         readiness={
             "database": db.ping,
             "broker": lambda: broker_check(settings.amqp_url),

@@ -1,4 +1,5 @@
-"""Email-side event handlers: welcome, invitation, and the digest's bookkeeping.
+"""Email-side event handlers: welcome (with the email verification link), a new verification
+link, invitation, and the digest's bookkeeping.
 
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
@@ -40,6 +41,12 @@ def message_recipients(data: dict[str, object]) -> list[uuid.UUID]:
     return [uuid.UUID(str(user)) for user in listed if user and str(user) != sender]
 
 
+def verification_url(event: Event) -> str | None:
+    """Auth's link (http or https only: nothing else goes into an href)."""
+    url = str(event.data.get("verification_url") or "")
+    return url if url.startswith(("https://", "http://")) else None
+
+
 def email_handlers(
     db: Database,
     settings: Settings,
@@ -62,6 +69,7 @@ def email_handlers(
             display_name=name,
             username=str(event.data.get("username") or ""),
             app_url=settings.app_url,
+            verification_url=verification_url(event),
         )
         mailer.send(
             Email(
@@ -71,6 +79,26 @@ def email_handlers(
                 text,
                 html,
                 message_id(event, "welcome", settings),
+            )
+        )
+
+    def verification_requested(session: Session, event: Event) -> None:
+        # Asked for by the user (auth throttles it): not a kind one can opt out of.
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        subject, text, html = templates.render(
+            "verify",
+            display_name=name,
+            app_url=settings.app_url,
+            verification_url=verification_url(event),
+        )
+        mailer.send(
+            Email(
+                str(event.data["email"]),
+                name,
+                subject,
+                text,
+                html,
+                message_id(event, "verify", settings),
             )
         )
 
@@ -118,6 +146,7 @@ def email_handlers(
 
     return {
         "user.registered": user_registered,
+        "user.verification_requested": verification_requested,
         "invitation.created": invitation_created,
         "message.created": message_created,
         "group.message.created": message_created,

@@ -7,8 +7,11 @@ import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
+from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
+from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from notifications_service import SERVICE
@@ -17,6 +20,8 @@ from notifications_service.core.config import Settings, get_settings
 from notifications_service.core.emails import SmtpMailer, Templates
 from notifications_service.core.presence import PresenceReader
 from notifications_service.digest import DigestWorker
+from notifications_service.erasure import handle_user_deleted
+from notifications_service.export import user_export
 from notifications_service.handlers import email_handlers
 from notifications_service.models import EVENTS
 from notifications_service.push import push_handlers
@@ -47,7 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.amqp_url,
         settings.events_exchange,
         settings.email_queue,
-        email_handlers(db, settings, mailer, templates, presence),
+        {
+            **email_handlers(db, settings, mailer, templates, presence),
+            USER_DELETED: handle_user_deleted,
+        },
         **retry,
     )
     pushes = EventConsumer(
@@ -59,22 +67,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         push_handlers(db, settings, client),
         **retry,
     )
+    # Only `user.erased` goes out so far; the outbox table was there from the first migration.
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     digests = DigestWorker(db, settings, mailer, templates, presence)
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[preferences.router, push_targets.router],
+        routers=[export_router(SERVICE, user_export), preferences.router, push_targets.router],
         # SMTP is not checked: mail waits in the queue while it is down, the API still works.
         readiness={
             "database": db.ping,
             "broker": lambda: connect(settings.amqp_url).close(),
             "redis": redis_client.ping,
         },
-        on_startup=[emails.start, pushes.start, digests.start],
+        on_startup=[relay.start, emails.start, pushes.start, digests.start],
         on_shutdown=[
             db.close,
             redis_client.close,
             client.close,
+            relay.stop,
             emails.stop,
             pushes.stop,
             digests.stop,
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.relay = relay
     app.state.emails = emails
     app.state.pushes = pushes
     app.state.digests = digests

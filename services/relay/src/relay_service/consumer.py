@@ -2,7 +2,8 @@
 
 No database here, so idempotency is the queue's own: entries are keyed by message id, a
 redelivered event re-adds nothing. Acked only after Redis took it; a Redis outage closes the
-channel and RabbitMQ redelivers.
+channel and RabbitMQ redelivers. `user.deleted` erases the user's queue and their messages in
+others' queues, then `user.erased` is published (with publisher confirms) before the ack.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ import threading
 import pika
 import pika.exceptions
 import redis
+from messaging_kit.erasure import USER_DELETED
+from messaging_kit.erasure_consumer import erase_and_confirm
 from messaging_kit.events.broker import connect, declare_exchange, declare_queue
 from messaging_kit.events.envelope import Event, parse_event
 
+from relay_service import SERVICE
+from relay_service.erasure import erase_user
 from relay_service.queue import OfflineQueues
 
 log = logging.getLogger(__name__)
 
 QUEUED_TYPES = ("message.created", "group.message.created")
-ROUTING_KEYS = [*QUEUED_TYPES, "message.deleted"]
+ROUTING_KEYS = [*QUEUED_TYPES, "message.deleted", USER_DELETED]
 
 
 def entry_for(event: Event, user_id: str) -> dict[str, object]:
@@ -49,7 +54,8 @@ def handle(queues: OfflineQueues, event: Event) -> int:
     for user in recipients:
         if user == event.data.get("sender_id") or queues.is_online(user):
             continue
-        queued += queues.enqueue(user, message_id, entry_for(event, user))
+        sender = str(event.data.get("sender_id") or "")
+        queued += queues.enqueue(user, message_id, entry_for(event, user), sender)
     return queued
 
 
@@ -79,6 +85,7 @@ class RelayConsumer:
             try:
                 connection = connect(self.amqp_url)
                 channel = connection.channel()
+                channel.confirm_delivery()  # for user.erased
                 channel.basic_qos(prefetch_count=100)
                 declare_exchange(channel, self.exchange)
                 declare_queue(channel, self.exchange, self.queue, ROUTING_KEYS)
@@ -95,7 +102,16 @@ class RelayConsumer:
                         log.error("poison event dropped", extra={"error": str(error)})
                         channel.basic_ack(method.delivery_tag)
                         continue
-                    handle(self.queues, event)
+                    if event.type == USER_DELETED:
+                        erase_and_confirm(
+                            channel,
+                            self.exchange,
+                            SERVICE,
+                            event,
+                            lambda request: erase_user(self.queues, request.user),
+                        )
+                    else:
+                        handle(self.queues, event)
                     channel.basic_ack(method.delivery_tag)
             except (pika.exceptions.AMQPError, redis.RedisError) as error:
                 log.warning("relay consumer interrupted", extra={"error": repr(error)})

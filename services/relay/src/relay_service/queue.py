@@ -2,6 +2,8 @@
 
 Entries expire one by one (older than the TTL are dropped whenever the queue is touched) and
 the whole queue key expires when untouched for a TTL. Enqueueing is idempotent by message id.
+Each sender also has a set of `<recipient>:<message id>` it has waiting in others' queues, so
+erasing a sender finds their messages without scanning every queue.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ if extra > 0 then
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+if added == 1 and ARGV[6] ~= '' then
+  redis.call('SADD', KEYS[3], ARGV[6])
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+end
 return added
 """
 
@@ -43,6 +49,10 @@ class RelayKeys:
 
     def entries(self, user_id: str) -> str:
         return f"{self.prefix}relay:entries:{user_id}"
+
+    def sent(self, sender_id: str) -> str:
+        """`<recipient>:<message id>` of the sender's entries waiting in others' queues."""
+        return f"{self.prefix}relay:sent:{sender_id}"
 
     def presence(self, user_id: str) -> str:
         """Kept by websocket: connection id -> expiry (unix seconds)."""
@@ -60,15 +70,22 @@ class OfflineQueues:
     def is_online(self, user_id: str) -> bool:
         return bool(self.redis.zcount(self.keys.presence(user_id), time.time(), "+inf"))
 
-    def enqueue(self, user_id: str, message_id: str, entry: dict[str, Any]) -> bool:
+    def enqueue(
+        self, user_id: str, message_id: str, entry: dict[str, Any], sender_id: str = ""
+    ) -> bool:
         added = self.enqueue_script(
-            keys=[self.keys.queue(user_id), self.keys.entries(user_id)],
+            keys=[
+                self.keys.queue(user_id),
+                self.keys.entries(user_id),
+                self.keys.sent(sender_id or "-"),
+            ],
             args=[
                 int(time.time() * 1000),
                 self.ttl_seconds,
                 self.max_pending,
                 message_id,
                 json.dumps(entry, separators=(",", ":")),
+                f"{user_id}:{message_id}" if sender_id else "",
             ],
         )
         return bool(added)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
+from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from users_service import SERVICE, crud
 from users_service.api.routes import contacts, devices, invitations, users
 from users_service.core.config import Settings, get_settings
+from users_service.erasure import handle_user_deleted
+from users_service.export import user_export
 from users_service.models import EVENTS
 
 
@@ -34,14 +38,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.amqp_url,
         settings.events_exchange,
         settings.events_queue,
-        {"user.registered": crud.create_profile_from_event},
+        {
+            "user.registered": crud.create_profile_from_event,
+            USER_DELETED: handle_user_deleted,
+        },
     )
     jwks = JwksKeys(settings.jwks_url)
 
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[devices.router, users.router, contacts.router, invitations.router],
+        routers=[
+            export_router(SERVICE, user_export),
+            devices.router,
+            users.router,
+            contacts.router,
+            invitations.router,
+        ],
         readiness={
             "database": db.ping,
             "broker": lambda: broker_check(settings.amqp_url),

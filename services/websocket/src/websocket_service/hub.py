@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from websocket_service.erasure import CLOSE_ERASED
 from websocket_service.keys import RedisKeys
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Hub:
         self.settings = settings
         self.sessions: dict[str, set[ClientSession]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing: set[asyncio.Task[None]] = set()
         self.draining = False
 
     async def start(self) -> None:
@@ -65,14 +67,21 @@ class Hub:
                 del self.sessions[session.user_id]
         with contextlib.suppress(RedisError):
             pipe = self.redis.pipeline()
-            pipe.zrem(self.keys.presence(session.user_id), session.connection_id)
-            pipe.set(self.keys.last_seen(session.user_id), str(time.time()))
+            if session.erased:  # nothing of theirs may be written again
+                pipe.delete(
+                    self.keys.presence(session.user_id), self.keys.last_seen(session.user_id)
+                )
+            else:
+                pipe.zrem(self.keys.presence(session.user_id), session.connection_id)
+                pipe.set(self.keys.last_seen(session.user_id), str(time.time()))
             await pipe.execute()
 
     async def mark_present(self, *sessions: ClientSession) -> None:
         expiry = time.time() + self.settings.presence_ttl_seconds
         pipe = self.redis.pipeline()
         for session in sessions:
+            if session.erased:
+                continue
             key = self.keys.presence(session.user_id)
             pipe.zadd(key, {session.connection_id: expiry})
             pipe.zremrangebyscore(key, "-inf", time.time())
@@ -95,7 +104,9 @@ class Hub:
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.keys.doorbell, self.keys.ephemeral)
+                    await pubsub.subscribe(
+                        self.keys.doorbell, self.keys.ephemeral, self.keys.erased
+                    )
                     self.wake_all()  # anything rung while we were not listening
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
@@ -108,6 +119,9 @@ class Hub:
                 await asyncio.sleep(0.5)
 
     def dispatch(self, channel: bytes, data: bytes) -> None:
+        if channel.decode() == self.keys.erased:
+            self.close_erased(data.decode())
+            return
         if channel.decode() == self.keys.doorbell:
             for user in data.decode().split(","):
                 for session in self.sessions.get(user, ()):
@@ -122,6 +136,15 @@ class Hub:
         for user in users:
             for session in self.sessions.get(user, ()):
                 session.offer_ephemeral(text)
+
+    def close_erased(self, user: str) -> None:
+        """The account was erased: close its connections here (marked first, so no presence
+        refresh or last-seen write of theirs happens after this)."""
+        for session in list(self.sessions.get(user, ())):
+            session.erased = True
+            task = asyncio.create_task(session.close(CLOSE_ERASED, "account deleted"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def wake_all(self) -> None:
         for group in self.sessions.values():

@@ -31,15 +31,22 @@ log = logging.getLogger(__name__)
 # Events delivered to clients: every event whose data carries `recipient_ids`.
 ROUTING_KEYS = ["message.*", "group.#"]
 
+# ARGV: dedupe TTL, stream max length, stream key prefix, stream TTL, sender (or ''), then
+# (user, frame) pairs. A sender's entries in others' streams are noted in KEYS[3] as
+# "<user> <entry id>", so erasing the sender finds them without reading every stream.
 APPEND_ONCE = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local users = {}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local stream = ARGV[3] .. ARGV[i]
-  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[i + 1])
+  local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[i + 1])
   redis.call('EXPIRE', stream, ARGV[4])
+  if ARGV[5] ~= '' and ARGV[5] ~= ARGV[i] then
+    redis.call('SADD', KEYS[3], ARGV[i] .. ' ' .. id)
+  end
   users[#users + 1] = ARGV[i]
 end
+if ARGV[5] ~= '' then redis.call('EXPIRE', KEYS[3], ARGV[4]) end
 if #users > 0 then redis.call('PUBLISH', KEYS[2], table.concat(users, ',')) end
 return #users
 """
@@ -75,15 +82,21 @@ class StreamWriter:
 
     def write(self, event: Event) -> int:
         self.track_groups(event)
+        sender = event.data.get("sender_id")
+        sender = sender if isinstance(sender, str) and 0 < len(sender) <= 64 else ""
         args: list[Any] = [
             self.settings.dedupe_ttl_seconds,
             self.settings.stream_max_entries,
             self.keys.stream_prefix,
             self.settings.stream_ttl_seconds,
+            sender,
         ]
         for user in recipients(event):
             args += [user, frame_for(event, user)]
-        written: int = self.script(keys=[self.keys.seen(event.id), self.keys.doorbell], args=args)
+        written: int = self.script(
+            keys=[self.keys.seen(event.id), self.keys.doorbell, self.keys.sent(sender or "-")],
+            args=args,
+        )
         return written
 
     def track_groups(self, event: Event) -> None:

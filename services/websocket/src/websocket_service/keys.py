@@ -17,6 +17,10 @@ class RedisKeys:
     def stream_prefix(self) -> str:
         return f"{self.prefix}ws:stream:"
 
+    def sent(self, sender_id: str) -> str:
+        """Set of "<user> <entry id>": the sender's messages in others' streams."""
+        return f"{self.prefix}ws:sent:{sender_id}"
+
     def seen(self, event_id: str) -> str:
         return f"{self.prefix}ws:seen:{event_id}"
 
@@ -29,6 +33,11 @@ class RedisKeys:
     def ephemeral(self) -> str:
         """Pub/sub channel for frames that are never stored (typing)."""
         return f"{self.prefix}ws:ephemeral"
+
+    @property
+    def erased(self) -> str:
+        """Pub/sub channel: a user id whose connections every replica closes (erasure)."""
+        return f"{self.prefix}ws:erased"
 
     def presence(self, user_id: str) -> str:
         """Sorted set: connection id -> expiry (unix seconds). Online iff one is in the future."""

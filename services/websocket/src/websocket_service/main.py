@@ -7,12 +7,14 @@ import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
+from messaging_kit.erasure_consumer import BrokerErasureConsumer
 from messaging_kit.events.broker import connect
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from websocket_service import SERVICE
 from websocket_service.api.routes import ws
 from websocket_service.core.config import Settings, get_settings
+from websocket_service.erasure import erase_user
 from websocket_service.hub import Hub
 from websocket_service.ingest import EventIngest, StreamWriter
 from websocket_service.keys import RedisKeys
@@ -32,6 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.events_exchange,
         settings,
     )
+    erasure = BrokerErasureConsumer(
+        SERVICE,
+        lambda request: erase_user(sync_redis, keys, request.user),
+        settings.amqp_url,
+        settings.events_exchange,
+        settings.erasure_queue,
+        retry_errors=(redis.RedisError,),
+    )
     hub = Hub(aioredis.Redis.from_url(settings.redis_url, socket_timeout=None), keys, settings)
 
     def start_hub() -> None:
@@ -48,14 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "redis": sync_redis.ping,
             "broker": lambda: broker_check(settings.amqp_url),
         },
-        on_startup=[start_hub, ingest.start],
+        on_startup=[start_hub, ingest.start, erasure.start],
         # Reverse order: stop taking events, then drain clients (told to reconnect).
-        on_shutdown=[sync_redis.close, stop_hub, ingest.stop],
+        on_shutdown=[sync_redis.close, stop_hub, ingest.stop, erasure.stop],
         description="Live delivery over WebSocket with resume, presence and typing.",
     )
     app.state.settings = settings
     app.state.hub = hub
     app.state.ingest = ingest
+    app.state.erasure = erasure
     app.state.verifier = TokenVerifier(
         JwksKeys(settings.jwks_url),
         issuer=settings.token_issuer,

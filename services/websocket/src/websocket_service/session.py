@@ -57,6 +57,7 @@ class ClientSession:
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
         self.close_code: int | None = None
+        self.erased = False  # the account was erased while connected
 
     def wake(self) -> None:
         self._wake.set()

@@ -36,6 +36,27 @@ class Settings(DatabaseSettings, EventSettings):
     login_throttle_window_seconds: int = Field(default=900, ge=1)
     redis_key_prefix: str = "auth"
 
+    # Where users open links from mails: the web client's origin (verification links are
+    # <PUBLIC_BASE_URL>/verify-email?token=...).
+    public_base_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://")
+    email_verification_ttl_seconds: int = Field(default=2 * 86400, ge=60)
+    verification_resend_max: int = Field(default=3, ge=1)
+    verification_resend_window_seconds: int = Field(default=3600, ge=1)
+
+    # Account erasure: who must confirm with `user.erased`, and when to publish again.
+    events_queue: str = "auth.events"
+    erasure_services: str = Field(
+        default="users,messages,groups,media,relay,notifications,websocket",
+        pattern=r"^[a-z][a-z0-9-]*(,[a-z][a-z0-9-]*)*$",
+    )
+    erasure_retry_delay_seconds: float = Field(default=300.0, gt=0)
+    erasure_retry_max_delay_seconds: float = Field(default=6 * 3600.0, gt=0)
+    erasure_retry_poll_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def erasure_service_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.erasure_services.split(",")))
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 import uuid
@@ -63,23 +64,31 @@ class TokenIssuer:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, username: str) -> AccessToken:
+    def issue(self, user_id: str, username: str, role: str = "user") -> AccessToken:
         key = self.keys.signing_key()
-        now = int(time.time())
+        now = issued_at(time.time())
         jti = uuid.uuid4().hex
         claims = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": user_id,
             "username": username,
+            "role": role,
+            # Milliseconds (a NumericDate may have a fraction): a token from a login just after
+            # a force logout must not fall in the same whole second as the revocation cut-off.
             "iat": now,
-            "exp": now + self.ttl_seconds,
+            "exp": int(now) + self.ttl_seconds,
             "jti": jti,
         }
         token = jwt.encode(
             claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid}
         )
         return AccessToken(token=token, expires_in=self.ttl_seconds, jti=jti)
+
+
+def issued_at(now: float) -> float:
+    """Rounded up to the millisecond, so never before the moment it stands for."""
+    return math.ceil(now * 1000) / 1000
 
 
 def new_refresh_token() -> str:
@@ -90,3 +99,8 @@ def new_refresh_token() -> str:
 def hash_refresh_token(token: str) -> str:
     # A fast hash is right here: the token has 256 bits of entropy, nothing to brute-force.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Email verification tokens are the same kind of secret: random, stored only as a hash.
+new_opaque_token = new_refresh_token
+hash_opaque_token = hash_refresh_token

@@ -20,6 +20,9 @@ class Settings(TokenSettings, EventSettings):
     # name (the pod name) lets a restarted replica pick up what it had not yet stored.
     replica_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._-]+$")
     events_queue_prefix: str = "websocket.events"
+    # Shared by all replicas and never expiring, unlike the per-replica queues: a user.deleted
+    # must wait for websocket however long it is down.
+    erasure_queue: str = "websocket.erasure"
     # A replica gone for good leaves its queue behind; RabbitMQ drops it after this long unused.
     queue_expires_seconds: int = Field(default=3600, ge=10)
     # Clients send something at least this often; silence for twice as long closes them.

@@ -1,19 +1,29 @@
-"""/api/v1/auth: register, login, refresh, me, logout, change password."""
+"""/api/v1/auth: register, login, refresh, me, logout, change password, verify the email
+address, delete the account and follow its erasure."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import uuid
+from datetime import timedelta
 
-from auth_service import crud
+from fastapi import APIRouter, Request, Response, status
+from messaging_kit.problems import Problem
+
+from auth_service import crud, erasure, lifecycle
 from auth_service.api.deps import AuthDep, CurrentUser, SessionDep
+from auth_service.core.config import Settings
 from auth_service.schemas import (
     ChangePasswordRequest,
+    DeleteAccountRequest,
+    ErasureOut,
     LoginRequest,
     RefreshRequest,
     RegisterRequest,
     RegisterResponse,
     TokenResponse,
     UserOut,
+    VerificationSent,
+    VerifyEmailRequest,
 )
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,7 +41,7 @@ def token_response(pair: crud.TokenPair) -> TokenResponse:
 def register(body: RegisterRequest, session: SessionDep, auth: AuthDep) -> RegisterResponse:
     user = crud.register(session, auth, **body.model_dump())
     pair = crud.start_session(session, auth, user)
-    return RegisterResponse(user=UserOut.model_validate(user), tokens=token_response(pair))
+    return RegisterResponse(user=UserOut.of(user), tokens=token_response(pair))
 
 
 @router.post("/login")
@@ -50,7 +60,7 @@ def refresh(body: RefreshRequest, session: SessionDep, auth: AuthDep) -> TokenRe
 
 @router.get("/me")
 def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
+    return UserOut.of(user)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -71,3 +81,58 @@ def change_password(
         new_password=body.new_password,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/verify-email")
+def verify_email(body: VerifyEmailRequest, session: SessionDep, auth: AuthDep) -> UserOut:
+    """The token from the mailed link marks the address verified (no login needed: the link
+    may be opened in another browser)."""
+    return UserOut.of(auth.verification.verify(session, body.token))
+
+
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+def resend_verification(user: CurrentUser, session: SessionDep, auth: AuthDep) -> VerificationSent:
+    """A new link by mail (older links stop working); a few per hour at most."""
+    link = auth.verification.resend(session, user)
+    return VerificationSent(expires_at=link.expires_at)
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.delete("/me", status_code=status.HTTP_202_ACCEPTED)
+def delete_account(
+    body: DeleteAccountRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    auth: AuthDep,
+) -> ErasureOut:
+    """Delete the account (password confirms it). Auth's rows go at once, every token stops
+    working, and every service erases what it holds; follow it at `/erasures/{erasure_id}`."""
+    if not auth.passwords.verify(user.password_hash, body.password).ok:
+        raise Problem(403, "wrong-password", "Password is wrong")
+    settings = settings_of(request)
+    record = lifecycle.delete_account(
+        session,
+        user,
+        requested_by="self",
+        first_retry=timedelta(seconds=settings.erasure_retry_delay_seconds),
+    )
+    session.commit()
+    return ErasureOut.model_validate(erasure.status(record, {}, settings.erasure_service_names))
+
+
+@router.get("/erasures/{erasure_id}")
+def erasure_status(erasure_id: uuid.UUID, request: Request, session: SessionDep) -> ErasureOut:
+    """Per-service state of an erasure; `complete` once every service confirmed. The random
+    erasure id is the capability (the account, and so its tokens, no longer exist)."""
+    record = erasure.find(session, erasure_id)
+    if record is None:
+        raise Problem(404, "erasure-not-found", "No such erasure")
+    services = settings_of(request).erasure_service_names
+    return ErasureOut.model_validate(
+        erasure.status(record, erasure.confirmations(session, erasure_id), services)
+    )

@@ -6,8 +6,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from messaging_kit.export import export_document
 from pydantic import BaseModel, Field
 
+from relay_service import SERVICE
 from relay_service.api.deps import UserId
 from relay_service.queue import OfflineQueues
 
@@ -64,6 +66,13 @@ def acknowledge_one(message_id: uuid.UUID, request: Request, user: UserId) -> Re
 def acknowledge(body: AckRequest, request: Request, user: UserId) -> AckResult:
     removed = queues(request).acknowledge(user, [str(i) for i in body.message_ids])
     return AckResult(removed=removed)
+
+
+@router.get("/export")
+def export(request: Request, user: UserId) -> dict[str, Any]:
+    """Your own data held by relay, as JSON: every entry waiting for you."""
+    q = queues(request)
+    return export_document(SERVICE, user, pending=q.pending(user, max(q.count(user), 1)))
 
 
 @router.get("/status")

@@ -17,6 +17,7 @@ from pydantic import StringConstraints
 from starlette.websockets import WebSocketDisconnect
 
 from websocket_service.api.deps import PrincipalDep
+from websocket_service.export import user_export
 from websocket_service.hub import Hub
 from websocket_service.session import CLOSE_UNAUTHORIZED, CURSOR, ClientSession
 
@@ -80,6 +81,12 @@ async def connect(websocket: WebSocket) -> None:
         )
     )
     await session.run(resumed=resumed)
+
+
+@router.get("/api/v1/websocket/export")
+async def export(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """Your own data held by websocket, as JSON: presence, last seen, your kept stream."""
+    return await user_export(request.app.state.hub, principal.user_id)
 
 
 @router.get("/api/v1/presence")

@@ -1,0 +1,189 @@
+"""Revoked principals, known to every service process within a second of auth deciding.
+
+Auth publishes `user.suspended`, `user.unsuspended`, `user.tokens_revoked` and `user.deleted`.
+Each process keeps them in memory (a set and a dict: the token check stays a lookup), fed by
+its own exclusive, auto-delete queue on the events exchange and loaded from auth's snapshot
+(`GET /internal/v1/revocations`) each time that queue is (re)declared, so a replica that starts
+later, or missed events while the broker was away, still knows.
+
+The snapshot is fetched after the queue is bound and applied before any queued event, by the
+one feed thread: an event newer than the snapshot is still in the queue and wins; an older
+one is already in the snapshot (auth publishes only after committing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pika
+import pika.exceptions
+
+from messaging_kit.events.broker import connect, declare_exchange
+from messaging_kit.events.envelope import parse_event
+from messaging_kit.workers import BackgroundWorker
+
+log = logging.getLogger(__name__)
+
+REVOCATION_EVENTS = ("user.suspended", "user.unsuspended", "user.tokens_revoked", "user.deleted")
+SNAPSHOT_PATH = "/internal/v1/revocations"
+
+
+@dataclass
+class RevocationList:
+    """Who may not use their tokens: suspended (or deleted) users, and per-user cut-off times
+    (a token issued before `not_before[user]` is refused)."""
+
+    suspended: frozenset[str] = frozenset()
+    not_before: dict[str, float] = field(default_factory=dict)
+    loaded: threading.Event = field(default_factory=threading.Event)
+
+    def refusal(self, user_id: str, issued_at: float) -> str | None:
+        """Why this token is refused, or None. Two lookups, no I/O."""
+        if user_id in self.suspended:
+            return "account suspended or deleted"
+        cut_off = self.not_before.get(user_id)
+        if cut_off is not None and issued_at < cut_off:
+            return "token revoked; log in again"
+        return None
+
+    def replace(self, snapshot: dict[str, Any]) -> None:
+        # New objects swapped in whole: readers in other threads never see a half update.
+        self.suspended = frozenset(str(user) for user in snapshot.get("suspended", []))
+        self.not_before = {
+            str(user): float(when) for user, when in (snapshot.get("not_before") or {}).items()
+        }
+        self.loaded.set()
+
+    def apply(self, event_type: str, data: dict[str, Any]) -> None:
+        user_id = str(data.get("user_id") or "")
+        if not user_id:
+            return
+        if event_type in ("user.suspended", "user.deleted"):
+            self.suspended = self.suspended | {user_id}
+        elif event_type == "user.unsuspended":
+            self.suspended = self.suspended - {user_id}
+        if "not_before" in data:
+            cut_off = float(data["not_before"])
+            # Only ever later: a replayed old event must not shorten a newer revocation.
+            if cut_off > self.not_before.get(user_id, float("-inf")):
+                self.not_before = {**self.not_before, user_id: cut_off}
+
+
+def snapshot_url_from_jwks(jwks_url: str) -> str:
+    """Auth serves the snapshot beside its JWKS: same scheme, host and port."""
+    parts = urlsplit(jwks_url)
+    return urlunsplit((parts.scheme, parts.netloc, SNAPSHOT_PATH, "", ""))
+
+
+class RevocationFeed(BackgroundWorker):
+    """The thread keeping one RevocationList current."""
+
+    thread_name = "revocation-feed"
+
+    def __init__(
+        self,
+        revocations: RevocationList,
+        *,
+        amqp_url: str,
+        exchange: str,
+        snapshot_url: str,
+        refresh_seconds: float = 300.0,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.revocations = revocations
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.snapshot_url = snapshot_url
+        self.refresh_seconds = refresh_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.connected = threading.Event()
+
+    def load_snapshot(self) -> bool:
+        try:
+            response = httpx.get(self.snapshot_url, timeout=5.0)
+            response.raise_for_status()
+            self.revocations.replace(response.json())
+            return True
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning(
+                "revocation snapshot unavailable, retrying",
+                extra={"url": self.snapshot_url, "error": repr(error)},
+            )
+            return False
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            connection = None
+            try:
+                connection = connect(self.amqp_url)
+                channel = connection.channel()
+                declare_exchange(channel, self.exchange)
+                queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+                for key in REVOCATION_EVENTS:
+                    channel.queue_bind(queue=queue, exchange=self.exchange, routing_key=key)
+                self.connected.set()
+                backoff = 0.2
+                self.consume(channel, queue)
+            except pika.exceptions.AMQPError as error:
+                log.warning("revocation feed lost the broker", extra={"error": repr(error)})
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_seconds)
+            finally:
+                self.connected.clear()
+                if connection is not None and connection.is_open:
+                    with contextlib.suppress(pika.exceptions.AMQPError):
+                        connection.close()
+
+    def consume(self, channel: Any, queue: str) -> None:
+        tried_at, loaded = time.monotonic(), self.load_snapshot()
+        for method, _properties, body in channel.consume(
+            queue, auto_ack=True, inactivity_timeout=0.5
+        ):
+            if self._stopping.is_set():
+                break
+            if method is not None:
+                try:
+                    event = parse_event(body)
+                    self.revocations.apply(event.type, event.data)
+                except (ValueError, TypeError) as error:
+                    log.warning("bad revocation event ignored", extra={"error": repr(error)})
+                continue
+            # Idle: reload the snapshot when due (it also prunes), soon if it never arrived.
+            if time.monotonic() - tried_at >= (self.refresh_seconds if loaded else 2.0):
+                tried_at, loaded = time.monotonic(), self.load_snapshot()
+        channel.cancel()
+
+
+def attach_revocations(app: Any) -> RevocationFeed | None:
+    """Give the app's TokenVerifier a RevocationList and start its feed, when the service
+    verifies tokens (has `jwks_url`) and is on the broker (has `amqp_url`). Called by the
+    kit's app lifespan: services need no code of their own."""
+    settings = getattr(app.state, "settings", None)
+    verifier = getattr(app.state, "verifier", None)
+    jwks_url = getattr(settings, "jwks_url", None)
+    amqp_url = getattr(settings, "amqp_url", None)
+    if verifier is None or not jwks_url or not amqp_url:
+        return None
+    if not getattr(settings, "revocations_enabled", True):
+        return None
+    revocations = RevocationList()
+    verifier.revocations = revocations
+    feed = RevocationFeed(
+        revocations,
+        amqp_url=amqp_url,
+        exchange=getattr(settings, "events_exchange", "messaging.events"),
+        snapshot_url=getattr(settings, "revocations_url", "") or snapshot_url_from_jwks(jwks_url),
+        refresh_seconds=getattr(settings, "revocations_refresh_seconds", 300.0),
+    )
+    feed.start()
+    app.state.revocation_feed = feed
+    return feed

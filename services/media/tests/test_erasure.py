@@ -1,0 +1,80 @@
+"""Erasure in media: a real user.deleted on the exchange removes the user's attachments from
+PostgreSQL and their originals and thumbnails from MinIO (listed in the bucket), and their
+access to others' attachments; user.erased comes back, again for a retry. The export lists
+their attachments with presigned URLs that really download the bytes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+from messaging_kit.erasure_testing import erasure_rig, leftovers
+from messaging_kit.testing import require_rabbitmq, wait_for
+
+pytestmark = pytest.mark.infra
+
+
+def upload(media, owner: uuid.UUID, data: bytes, **params) -> dict:  # type: ignore[no-untyped-def]
+    response = httpx.post(
+        f"{media.url}/api/v1/media/upload",
+        files={"file": ("cat.png", data, "image/png")},
+        params=params,
+        headers=media.headers(owner),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    body: dict = response.json()
+    return body
+
+
+def thumbnail_ready(media, item: dict, owner: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+    response = httpx.get(f"{media.url}/api/v1/media/{item['id']}", headers=media.headers(owner))
+    return bool(response.json()["thumbnail_status"] == "ready")
+
+
+def test_user_deleted_removes_rows_originals_and_thumbnails(
+    make_media: Callable, make_png: Callable
+) -> None:
+    with erasure_rig(require_rabbitmq()) as rig:
+        media = make_media(events_exchange=rig.exchange)
+        wait_for(media.app.state.members.connected.is_set)
+        a, b = uuid.uuid4(), uuid.uuid4()
+        mine = upload(media, a, make_png(), participant_id=[str(b)])
+        also_mine = upload(media, a, make_png(40, 40))
+        theirs = upload(media, b, make_png(), participant_id=[str(a)])
+        for item, owner in ((mine, a), (also_mine, a), (theirs, b)):
+            wait_for(lambda i=item, o=owner: thumbnail_ready(media, i, o), timeout=30)
+        keys = media.stored_keys()
+        assert sum(mine["id"] in key for key in keys) == 2  # original and thumbnail
+
+        erasure_id = rig.delete_user(str(a))
+        rig.confirmed(erasure_id, "media")
+
+        left = media.stored_keys()
+        assert not [key for key in left if mine["id"] in key or also_mine["id"] in key]
+        assert sum(theirs["id"] in key for key in left) == 2  # B's stay
+        assert leftovers(media.settings.database_url, str(a)) == {}
+        response = httpx.get(f"{media.url}/api/v1/media/{theirs['id']}", headers=media.headers(b))
+        assert response.status_code == 200
+        assert response.json()["participant_ids"] == []
+
+        rig.delete_user(str(a), erasure_id)  # auth's retry
+        rig.confirmed(erasure_id, "media", count=2)
+
+
+def test_export_lists_attachments_with_working_presigned_urls(media, make_png: Callable) -> None:  # type: ignore[no-untyped-def]
+    owner = uuid.uuid4()
+    data = make_png()
+    item = upload(media, owner, data)
+    wait_for(lambda: thumbnail_ready(media, item, owner), timeout=30)
+    response = httpx.get(f"{media.url}/api/v1/media/export", headers=media.headers(owner))
+    assert response.status_code == 200, response.text
+    (exported,) = response.json()["attachments"]
+    assert exported["id"] == item["id"]
+    assert exported["size_bytes"] == len(data)
+    assert httpx.get(exported["url"]).content == data
+    assert httpx.get(exported["thumbnail_url"]).content[:4] == b"RIFF"  # webp
+    stranger = httpx.get(f"{media.url}/api/v1/media/export", headers=media.headers(uuid.uuid4()))
+    assert stranger.json()["attachments"] == []

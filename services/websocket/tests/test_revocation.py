@@ -1,0 +1,96 @@
+"""Revocation reaches every service: a user suspended in (real) auth has their existing access
+token refused by (real) messages and both websocket replicas within a second, through the
+kit's revocation list (events on the broker, no call to auth per request)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from auth_service.admin import set_role
+from messaging_kit.db import Database
+from messaging_kit.testing import bearer, wait_for
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+pytestmark = pytest.mark.infra
+
+
+def ws_verdict(url: str, token: str) -> str:
+    """ "ready", or the close code the server answered the auth frame with."""
+    with connect(url, open_timeout=5) as connection:
+        connection.send(json.dumps({"type": "auth", "token": token}))
+        try:
+            return str(json.loads(connection.recv(timeout=5))["type"])
+        except ConnectionClosed as closed:
+            return str(closed.rcvd.code if closed.rcvd else "closed")
+
+
+def account(platform: Any, *, admin: bool = False) -> tuple[str, dict[str, str]]:
+    """(user id, login body) of a new account; an admin if asked (granted in auth's database)."""
+    name = f"u{uuid.uuid4().hex[:10]}"
+    body = {"email": f"{name}@example.com", "username": name, "password": "correct horse"}
+    response = httpx.post(f"{platform.auth_url}/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    if admin:
+        db = Database(platform.extra["base"]["databases"]["auth"], pool_size=1, max_overflow=0)
+        with db.sessions() as session:
+            assert set_role(session, name, "admin") is not None
+        db.close()
+    return response.json()["user"]["id"], {"login": name, "password": body["password"]}
+
+
+def login(platform: Any, body: dict[str, str]) -> str:
+    response = httpx.post(f"{platform.auth_url}/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def test_a_suspended_users_token_is_refused_by_messages_and_websocket_within_a_second(
+    platform: Any,
+) -> None:
+    for app in platform.extra["apps"]:
+        feed = app.state.revocation_feed
+        wait_for(lambda feed=feed: feed.connected.is_set() and feed.revocations.loaded.is_set())
+    _, admin_login = account(platform, admin=True)
+    admin = bearer(login(platform, admin_login))
+    victim_id, victim_login = account(platform)
+    old_token = login(platform, victim_login)
+    conversations = f"{platform.messages_url}/api/v1/conversations"
+
+    def verdicts(token: str) -> list[Any]:
+        status = httpx.get(conversations, headers=bearer(token)).status_code
+        return [status, *(ws_verdict(url, token) for url in platform.ws_urls)]
+
+    assert verdicts(old_token) == [200, "ready", "ready"]
+    suspend = f"{platform.auth_url}/api/v1/admin/users/{victim_id}/suspend"
+    assert httpx.post(suspend, headers=admin).status_code == 200
+    suspended_at = time.monotonic()
+    wait_for(lambda: verdicts(old_token) == [401, "4001", "4001"], timeout=5, interval=0.02)
+    elapsed = time.monotonic() - suspended_at
+    print(f"suspension refused by messages and 2 websocket replicas after {elapsed:.3f} s")
+    assert elapsed < 1.0
+    refused = httpx.get(conversations, headers=bearer(old_token)).json()
+    assert refused["type"] == "urn:messaging:problem:token-revoked"
+
+    # Unsuspended: a new login is accepted everywhere, the old token stays revoked.
+    unsuspend = f"{platform.auth_url}/api/v1/admin/users/{victim_id}/unsuspend"
+    assert httpx.post(unsuspend, headers=admin).status_code == 200
+    new_token = login(platform, victim_login)
+    wait_for(lambda: verdicts(new_token) == [200, "ready", "ready"], timeout=5, interval=0.02)
+    assert verdicts(old_token) == [401, "4001", "4001"]
+
+    # Force logout: the same, for tokens issued before it.
+    logout = f"{platform.auth_url}/api/v1/admin/users/{victim_id}/logout"
+    assert httpx.post(logout, headers=admin).status_code == 200
+    logged_out_at = time.monotonic()
+    wait_for(lambda: verdicts(new_token) == [401, "4001", "4001"], timeout=5, interval=0.02)
+    elapsed = time.monotonic() - logged_out_at
+    print(f"force logout refused by messages and 2 websocket replicas after {elapsed:.3f} s")
+    assert elapsed < 1.0
+    assert verdicts(login(platform, victim_login)) == [200, "ready", "ready"]
