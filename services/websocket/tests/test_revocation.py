@@ -30,6 +30,15 @@ def ws_verdict(url: str, token: str) -> str:
             return str(closed.rcvd.code if closed.rcvd else "closed")
 
 
+def close_code_of(connection: Any) -> int | None:
+    """Reads frames (presence and the like) until the server closes the socket."""
+    try:
+        while True:
+            connection.recv(timeout=2)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
 def account(platform: Any, *, admin: bool = False) -> tuple[str, dict[str, str]]:
     """(user id, login body) of a new account; an admin if asked (granted in auth's database)."""
     name = f"u{uuid.uuid4().hex[:10]}"
@@ -68,9 +77,18 @@ def test_a_suspended_users_token_is_refused_by_messages_and_websocket_within_a_s
         return [status, *(ws_verdict(url, token) for url in platform.ws_urls)]
 
     assert verdicts(old_token) == [200, "ready", "ready"]
-    suspend = f"{platform.auth_url}/api/v1/admin/users/{victim_id}/suspend"
-    assert httpx.post(suspend, headers=admin).status_code == 200
-    suspended_at = time.monotonic()
+    # A socket opened before the suspension is closed too, not only new ones refused.
+    with connect(platform.ws_urls[0], open_timeout=5) as open_socket:
+        open_socket.send(json.dumps({"type": "auth", "token": old_token}))
+        assert json.loads(open_socket.recv(timeout=5))["type"] == "ready"
+        suspend = f"{platform.auth_url}/api/v1/admin/users/{victim_id}/suspend"
+        assert httpx.post(suspend, headers=admin).status_code == 200
+        suspended_at = time.monotonic()
+        code = close_code_of(open_socket)
+    closed_after = time.monotonic() - suspended_at
+    assert code == 4001
+    print(f"open socket of the suspended user closed after {closed_after:.3f} s")
+    assert closed_after < 1.0
     wait_for(lambda: verdicts(old_token) == [401, "4001", "4001"], timeout=5, interval=0.02)
     elapsed = time.monotonic() - suspended_at
     print(f"suspension refused by messages and 2 websocket replicas after {elapsed:.3f} s")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from websocket_service.close_codes import CLOSE_UNAUTHORIZED
 from websocket_service.erasure import CLOSE_ERASED
 from websocket_service.keys import RedisKeys
 
@@ -36,11 +37,14 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()
         self.draining = False
+        # The app's TokenVerifier: its revocation list (kit) also judges open connections.
+        self.verifier: Any = None
 
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.listen(), name="ws-doorbell"),
             asyncio.create_task(self.keep_presence(), name="ws-presence"),
+            asyncio.create_task(self.sweep_revoked(), name="ws-revocations"),
         ]
 
     async def stop(self) -> None:
@@ -142,9 +146,25 @@ class Hub:
         refresh or last-seen write of theirs happens after this)."""
         for session in list(self.sessions.get(user, ())):
             session.erased = True
-            task = asyncio.create_task(session.close(CLOSE_ERASED, "account deleted"))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._close_later(session, CLOSE_ERASED, "account deleted")
+
+    async def sweep_revoked(self) -> None:
+        """Close connections whose token the revocation list now refuses (suspension, force
+        logout): the token was checked once, at connect; this keeps the verdict current."""
+        while True:
+            await asyncio.sleep(self.settings.revocation_sweep_seconds)
+            revocations = getattr(self.verifier, "revocations", None)
+            if revocations is None:
+                continue
+            for session in [s for group in self.sessions.values() for s in group]:
+                why = revocations.refusal(session.user_id, session.issued_at)
+                if why is not None and session.close_code is None:
+                    self._close_later(session, CLOSE_UNAUTHORIZED, why)
+
+    def _close_later(self, session: ClientSession, code: int, reason: str) -> None:
+        task = asyncio.create_task(session.close(code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def wake_all(self) -> None:
         for group in self.sessions.values():

@@ -72,4 +72,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         issuer=settings.token_issuer,
         audience=settings.token_audience,
     )
+    hub.verifier = app.state.verifier
     return app

@@ -23,17 +23,18 @@ from fastapi import WebSocket
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from websocket_service.close_codes import (
+    CLOSE_BAD_FRAME,
+    CLOSE_IDLE,
+    CLOSE_SLOW,
+    CLOSE_UNAUTHORIZED,
+)
 from websocket_service.hub import Hub
 
 log = logging.getLogger(__name__)
 
 CURSOR = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 UUID_TEXT = re.compile(r"^[0-9a-fA-F-]{36}$")
-# Application close codes (4000-4999 are ours).
-CLOSE_UNAUTHORIZED = 4001
-CLOSE_BAD_FRAME = 4002
-CLOSE_IDLE = 4004
-CLOSE_SLOW = 4008
 READ_BATCH = 200
 
 
@@ -44,7 +45,13 @@ def cursor_key(cursor: str) -> tuple[int, int]:
 
 class ClientSession:
     def __init__(
-        self, websocket: WebSocket, hub: Hub, user_id: str, cursor: str, expires_at: float
+        self,
+        websocket: WebSocket,
+        hub: Hub,
+        user_id: str,
+        cursor: str,
+        expires_at: float,
+        issued_at: float = 0.0,
     ) -> None:
         self.websocket = websocket
         self.hub = hub
@@ -52,6 +59,7 @@ class ClientSession:
         self.user_id = user_id
         self.cursor = cursor
         self.expires_at = expires_at
+        self.issued_at = issued_at  # the token's iat, for the hub's revocation sweep
         self.connection_id = uuid.uuid4().hex
         self.buffer: asyncio.Queue[str] = asyncio.Queue(self.settings.client_buffer_frames)
         self._wake = asyncio.Event()

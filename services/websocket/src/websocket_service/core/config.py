@@ -34,6 +34,9 @@ class Settings(TokenSettings, EventSettings):
     client_buffer_frames: int = Field(default=256, ge=1)
     slow_client_seconds: float = Field(default=2.0, gt=0)
     auth_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Open connections are checked against the revocation list this often: a suspended or
+    # force-logged-out user's live sockets close within about this long of the event.
+    revocation_sweep_seconds: float = Field(default=0.25, gt=0)
     # Per-user event stream kept for resume: at most this many entries, this long idle.
     stream_max_entries: int = Field(default=10_000, ge=100)
     stream_ttl_seconds: int = Field(default=7 * 86400, ge=60)

@@ -67,7 +67,12 @@ async def connect(websocket: WebSocket) -> None:
         last = await hub.redis.xrevrange(hub.keys.stream(principal.user_id), count=1)
         cursor = last[0][0].decode() if last else "0-0"
     session = ClientSession(
-        websocket, hub, principal.user_id, cursor, float(principal.claims["exp"])
+        websocket,
+        hub,
+        principal.user_id,
+        cursor,
+        float(principal.claims["exp"]),
+        float(principal.claims["iat"]),
     )
     await websocket.send_text(
         json.dumps(
