@@ -13,17 +13,19 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from e2e.conftest import _local_stack
-from e2e.kit import pg_connect
+from e2e.conftest import _local_stack, maildir  # noqa: F401 - the SMTP sink fixture
+from e2e.kit import eventually, gateway_client, mails_to, pg_connect, register
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "services/web"
@@ -179,3 +181,32 @@ def test_two_browsers_chat_end_to_end_encrypted(web_url: str, tmp_path: Path) ->
         assert not hits, f"plaintext in {database}: {hits[:1]}"
     # The scan does see what is there: the usernames the browsers typed are in users' rows.
     assert rows_holding("stack_users", [report["users"]["alice"]])
+
+
+VERIFY_LINK = re.compile(r"https?://\S+/verify-email\?token=[A-Za-z0-9_%-]+")
+
+
+@pytest.mark.infra
+@pytest.mark.cluster
+@pytest.mark.local_stores
+def test_the_mailed_verification_link_opens_the_app_and_verifies(
+    web_url: str,
+    maildir: Path,  # noqa: F811 - the fixture imported from tests/e2e
+) -> None:
+    """Register through the gateway, take the link from the welcome mail in the SMTP sink,
+    open it in a fresh browser (no login), and auth then says the address is verified."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make setup` (apt chromium)", pytrace=False)
+    with gateway_client() as http:
+        user = register(http, "verify")
+        mail = eventually(lambda: mails_to(maildir, user.email), f"welcome mail to {user.email}")
+        body = mail[0].get_body(preferencelist=("plain",))
+        assert body is not None
+        links = VERIFY_LINK.findall(body.get_content())
+        assert len(links) == 1, "one verification link in the welcome mail"
+        # The link names auth's PUBLIC_BASE_URL; open the same path on the app under test.
+        link = urlsplit(links[0])
+        url = f"{web_url}{link.path}?{link.query}"
+        assert user.get("/api/v1/auth/me")["email_verified"] is False
+        npm("exec", "--", "node", "e2e/verify_email.mjs", timeout=60, env={"VERIFY_URL": url})
+        assert user.get("/api/v1/auth/me")["email_verified"] is True

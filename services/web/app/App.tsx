@@ -2,11 +2,15 @@ import { useEffect, useState } from "react";
 import type { Tokens } from "./api/client";
 import { AuthScreen } from "./components/AuthScreen";
 import { Messenger } from "./components/Messenger";
+import { VerifyEmail } from "./components/VerifyEmail";
 import { endSession, onSignedOut, startSession, tokens, type Account, type Session } from "./session";
 
 const INTERACTIVE_MARK = "app-interactive";
 
+const VERIFY_PATH = "/verify-email";
+
 export function App() {
+  const [verifying, setVerifying] = useState(() => window.location.pathname === VERIFY_PATH);
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(() => tokens.get() !== null);
 
@@ -23,6 +27,18 @@ export function App() {
       .finally(() => setRestoring(false));
   }, [restoring]);
 
+  if (verifying) {
+    const token = new URLSearchParams(window.location.search).get("token");
+    return (
+      <VerifyEmail
+        token={token}
+        onDone={() => {
+          window.history.replaceState(null, "", "/");
+          setVerifying(false);
+        }}
+      />
+    );
+  }
   if (restoring) return <p className="splash" role="status">Loading…</p>;
   if (!session) {
     return <AuthScreen

@@ -7,13 +7,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WEB_URL = process.env.WEB_URL ?? "http://127.0.0.1:8080";
 const REPORT = process.env.E2E_REPORT ?? join(here, "..", ".e2e", "report.json");
 const SHOTS = process.env.E2E_SCREENSHOTS ?? join(here, "..", "screenshots");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TIMEOUT = 20_000;
 const run = Math.random().toString(36).slice(2, 8);
 const PASSWORD = "correct horse battery";
@@ -80,20 +79,7 @@ async function pngBytes(page) {
   return Buffer.from(b64, "base64");
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  // Playwright gives each launch a new, empty profile (its own --user-data-dir).
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const pages = [];
 try {
   const viewport = { width: 1000, height: 680 };

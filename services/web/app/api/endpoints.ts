@@ -23,6 +23,9 @@ export const login = (api: ApiClient, body: { login: string; password: string })
 export const logout = (api: ApiClient, refreshToken: string) =>
   api.request<void>("POST", "/api/v1/auth/logout", { body: { refresh_token: refreshToken }, auth: false });
 
+export const verifyEmail = (api: ApiClient, token: string) =>
+  api.request<Account>("POST", "/api/v1/auth/verify-email", { body: { token }, auth: false });
+
 export const me = (api: ApiClient) => api.get<Profile>("/api/v1/users/me");
 export const updateMe = (api: ApiClient, changes: Partial<Pick<Profile, "display_name" | "status_text" | "avatar_media_id">>) =>
   api.patch<Profile>("/api/v1/users/me", changes);
