@@ -31,7 +31,9 @@ class PreferencesUpdate(BaseModel):
 class PushTargetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
+    # Explicit ranges, not \s: Python's \s also matches U+0085 and ECMA's (the OpenAPI
+    # schema's) does not, so a client validating by the schema would be refused (fuzz found).
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\x00-\x20\x7f-\xa0]+$")
 
 
 class PushTargetOut(BaseModel):
