@@ -131,14 +131,22 @@ def draw_timeseries(
 
 def render(dashboard: dict[str, Any], prom: Prometheus, minutes: int, out: Path) -> int:
     """Draws every stat and timeseries panel; returns how many panels had data."""
-    panels = [p for p in dashboard["panels"] if p.get("type") in {"stat", "timeseries", "text"}]
+    panels = [
+        p for p in dashboard["panels"] if p.get("type") in {"row", "stat", "timeseries", "text"}
+    ]
     height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
     fig = plt.figure(figsize=(16, height * ROW_INCHES))
-    grid = fig.add_gridspec(height, GRID_COLUMNS, hspace=2.5, wspace=1.5)
+    grid = fig.add_gridspec(height, GRID_COLUMNS, hspace=3.5, wspace=1.5)
     now, with_data = time.time(), 0
     for panel in panels:
         pos = panel["gridPos"]
-        ax = fig.add_subplot(grid[pos["y"] : pos["y"] + pos["h"], pos["x"] : pos["x"] + pos["w"]])
+        # A timeseries leaves its last grid row to its axis labels (Grafana draws them inside).
+        rows = pos["h"] - 1 if panel["type"] == "timeseries" and pos["h"] > 2 else pos["h"]
+        ax = fig.add_subplot(grid[pos["y"] : pos["y"] + rows, pos["x"] : pos["x"] + pos["w"]])
+        if panel["type"] == "row":  # a section heading
+            ax.axis("off")
+            ax.text(0, 0, panel.get("title", ""), fontsize=11, weight="bold", va="bottom")
+            continue
         ax.set_title(panel.get("title", ""), fontsize=9, loc="left")
         if panel["type"] == "stat":
             with_data += draw_stat(ax, panel, prom, minutes)
@@ -148,7 +156,7 @@ def render(dashboard: dict[str, Any], prom: Prometheus, minutes: int, out: Path)
             ax.axis("off")
             content = (panel.get("options") or {}).get("content", "")
             ax.text(0, 0.5, content, fontsize=8, wrap=True, va="center")
-    fig.suptitle(f"{dashboard.get('title', '')} (last {minutes} min)", fontsize=13)
+    fig.suptitle(f"{dashboard.get('title', '')} (last {minutes} min)", fontsize=13, y=0.93)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80, bbox_inches="tight")
     plt.close(fig)

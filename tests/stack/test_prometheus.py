@@ -7,6 +7,8 @@ Uses the stack `make up` runs (tests/stack/conftest.py runs hack/up.sh if part o
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,3 +62,32 @@ def test_every_dashboard_query_is_answered(prometheus: httpx.Client) -> None:
         promql = query.replace("$service", ".*").replace("$__range", "1h")
         answer = prometheus.get("/api/v1/query", params={"query": promql}).json()
         assert answer["status"] == "success", (query, answer)
+
+
+def test_the_dashboard_renders_as_a_png_from_the_stacks_prometheus(
+    prometheus: httpx.Client, tmp_path: Path
+) -> None:
+    """Grafana is not to be had here: hack/stack/render_dashboard.py draws the same panels."""
+    out = tmp_path / "dashboard.png"
+    script = Path(__file__).resolve().parents[2] / "hack/stack/render_dashboard.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--prometheus",
+            PROMETHEUS,
+            "--minutes",
+            "5",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Up and p95 always have series once the stack has been scraped for a while.
+    with_data = int(done.stdout.split("(")[1].split()[0])
+    assert with_data >= 2, done.stdout
