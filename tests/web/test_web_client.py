@@ -20,12 +20,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from e2e.conftest import _local_stack, maildir  # noqa: F401 - the SMTP sink fixture
-from e2e.kit import eventually, gateway_client, mails_to, pg_connect, register
+from e2e.kit import PASSWORD, eventually, gateway_client, mails_to, pg_connect, register
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "services/web"
@@ -210,3 +211,49 @@ def test_the_mailed_verification_link_opens_the_app_and_verifies(
         assert user.get("/api/v1/auth/me")["email_verified"] is False
         npm("exec", "--", "node", "e2e/verify_email.mjs", timeout=60, env={"VERIFY_URL": url})
         assert user.get("/api/v1/auth/me")["email_verified"] is True
+
+
+@pytest.mark.infra
+@pytest.mark.cluster
+def test_a_person_downloads_their_data_then_deletes_the_account(
+    web_url: str, tmp_path: Path
+) -> None:
+    """In the browser: log in, "Download my data" (one JSON of every service's export), then
+    delete the account with the password; every service then confirms its erasure."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make setup` (apt chromium)", pytrace=False)
+    report_path = tmp_path / "account.json"
+    with gateway_client() as http:
+        user = register(http, "leaver")
+        npm(
+            "exec",
+            "--",
+            "node",
+            "e2e/account.mjs",
+            timeout=90,
+            env={
+                "WEB_URL": web_url,
+                "LOGIN": user.username,
+                "PASSWORD": PASSWORD,
+                "E2E_REPORT": str(report_path),
+            },
+        )
+        report = json.loads(report_path.read_text())
+        assert report["ok"], report.get("error")
+        assert report["console_errors"] == []
+        exported = report["export"]
+        assert exported["auth"]["email"] == user.email
+        assert exported["users"]["profile"]["username"] == user.username
+        for service in ("messages", "groups", "media", "relay", "notifications", "websocket"):
+            assert exported[service]["user_id"] == str(user.id), service
+
+        def erased() -> dict[str, Any] | None:
+            state = http.get(f"/api/v1/auth/erasures/{report['erasure_id']}").json()
+            return state if state["complete"] else None
+
+        state = eventually(erased, "every service confirming the erasure", timeout=60)
+        assert set(state["services"]) == {
+            "users", "messages", "groups", "media", "relay", "notifications", "websocket",
+        }  # fmt: skip
+        # The old token no longer works anywhere.
+        assert user.request("GET", "/api/v1/users/me", expect=None).status_code == 401

@@ -9,6 +9,7 @@ import { ChatList } from "./ChatList";
 import { ChatView } from "./ChatView";
 import { OfflineBanner } from "./OfflineBanner";
 import { PeoplePanel } from "./PeoplePanel";
+import { AccountPanel } from "./AccountPanel";
 import { ProfilePanel } from "./ProfilePanel";
 
 const POLL_MS = 3000;
@@ -264,6 +265,7 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
       <OfflineBanner status={status} />
       <nav className="sidebar" aria-label="Chats and people">
         <ProfilePanel me={me} onProfile={onProfile} />
+        <AccountPanel username={me.username} onDeleted={onLogout} />
         <PeoplePanel
           me={me}
           contacts={contacts}
