@@ -71,9 +71,13 @@ source_infra_env() {
 
 database_url() { echo "${MP_PG_URL%/*}/stack_$1"; }
 
+# The version hack/stack/platform.yaml declares: the operator's analysis of a migration walk
+# asks Prometheus for this version's request metrics.
+STACK_VERSION="$(awk -F'"' '/^  version:/ {print $2; exit}' "$(dirname "${BASH_SOURCE[0]}")/platform.yaml")"
+
 service_env() { # name -> KEY=VALUE lines
   local s=$1
-  echo "HOST=$HOST" "PORT=${PORT[$s]}" "LOG_LEVEL=INFO" "SERVICE_VERSION=local"
+  echo "HOST=$HOST" "PORT=${PORT[$s]}" "LOG_LEVEL=INFO" "SERVICE_VERSION=${STACK_VERSION:-local}"
   echo "FORWARDED_ALLOW_IPS=$HOST" "AMQP_URL=$MP_AMQP_URL"
   echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"

@@ -1,5 +1,7 @@
-"""Issue 8's check, through the gateway only: with `migration.weight: 50` on one route, 1,000
-requests split between the legacy monolith and the new service within a few percent of 50/50.
+"""Through the gateway only: with `migration.weight: 50` on one route, 1,000 requests split
+between the legacy monolith and the new service within a few percent of 50/50; and with
+`migration.steps`, the walk (judged by the stack's real Prometheus) moves the observed split
+from 20 % to 60 %.
 
 Uses the stack `make up` runs (operator, MessagingPlatform `chat` in namespace `demo` in local
 mode, services, legacy monolith, gateway on 127.0.0.1:8080); tests/stack/conftest.py runs
@@ -122,3 +124,67 @@ def test_half_the_requests_reach_the_legacy_monolith(
     print(f"observed split over {REQUESTS} requests: {dict(counts)}")
     assert set(counts) <= {"legacy", "new"}, f"answers from neither side: {counts}"
     assert abs(counts["legacy"] - REQUESTS / 2) <= TOLERANCE * REQUESTS, counts
+
+
+# Long enough a window that the 1,000 requests of a step are all served before the next one.
+WALK = {
+    "steps": [20, 60, 100],
+    "interval": "30s",
+    "analysis": {"minRequests": 20, "maxP95LatencyMs": 1000},
+}
+
+
+def split_of(client: httpx.Client, requests: int = REQUESTS) -> Counter[str]:
+    return Counter(served_by(client.get(PATH)) for _ in range(requests))
+
+
+@pytest.fixture
+def walking(kubectl: Kubectl, platform: dict, client: httpx.Client) -> Iterator[None]:
+    # weight and steps exclude each other: the merge patch removes the weight.
+    patch = {"spec": {"services": {SERVICE: {"migration": {"weight": None, **WALK}}}}}
+    kubectl.run("patch", "mp", PLATFORM, "-n", NAMESPACE, "--type=merge", "-p", json.dumps(patch))
+    try:
+        yield
+    finally:
+        back = {"weight": 100, "steps": None, "interval": None, "analysis": None}
+        patch = {"spec": {"services": {SERVICE: {"migration": back}}}}
+        kubectl.run(
+            "patch", "mp", PLATFORM, "-n", NAMESPACE, "--type=merge", "-p", json.dumps(patch)
+        )
+        eventually(
+            lambda: {served_by(client.get(PATH)) for _ in range(10)} == {"new"},
+            timeout=60,
+            what="the gateway to send this route's requests to the new service only again",
+        )
+
+
+def test_a_migration_walk_moves_the_observed_split_step_by_step(
+    walking: None, kubectl: Kubectl, client: httpx.Client
+) -> None:
+    """migration.steps on the real stack: the operator writes 20 %, the gateway serves it, the
+    stack's Prometheus sees the new service healthy over a window, and the walk moves to 60 %."""
+
+    def at(share: int) -> bool:
+        split_of(client, 30)  # traffic while waiting: the analysis needs minRequests
+        return route_weights(kubectl).get(f"{PLATFORM}-{SERVICE}") == share
+
+    for share in (20, 60):
+        eventually(
+            lambda s=share: at(s),
+            timeout=90,
+            what=f"the walk at {share} % in HTTPRoute {PLATFORM}-{SERVICE}",
+        )
+        # The gateway reloads a second or two after the route changes.
+        eventually(
+            lambda s=share: abs(split_of(client, 100)["new"] - s) <= 8,
+            timeout=20,
+            what=f"the gateway to serve the {share} % step",
+        )
+        counts = split_of(client)
+        print(f"walk at {share} %: observed split over {REQUESTS} requests: {dict(counts)}")
+        assert set(counts) <= {"legacy", "new"}, counts
+        assert abs(counts["new"] - REQUESTS * share / 100) <= TOLERANCE * REQUESTS, counts
+    body = kubectl.json("get", "mp", PLATFORM, "-n", NAMESPACE)
+    walk = body["status"]["services"][SERVICE]["migration"]
+    assert walk["analysis"]["verdict"] == "Pass", walk
+    assert walk["analysis"]["requests"] >= 20
