@@ -13,7 +13,6 @@ one is already in the snapshot (auth publishes only after committing).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -22,12 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pika
-import pika.exceptions
 
-from messaging_kit.events.broker import connect, declare_exchange
+from messaging_kit.events.broker import declare_exchange
+from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import parse_event
-from messaging_kit.workers import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +79,7 @@ def snapshot_url_from_jwks(jwks_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, SNAPSHOT_PATH, "", ""))
 
 
-class RevocationFeed(BackgroundWorker):
+class RevocationFeed(BrokerWorker):
     """The thread keeping one RevocationList current."""
 
     thread_name = "revocation-feed"
@@ -97,14 +94,13 @@ class RevocationFeed(BackgroundWorker):
         refresh_seconds: float = 300.0,
         max_backoff_seconds: float = 5.0,
     ) -> None:
-        super().__init__()
+        super().__init__(amqp_url)
         self.revocations = revocations
-        self.amqp_url = amqp_url
         self.exchange = exchange
+        self.queue = ""
         self.snapshot_url = snapshot_url
         self.refresh_seconds = refresh_seconds
         self.max_backoff_seconds = max_backoff_seconds
-        self.connected = threading.Event()
 
     def load_snapshot(self) -> bool:
         try:
@@ -119,34 +115,19 @@ class RevocationFeed(BackgroundWorker):
             )
             return False
 
-    def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            connection = None
-            try:
-                connection = connect(self.amqp_url)
-                channel = connection.channel()
-                declare_exchange(channel, self.exchange)
-                queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-                for key in REVOCATION_EVENTS:
-                    channel.queue_bind(queue=queue, exchange=self.exchange, routing_key=key)
-                self.connected.set()
-                backoff = 0.2
-                self.consume(channel, queue)
-            except pika.exceptions.AMQPError as error:
-                log.warning("revocation feed lost the broker", extra={"error": repr(error)})
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
-            finally:
-                self.connected.clear()
-                if connection is not None and connection.is_open:
-                    with contextlib.suppress(pika.exceptions.AMQPError):
-                        connection.close()
+    def retrying(self, error: BaseException) -> str:
+        return "revocation feed lost the broker"
 
-    def consume(self, channel: Any, queue: str) -> None:
+    def bind(self, channel: Any) -> None:
+        declare_exchange(channel, self.exchange)
+        self.queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        for key in REVOCATION_EVENTS:
+            channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
+
+    def consume(self, channel: Any) -> None:
         tried_at, loaded = time.monotonic(), self.load_snapshot()
         for method, _properties, body in channel.consume(
-            queue, auto_ack=True, inactivity_timeout=0.5
+            self.queue, auto_ack=True, inactivity_timeout=0.5
         ):
             if self._stopping.is_set():
                 break

@@ -7,13 +7,10 @@ message goes back to the queue and the consumer waits, rather than dead-letterin
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from collections.abc import Callable
 
 import pika
-import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 from sqlalchemy.dialects.postgresql import insert
@@ -22,8 +19,9 @@ from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from messaging_kit.db import Database
-from messaging_kit.events.broker import connect, dead_letter_queue_name, declare_queue
+from messaging_kit.events.broker import dead_letter_queue_name, declare_queue
 from messaging_kit.events.broker import declare_exchange as declare_topic_exchange
+from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import Event, parse_event
 from messaging_kit.events.outbox import EventTables
 from messaging_kit.logs import request_id_var
@@ -43,7 +41,9 @@ def is_infrastructure_error(error: BaseException) -> bool:
     )
 
 
-class EventConsumer:
+class EventConsumer(BrokerWorker):
+    retry_errors = (InfrastructureDown,)
+
     def __init__(
         self,
         db: Database,
@@ -58,9 +58,10 @@ class EventConsumer:
         max_backoff_seconds: float = 5.0,
         prefetch: int = 20,
     ) -> None:
+        super().__init__(amqp_url)
+        self.thread_name = f"consumer-{queue}"
         self.db = db
         self.processed = tables.processed
-        self.amqp_url = amqp_url
         self.exchange = exchange
         self.queue = queue
         self.handlers = handlers
@@ -68,52 +69,26 @@ class EventConsumer:
         self.first_backoff_seconds = first_backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.prefetch = prefetch
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"consumer-{self.queue}", daemon=True)
-        self._thread.start()
+    def retrying(self, error: BaseException) -> str:
+        if isinstance(error, InfrastructureDown):
+            return "database down, message requeued"
+        return "consumer lost the broker, reconnecting"
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def bind(self, channel: BlockingChannel) -> None:
+        channel.confirm_delivery()
+        channel.basic_qos(prefetch_count=self.prefetch)
+        declare_topic_exchange(channel, self.exchange)
+        declare_queue(channel, self.exchange, self.queue, list(self.handlers))
 
-    def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            connection = None
-            try:
-                connection = connect(self.amqp_url)
-                channel = connection.channel()
-                channel.confirm_delivery()
-                channel.basic_qos(prefetch_count=self.prefetch)
-                declare_topic_exchange(channel, self.exchange)
-                declare_queue(channel, self.exchange, self.queue, list(self.handlers))
-                self.connected.set()
-                backoff = 0.2
-                for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
-                    if self._stopping.is_set():
-                        break
-                    if method is None:
-                        continue
-                    self.deliver(channel, method, properties, body)
-                channel.cancel()
-            except pika.exceptions.AMQPError as error:
-                log.warning("consumer lost the broker, reconnecting", extra={"error": repr(error)})
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
-            except InfrastructureDown as error:
-                log.warning("database down, message requeued", extra={"error": repr(error)})
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
-            finally:
-                self.connected.clear()
-                if connection is not None and connection.is_open:
-                    with contextlib.suppress(pika.exceptions.AMQPError):
-                        connection.close()
+    def consume(self, channel: BlockingChannel) -> None:
+        for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
+            if self._stopping.is_set():
+                break
+            if method is None:
+                continue
+            self.deliver(channel, method, properties, body)
+        channel.cancel()
 
     def deliver(
         self,
