@@ -122,6 +122,11 @@ class Stack:
             "--log-level",
             "warning",
             "--no-access-log",
+            # The services' own settings (messaging_kit.cli), so the ratios compare like with like.
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
         ]
         child = Child(name, argv, {**os.environ, **env}, self.workdir / f"{name}.log")
         self.children.append(child)

@@ -18,6 +18,7 @@ import jwt
 from fastapi import Request
 
 from messaging_kit.problems import Problem
+from messaging_kit.token_cache import VerifiedTokenCache
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +88,43 @@ class JwksKeys:
 
 
 class TokenVerifier:
-    def __init__(self, keys: KeyLookup, *, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        keys: KeyLookup,
+        *,
+        issuer: str,
+        audience: str,
+        cache: VerifiedTokenCache | None = None,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        self.cache = cache if cache is not None else VerifiedTokenCache()
 
     def verify(self, token: str) -> Principal:
+        claims = self.verified_claims(token)
+        return Principal(
+            user_id=str(claims["sub"]),
+            username=claims.get("username"),
+            token_id=str(claims["jti"]),
+            claims=claims,
+        )
+
+    def verified_claims(self, token: str) -> dict[str, Any]:
+        """The token's claims once its signature and claims check out (cached until exp;
+        the key must still be published). Checks that can change during a token's life,
+        such as revocation, belong after this, uncached."""
+        cached = self.cache.get(token)
+        if cached is not None:
+            if self.keys(cached.kid) is None:
+                raise InvalidToken("token signed by an unknown key")
+            return cached.claims
+        kid, claims = self.decode(token)
+        self.cache.put(token, kid, claims)
+        return claims
+
+    def decode(self, token: str) -> tuple[str, dict[str, Any]]:
+        """Check the signature against our key for its kid, then the registered claims."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -118,12 +150,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
-        return Principal(
-            user_id=str(claims["sub"]),
-            username=claims.get("username"),
-            token_id=str(claims["jti"]),
-            claims=claims,
-        )
+        return kid, claims
 
 
 def bearer_token(request: Request) -> str:
