@@ -13,7 +13,7 @@ from typing import Any
 
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -53,12 +53,18 @@ def content_hash(body: SendMessage) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def is_blocked(session: Session, blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
-    return bool(
-        session.scalar(
-            select(exists().where(Block.blocker_id == blocker, Block.blocked_id == blocked))
+def lock_conversation_unless_blocked(
+    session: Session, conversation: uuid.UUID, sender: uuid.UUID, recipient: uuid.UUID
+) -> bool:
+    """Take the conversation's transaction lock; True if the recipient blocks the sender."""
+    blocked = exists().where(Block.blocker_id == recipient, Block.blocked_id == sender)
+    row = session.execute(
+        select(
+            func.pg_advisory_xact_lock(func.hashtextextended(str(conversation), 0)),
+            blocked,
         )
-    )
+    ).one()
+    return bool(row[1])
 
 
 def message_event_data(message: Message) -> dict[str, Any]:
@@ -106,17 +112,14 @@ def send_message(
         )
     for wrapped in keys.values():
         decode(wrapped, "keys")
-    if is_blocked(session, body.recipient_id, sender):
-        raise Problem(403, "blocked", "This user does not accept messages from you")
 
     digest = content_hash(body)
     conversation = conversation_id(sender, body.recipient_id)
     # One writer per conversation at a time: seq order is then commit order, so a reader
-    # paging with `after` never skips a message that committed late.
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": str(conversation)},
-    )
+    # paging with `after` never skips a message that committed late. The block check rides
+    # along in the same round trip.
+    if lock_conversation_unless_blocked(session, conversation, sender, body.recipient_id):
+        raise Problem(403, "blocked", "This user does not accept messages from you")
     message = session.scalars(
         insert(Message)
         .values(
@@ -148,7 +151,7 @@ def send_message(
                 "pick a new idempotency key for a new message",
             )
         return existing, False
-    # Both participants' entries in one statement (one round trip).
+    # Both participants' entries in one statement.
     entry = insert(ConversationEntry).values(
         [
             {
@@ -161,16 +164,22 @@ def send_message(
             for user, peer in ((sender, body.recipient_id), (body.recipient_id, sender))
         ]
     )
-    session.execute(
-        entry.on_conflict_do_update(
-            index_elements=[ConversationEntry.user_id, ConversationEntry.conversation_id],
-            set_={
-                "last_seq": entry.excluded.last_seq,
-                "last_message_at": entry.excluded.last_message_at,
-            },
-        )
+    upsert = entry.on_conflict_do_update(
+        index_elements=[ConversationEntry.user_id, ConversationEntry.conversation_id],
+        set_={
+            "last_seq": entry.excluded.last_seq,
+            "last_message_at": entry.excluded.last_message_at,
+        },
     )
-    add_event(session, EVENTS, "message.created", SERVICE, message_event_data(message))
+    # The entries go in the event's statement: lock, insert, entries + event, commit.
+    add_event(
+        session,
+        EVENTS,
+        "message.created",
+        SERVICE,
+        message_event_data(message),
+        along_with=[upsert],
+    )
     session.commit()
     return message, True
 
