@@ -430,7 +430,8 @@ class ServicesBench:
                     to_bare,
                     goal,
                     verdict,
-                    f"wrk -t1 -c{CONNECTIONS}, {seconds}s x {reps}; errors {errors[service]:.0f}",
+                    f"wrk -t1 -c{CONNECTIONS}, {seconds}s x {reps}; errors {errors[service]:.0f}; "
+                    "all three apps on one uvicorn worker with uvloop + httptools",
                 )
             )
             self.rows.append(
