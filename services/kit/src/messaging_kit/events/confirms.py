@@ -27,6 +27,10 @@ class Outgoing:
     properties: pika.BasicProperties
 
 
+def _nothing() -> None:
+    pass
+
+
 class ConfirmTimeout(pika.exceptions.AMQPError):
     pass
 
@@ -56,6 +60,10 @@ class ConfirmedPublisher:
         self._unconfirmed -= done
         if isinstance(method, pika.spec.Basic.Nack):
             self._nacked += len(done)
+        if not self._unconfirmed:
+            # Acks reach this callback without ending process_data_events' wait; a due timer
+            # is a ready event for the blocking connection, so it returns now, not at its limit.
+            self.connection.call_later(0, _nothing)
 
     def publish(
         self, exchange: str, batch: list[Outgoing], timeout: float = CONFIRM_TIMEOUT_SECONDS
@@ -64,14 +72,15 @@ class ConfirmedPublisher:
         channel closed or the confirms did not come in time (then all count as unsent)."""
         self._nacked = 0
         for message in batch:
+            # Counted before the write: its ack can arrive while basic_publish flushes.
+            self._last_tag += 1
+            self._unconfirmed.add(self._last_tag)
             self.channel.basic_publish(
                 exchange=exchange,
                 routing_key=message.routing_key,
                 body=message.body,
                 properties=message.properties,
             )
-            self._last_tag += 1
-            self._unconfirmed.add(self._last_tag)
         deadline = time.monotonic() + timeout
         while self._unconfirmed:
             if self.channel.is_closed or not self.connection.is_open:

@@ -58,7 +58,8 @@ class OutboxRelay:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
-        self.wakeup = OutboxWakeup(db.engine)
+        # One per running thread (an app started twice runs two); stop() interrupts them all.
+        self._wakeups: set[OutboxWakeup] = set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
@@ -66,20 +67,24 @@ class OutboxRelay:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        self.wakeup.interrupt()
+        for wakeup in list(self._wakeups):
+            wakeup.interrupt()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def run(self) -> None:
+        wakeup = OutboxWakeup(self.db.engine)
+        self._wakeups.add(wakeup)
         try:
-            self._run()
+            self._run(wakeup)
         finally:
-            self.wakeup.close()
+            self._wakeups.discard(wakeup)
+            wakeup.close()
 
-    def _run(self) -> None:
+    def _run(self, wakeup: OutboxWakeup) -> None:
         backoff = 0.2
         # LISTEN before the first poll, so nothing committed after that poll goes unnoticed.
-        self.wakeup.listen()
+        wakeup.listen()
         while not self._stopping.is_set():
             try:
                 connection = connect(self.amqp_url)
@@ -97,7 +102,7 @@ class OutboxRelay:
                 while not self._stopping.is_set():
                     if self.publish_batch(publisher) < self.batch_size:
                         self.purge_now_and_then()
-                        self.wakeup.wait(self.idle_seconds)
+                        wakeup.wait(self.idle_seconds)
                     connection.process_data_events(0)  # heartbeats, and the broker's closes
             except (pika.exceptions.AMQPError, SQLAlchemyError) as error:
                 log.warning("relay interrupted, reconnecting", extra={"error": repr(error)})
