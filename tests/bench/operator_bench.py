@@ -29,12 +29,18 @@ PREFIX = "mpb-"
 PLATFORM = "chat"
 SELECTOR = f"messaging.platform.dev/platform={PLATFORM}"
 SAMPLE = REPO / "manifests" / "samples" / "minimal.yaml"
+# The bench's operator handles only platforms with this label, and every other operator
+# (a `make up` stack's, a test run's) leaves them alone: see MESSAGING_OPERATOR_INSTANCE.
+INSTANCE_LABEL = "messaging.platform.dev/operator-instance"
+INSTANCE = f"bench-{uuid.uuid4().hex[:6]}"
 
 
 def sample_documents() -> tuple[dict[str, Any], dict[str, Any]]:
     docs = [d for d in yaml.safe_load_all(SAMPLE.read_text()) if d]
     gateway = next(d for d in docs if d["kind"] == "Gateway")
     platform = next(d for d in docs if d["kind"] == "MessagingPlatform")
+    meta = platform["metadata"]
+    meta["labels"] = {**(meta.get("labels") or {}), INSTANCE_LABEL: INSTANCE}
     return gateway, platform
 
 
@@ -105,6 +111,7 @@ class OperatorRun:
             "MESSAGING_OPERATOR_LIVENESS": f"http://127.0.0.1:{port}/healthz",
             "MESSAGING_OPERATOR_LOG_LEVEL": "INFO",
             "MESSAGING_OPERATOR_RESYNC_SECONDS": str(resync),
+            "MESSAGING_OPERATOR_INSTANCE": INSTANCE,
         }
         self.child = Child("operator", [sys.executable, "-m", "messaging_operator"], env, log)
         url = f"http://127.0.0.1:{port}/healthz"

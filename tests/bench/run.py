@@ -121,8 +121,9 @@ def publish(folder: Path) -> int:
         images=images,
         changes=f"\n\n{changes}" if changes else "",
         others=(
-            f"\n\nAnother operator process (pid {', '.join(map(str, others))}) was running "
-            "cluster-wide during the run and reconciled the same platforms."
+            f"\n\nOther operator processes (pid {', '.join(map(str, others))}) ran during the "
+            "run; the bench's platforms carry its own operator-instance label, which they ignore "
+            "(see the steady row's count of their writes)."
             if others
             else ""
         ),
