@@ -50,7 +50,7 @@ def _refuse_dropped_connections(engine: Engine) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
         self.engine: Engine = create_engine(
             normalize_url(url),
             pool_size=pool_size,
