@@ -135,6 +135,44 @@ class OperatorRun:
         self.child.stop()
 
 
+class BenchNodes:
+    """Extra kwok nodes for the bench's pods. The shared cluster's two nodes hold 110 pods each
+    and a platform runs ~27, so past eight platforms their pods stayed Pending ("Too many
+    pods") and the scale platforms could never be Ready. Deleted again at the end."""
+
+    LABEL = "messaging-bench=node"
+
+    def __init__(self, cluster: Cluster, count: int = 4, pods: int = 1000) -> None:
+        self.cluster = cluster
+        self.names = [f"kwok-{INSTANCE}-{i}" for i in range(count)]
+        self.pods = pods
+
+    def __enter__(self) -> BenchNodes:
+        template = (REPO / "hack" / "cluster" / "kwok-node.yaml").read_text()
+        nodes = []
+        for name in self.names:
+            node = yaml.safe_load(template.replace("NAME", name))
+            node["metadata"]["labels"]["messaging-bench"] = "node"
+            size = {"cpu": "1000", "memory": "4Ti", "pods": str(self.pods)}
+            node["status"]["allocatable"] = node["status"]["capacity"] = size
+            nodes.append(node)
+        self.cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--validate=false",  # kwok fills nodeInfo in; the schema wants it up front
+            "-f",
+            "-",
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}),
+        )
+        self.cluster.kubectl(
+            "wait", "node", *self.names, "--for=condition=Ready", "--timeout=60s", check=False
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cluster.kubectl("delete", "node", *self.names, "--wait=false", check=False)
+
+
 class PvBinder:
     """Stand-in for a storage provisioner (kwok has none): binds each claim of a bench namespace."""
 
@@ -565,7 +603,7 @@ class OperatorBench:
             str(REPO / "crds" / "kopf-peering.yaml"),
         )
         self.data["other_operator_pids"] = self.other_operators()
-        with PvBinder(self.cluster):
+        with BenchNodes(self.cluster), PvBinder(self.cluster):
             try:
                 self.operator = self.start_operator(resync=5)
                 self.data["other_operator_pids"] = self.other_operators()
