@@ -80,7 +80,8 @@ if pid=$(operator_pid); then
   log "operator already running (pid $pid, log $OPERATOR_LOG)"
 else
   log "starting the operator (log: $OPERATOR_LOG)"
-  setsid uv run --frozen messaging-operator >>"$OPERATOR_LOG" 2>&1 </dev/null &
+  # Namespaced to the stack's own namespace: benches and tests run their operators elsewhere.
+  MESSAGING_OPERATOR_NAMESPACES="$NAMESPACE" setsid uv run --frozen messaging-operator >>"$OPERATOR_LOG" 2>&1 </dev/null &
   echo $! >"$OPERATOR_PID"
   echo "$source_now" >"$OPERATOR_SOURCE"
   operator_started=true

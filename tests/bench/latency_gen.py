@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
 
 # After the last answer, how long deliveries may still arrive; a send not answered this long
 # after its intended time is given up (it counts as lost). Both keep an overloaded run bounded.
@@ -209,7 +210,8 @@ async def run(config: dict[str, Any], rate: float, duration: float) -> dict[str,
 
 def main() -> None:
     config = json.loads(Path(sys.argv[1]).read_text())
-    result = asyncio.run(run(config, float(sys.argv[2]), float(sys.argv[3])))
+    # uvloop: the generator shares the two cores with the servers; the cheaper loop leaves more.
+    result = uvloop.run(run(config, float(sys.argv[2]), float(sys.argv[3])))
     Path(sys.argv[4]).write_text(json.dumps(result))
 
 

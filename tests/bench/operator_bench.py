@@ -29,12 +29,18 @@ PREFIX = "mpb-"
 PLATFORM = "chat"
 SELECTOR = f"messaging.platform.dev/platform={PLATFORM}"
 SAMPLE = REPO / "manifests" / "samples" / "minimal.yaml"
+# The bench's operator handles only platforms with this label, and every other operator
+# (a `make up` stack's, a test run's) leaves them alone: see MESSAGING_OPERATOR_INSTANCE.
+INSTANCE_LABEL = "messaging.platform.dev/operator-instance"
+INSTANCE = f"bench-{uuid.uuid4().hex[:6]}"
 
 
 def sample_documents() -> tuple[dict[str, Any], dict[str, Any]]:
     docs = [d for d in yaml.safe_load_all(SAMPLE.read_text()) if d]
     gateway = next(d for d in docs if d["kind"] == "Gateway")
     platform = next(d for d in docs if d["kind"] == "MessagingPlatform")
+    meta = platform["metadata"]
+    meta["labels"] = {**(meta.get("labels") or {}), INSTANCE_LABEL: INSTANCE}
     return gateway, platform
 
 
@@ -105,6 +111,7 @@ class OperatorRun:
             "MESSAGING_OPERATOR_LIVENESS": f"http://127.0.0.1:{port}/healthz",
             "MESSAGING_OPERATOR_LOG_LEVEL": "INFO",
             "MESSAGING_OPERATOR_RESYNC_SECONDS": str(resync),
+            "MESSAGING_OPERATOR_INSTANCE": INSTANCE,
         }
         self.child = Child("operator", [sys.executable, "-m", "messaging_operator"], env, log)
         url = f"http://127.0.0.1:{port}/healthz"
@@ -126,6 +133,44 @@ class OperatorRun:
 
     def stop(self) -> None:
         self.child.stop()
+
+
+class BenchNodes:
+    """Extra kwok nodes for the bench's pods. The shared cluster's two nodes hold 110 pods each
+    and a platform runs ~27, so past eight platforms their pods stayed Pending ("Too many
+    pods") and the scale platforms could never be Ready. Deleted again at the end."""
+
+    LABEL = "messaging-bench=node"
+
+    def __init__(self, cluster: Cluster, count: int = 4, pods: int = 1000) -> None:
+        self.cluster = cluster
+        self.names = [f"kwok-{INSTANCE}-{i}" for i in range(count)]
+        self.pods = pods
+
+    def __enter__(self) -> BenchNodes:
+        template = (REPO / "hack" / "cluster" / "kwok-node.yaml").read_text()
+        nodes = []
+        for name in self.names:
+            node = yaml.safe_load(template.replace("NAME", name))
+            node["metadata"]["labels"]["messaging-bench"] = "node"
+            size = {"cpu": "1000", "memory": "4Ti", "pods": str(self.pods)}
+            node["status"]["allocatable"] = node["status"]["capacity"] = size
+            nodes.append(node)
+        self.cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--validate=false",  # kwok fills nodeInfo in; the schema wants it up front
+            "-f",
+            "-",
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}),
+        )
+        self.cluster.kubectl(
+            "wait", "node", *self.names, "--for=condition=Ready", "--timeout=60s", check=False
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cluster.kubectl("delete", "node", *self.names, "--wait=false", check=False)
 
 
 class PvBinder:
@@ -558,7 +603,7 @@ class OperatorBench:
             str(REPO / "crds" / "kopf-peering.yaml"),
         )
         self.data["other_operator_pids"] = self.other_operators()
-        with PvBinder(self.cluster):
+        with BenchNodes(self.cluster), PvBinder(self.cluster):
             try:
                 self.operator = self.start_operator(resync=5)
                 self.data["other_operator_pids"] = self.other_operators()

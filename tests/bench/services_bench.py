@@ -122,6 +122,11 @@ class Stack:
             "--log-level",
             "warning",
             "--no-access-log",
+            # The services' own settings (messaging_kit.cli), so the ratios compare like with like.
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
         ]
         child = Child(name, argv, {**os.environ, **env}, self.workdir / f"{name}.log")
         self.children.append(child)
@@ -425,7 +430,8 @@ class ServicesBench:
                     to_bare,
                     goal,
                     verdict,
-                    f"wrk -t1 -c{CONNECTIONS}, {seconds}s x {reps}; errors {errors[service]:.0f}",
+                    f"wrk -t1 -c{CONNECTIONS}, {seconds}s x {reps}; errors {errors[service]:.0f}; "
+                    "all three apps on one uvicorn worker with uvloop + httptools",
                 )
             )
             self.rows.append(

@@ -1,9 +1,12 @@
+import io
+import json
 import logging
 
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from messaging_kit.app import create_app
+from messaging_kit.logs import ACCESS_LOG, configure_logging
 from messaging_kit.problems import Problem
 from pydantic import BaseModel, Field
 
@@ -110,3 +113,29 @@ def test_request_id_is_echoed_and_logged(caplog: pytest.LogCaptureFixture) -> No
     # A hostile id is replaced, never echoed.
     response = make_client().get("/api/v1/things/5", headers={"X-Request-ID": "a b\tc"})
     assert response.headers["x-request-id"] != "a b\tc"
+
+
+def test_once_logging_is_configured_each_request_is_one_json_line() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("demo", "INFO", stream=stream)
+        make_client().get("/api/v1/things/7", headers={"X-Request-ID": "req-7"})
+        logging.getLogger("demo.other").warning("not a request")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        ACCESS_LOG.configure(None, "")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    requests = [line for line in lines if line["logger"] == "messaging.request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["route"] == "/api/v1/things/{thing_id}"
+    assert (line["method"], line["status"], line["request_id"]) == ("GET", 200, "req-7")
+    assert (line["level"], line["message"], line["service"]) == ("INFO", "request", "demo")
+    assert line["duration_ms"] >= 0
+    # Same field names and time format as the formatter's lines, so one parser reads both.
+    other = next(line for line in lines if line["logger"] == "demo.other")
+    assert set(other) <= set(line)
+    assert len(line["time"]) == len(other["time"])

@@ -83,6 +83,60 @@ def test_relay_publishes_committed_events_only(db: Database, amqp: Any) -> None:
     assert unsent == 0
 
 
+def test_a_commit_wakes_the_relay_long_before_its_fallback_poll(db: Database, amqp: Any) -> None:
+    url, exchange, channel = amqp
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, exchange, "thing.#")
+    relay = OutboxRelay(db, TABLES, url, exchange, idle_seconds=60)
+    relay.start()
+    try:
+        wait_for(relay.connected.is_set)
+        time.sleep(0.3)  # the relay has polled once and sleeps on LISTEN now
+        with db.sessions() as session:
+            made = add_event(session, TABLES, "thing.made", "kit", {"n": 1})
+            session.commit()
+        committed = time.monotonic()
+        method, properties, _ = next(channel.consume(queue, inactivity_timeout=10))
+        waited = time.monotonic() - committed
+    finally:
+        relay.stop()
+    channel.cancel()
+    assert method is not None
+    assert properties.message_id == made.id
+    assert waited < 5  # the fallback poll alone would take 60 s
+
+
+def test_a_backlog_goes_out_in_confirmed_batches_in_commit_order(db: Database, amqp: Any) -> None:
+    url, exchange, channel = amqp
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, exchange, "thing.#")
+    count = 250
+    for start in range(0, count, 50):  # several transactions, several events each
+        with db.sessions() as session:
+            for n in range(start, start + 50):
+                add_event(session, TABLES, "thing.made", "kit", {"n": n})
+            session.commit()
+    relay = OutboxRelay(db, TABLES, url, exchange, batch_size=100, idle_seconds=60)
+    relay.start()
+    seen = []
+    try:
+        for method, _, body in channel.consume(queue, inactivity_timeout=15):
+            if method is None:
+                break
+            seen.append(json.loads(body)["data"]["n"])
+            channel.basic_ack(method.delivery_tag)
+            if len(seen) == count:
+                break
+    finally:
+        relay.stop()
+    channel.cancel()
+    assert seen == list(range(count))
+    with db.sessions() as session:
+        rows = session.execute(select(TABLES.outbox.c.sent_at, TABLES.outbox.c.attempts)).all()
+    assert len(rows) == count
+    assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
+
+
 def test_relay_purges_old_sent_rows(db: Database, amqp: Any) -> None:
     url, exchange, _ = amqp
     with db.sessions() as session:

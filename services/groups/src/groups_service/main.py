@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange, idle_seconds=0.02)
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     # Only erasure so far: groups learns nothing else from other services.
     consumer = EventConsumer(
         db,

@@ -51,6 +51,8 @@ class ServiceCli:
             factory=True,
             host=settings.host,
             port=settings.port,
+            loop="uvloop",  # hack/bench's baselines run with the same two settings
+            http="httptools",
             log_config=None,  # keep our JSON handler
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             proxy_headers=True,

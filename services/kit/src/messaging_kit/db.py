@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import select
 from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+# Connections older than this are replaced at checkout: bounds how long a connection a
+# firewall or a failover silently dropped can linger in the pool.
+POOL_RECYCLE_SECONDS = 600
 
 
 def normalize_url(url: str) -> str:
@@ -16,15 +24,43 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def connection_was_dropped(dbapi_connection: Any) -> bool:
+    """True when an idle pooled connection can no longer be used, found without a round trip.
+
+    An idle PostgreSQL connection has nothing to read. When the server ends the backend
+    (pg_terminate_backend, a restart, idle timeouts) it sends a FATAL error and closes the
+    socket, which makes the socket readable: one non-blocking poll instead of a `SELECT 1`.
+    """
+    if dbapi_connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _refuse_dropped_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if connection_was_dropped(dbapi_connection):
+            log.info("dropped database connection replaced at checkout")
+            # The pool discards this connection and checks out (or opens) another one.
+            raise exc.DisconnectionError("the server closed this pooled connection")
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
         self.engine: Engine = create_engine(
             normalize_url(url),
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,  # a restarted PostgreSQL must not surface as one failed request
-            pool_recycle=1800,
+            # No pre-ping round trip per checkout: a dropped connection is found by polling
+            # its socket (above), and an old one is recycled.
+            pool_pre_ping=False,
+            pool_recycle=POOL_RECYCLE_SECONDS,
         )
+        _refuse_dropped_connections(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Iterator[Session]:

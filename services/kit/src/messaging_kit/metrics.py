@@ -53,11 +53,22 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # labels() builds and locks a key on every call; the set of children is bounded by
+        # routes x methods x status classes, so look each one up once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        labels = (self.service, self.version, route, method)
-        self.requests.labels(*labels, f"{status // 100}xx").inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (route, method, status // 100)
+        children = self._children.get(key)
+        if children is None:
+            labels = (self.service, self.version, route, method)
+            children = (
+                self.requests.labels(*labels, f"{status // 100}xx"),
+                self.latency.labels(*labels),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from messaging_kit.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+from messaging_kit.logs import ACCESS_LOG, REQUEST_ID_HEADER, new_request_id, request_id_var
 from messaging_kit.metrics import route_template
 
-log = logging.getLogger("messaging.request")
 # A caller-chosen id is echoed into our logs and events, so keep it short and plain.
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _HEADER = REQUEST_ID_HEADER.lower().encode()
@@ -53,13 +51,11 @@ class RequestContextMiddleware:
         finally:
             route = route_template(scope)
             if route not in _QUIET_ROUTES:
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope.get("method", "WS"),
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
+                ACCESS_LOG.write(
+                    request_id,
+                    scope.get("method", "WS"),
+                    route,
+                    status,
+                    round((time.perf_counter() - started) * 1000, 2),
                 )
             request_id_var.reset(token)

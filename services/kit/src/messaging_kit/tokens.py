@@ -18,6 +18,7 @@ import jwt
 from fastapi import Request
 
 from messaging_kit.problems import Problem
+from messaging_kit.token_cache import VerifiedTokenCache
 
 if TYPE_CHECKING:
     from messaging_kit.revocations import RevocationList
@@ -101,14 +102,44 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         revocations: RevocationList | None = None,
+        cache: VerifiedTokenCache | None = None,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         # Set by the kit's app lifespan (messaging_kit.revocations) for every token checker.
         self.revocations = revocations
+        self.cache = cache if cache is not None else VerifiedTokenCache()
 
     def verify(self, token: str) -> Principal:
+        claims = self.verified_claims(token)
+        # Never cached: a suspension or force logout takes effect on the next request.
+        if self.revocations is not None:
+            refusal = self.revocations.refusal(str(claims["sub"]), float(claims["iat"]))
+            if refusal is not None:
+                raise RevokedToken(refusal)
+        return Principal(
+            user_id=str(claims["sub"]),
+            username=claims.get("username"),
+            token_id=str(claims["jti"]),
+            claims=claims,
+        )
+
+    def verified_claims(self, token: str) -> dict[str, Any]:
+        """The token's claims once its signature and claims check out (cached until exp;
+        the key must still be published). Checks that can change during a token's life,
+        such as revocation, belong after this, uncached."""
+        cached = self.cache.get(token)
+        if cached is not None:
+            if self.keys(cached.kid) is None:
+                raise InvalidToken("token signed by an unknown key")
+            return cached.claims
+        kid, claims = self.decode(token)
+        self.cache.put(token, kid, claims)
+        return claims
+
+    def decode(self, token: str) -> tuple[str, dict[str, Any]]:
+        """Check the signature against our key for its kid, then the registered claims."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -134,16 +165,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
-        if self.revocations is not None:
-            refusal = self.revocations.refusal(str(claims["sub"]), float(claims["iat"]))
-            if refusal is not None:
-                raise RevokedToken(refusal)
-        return Principal(
-            user_id=str(claims["sub"]),
-            username=claims.get("username"),
-            token_id=str(claims["jti"]),
-            claims=claims,
-        )
+        return kid, claims
 
 
 def bearer_token(request: Request) -> str:

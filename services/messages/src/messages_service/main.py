@@ -31,8 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    # A short idle wait: the relay's poll interval is the floor of send -> delivery latency.
-    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange, idle_seconds=0.02)
+    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     consumer = EventConsumer(
         db,
         EVENTS,

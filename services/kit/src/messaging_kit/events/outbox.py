@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +17,16 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    literal,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from messaging_kit.events.envelope import Event, new_event
+from messaging_kit.events.wakeup import OUTBOX_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,37 @@ def event_tables(metadata: MetaData) -> EventTables:
 
 
 def add_event(
-    session: Session, tables: EventTables, event_type: str, source: str, data: dict[str, Any]
+    session: Session,
+    tables: EventTables,
+    event_type: str,
+    source: str,
+    data: dict[str, Any],
+    *,
+    along_with: Iterable[UpdateBase] = (),
 ) -> Event:
-    """Queue an event in the session's transaction: it is published only if that commits."""
+    """Queue an event in the session's transaction: it is published only if that commits.
+
+    One statement inserts the row and notifies the relay (delivered at commit, folded into one
+    per transaction); `along_with` are other writes of the transaction (inserts, upserts,
+    updates that need no result) sent in that same statement, a round trip saved each.
+    created_at is the insert's clock time, not the transaction's start: a writer holding a
+    per-aggregate lock then orders its events as it commits them.
+    """
     event = new_event(event_type, source, data)
-    session.execute(
-        tables.outbox.insert().values(id=event.id, event_type=event.type, body=event.to_json())
+    queued = (
+        tables.outbox.insert()
+        .values(
+            id=event.id,
+            event_type=event.type,
+            body=event.to_json(),
+            created_at=func.clock_timestamp(),
+        )
+        .returning(tables.outbox.c.id)
+        .cte("queued")
     )
+    statement = select(func.pg_notify(literal(OUTBOX_CHANNEL), literal(""))).select_from(queued)
+    for number, write in enumerate(along_with):
+        # PostgreSQL runs every data-modifying WITH clause, read or not.
+        statement = statement.add_cte(write.cte(f"along_{number}"))
+    session.execute(statement)
     return event
