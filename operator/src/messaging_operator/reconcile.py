@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets as random_secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,6 @@ from messaging_operator.apply import apply_reason, with_applied_hash
 from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.backups import build_backup_cronjob
 from messaging_operator.builders.budgets import build_pod_disruption_budget
-from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.configmaps import build_configmap
 from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
 from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
@@ -30,8 +29,6 @@ from messaging_operator.builders.infrastructure import (
 )
 from messaging_operator.builders.jobs import build_migration_job, migration_job_name
 from messaging_operator.builders.metadata import (
-    MANAGED_BY,
-    PLATFORM_LABEL,
     VERSION_LABEL,
     child_name,
 )
@@ -44,11 +41,14 @@ from messaging_operator.builders.routes import (
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.builders.web import build_web
-from messaging_operator.canary import Serving, canary_running, serving
+from messaging_operator.canary import serving
+from messaging_operator.canary_children import canary_objects, ready_version
 from messaging_operator.contracts import contract_jobs
 from messaging_operator.kube import ApiError, KubeClient
+from messaging_operator.observe import owned_by, read_external, read_live, read_routing
+from messaging_operator.platform_events import post_event
 from messaging_operator.progress_report import progress_check
-from messaging_operator.spec import Platform, ServiceSpec, handled_by, parse_platform
+from messaging_operator.spec import Platform, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
     Observation,
@@ -104,13 +104,6 @@ PRUNABLE_KINDS = frozenset(
         "HTTPRoute",
     }
 )
-# What each external part's Secret must hold.
-EXTERNAL_KEYS = {
-    "postgres": ("host", "username", "password"),
-    "redis": ("url",),
-    "rabbitmq": ("url",),
-    "objectStorage": ("endpoint", "accessKey", "secretKey"),
-}
 
 
 def generate_value(kind: str) -> str:
@@ -145,91 +138,8 @@ class Outcome:
     requeue_after: float | None = None
 
 
-def ready_version(deployment: dict[str, Any] | None) -> str | None:
-    """The version a Deployment runs with every replica updated and ready, else None."""
-    if deployment is None:
-        return None
-    meta, spec = deployment["metadata"], deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    wanted = int(spec.get("replicas", 1))
-    settled = int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
-    updated = int(status.get("updatedReplicas", 0)) >= wanted
-    ready = int(status.get("readyReplicas", 0)) >= wanted
-    return (meta.get("labels") or {}).get(VERSION_LABEL) if settled and updated and ready else None
-
-
 def prefixed(walks: dict[str, Walk]) -> dict[str, Walk]:
     return {f"migration/{name}": walk for name, walk in walks.items()}
-
-
-def owned_by(obj: dict[str, Any], platform: Platform) -> bool:
-    refs = obj["metadata"].get("ownerReferences") or []
-    return any(ref.get("uid") == platform.uid for ref in refs)
-
-
-async def read_live(
-    client: KubeClient, platform: Platform
-) -> dict[tuple[str, str], dict[str, Any]]:
-    selector = f"{PLATFORM_LABEL}={platform.name},app.kubernetes.io/managed-by={MANAGED_BY}"
-    lists = await asyncio.gather(
-        *(client.list(kind, platform.namespace, selector) for kind in CHILD_KINDS)
-    )
-    live = {}
-    for items in lists:
-        for obj in items:
-            # Pods belong to ReplicaSets and Jobs; every other kind must be ours by owner.
-            if obj["kind"] == "Pod" or owned_by(obj, platform):
-                live[(obj["kind"], obj["metadata"]["name"])] = obj
-    return live
-
-
-async def read_external(
-    client: KubeClient, platform: Platform, seen: Observation
-) -> dict[str, str] | None:
-    """Check the user's Secrets for external parts; returns the PostgreSQL one's data."""
-    spec = platform.spec
-    parts = {
-        "postgres": spec.postgres,
-        "redis": spec.redis,
-        "rabbitmq": spec.rabbitmq,
-        "objectStorage": spec.object_storage,
-    }
-    postgres: dict[str, str] | None = None
-    for part, backend in parts.items():
-        if backend.managed or not backend.secret_ref:
-            continue
-        secret = await client.get("Secret", platform.namespace, backend.secret_ref)
-        if secret is None:
-            seen.missing.append(
-                f"Secret {backend.secret_ref} (spec.{part}.secretRef) not found in "
-                f"namespace {platform.namespace}"
-            )
-            continue
-        data = decode(secret.get("data"))
-        absent = [key for key in EXTERNAL_KEYS[part] if key not in data]
-        if absent:
-            seen.missing.append(
-                f"Secret {backend.secret_ref} (spec.{part}.secretRef) lacks key(s) "
-                + ", ".join(absent)
-            )
-        if part == "postgres":
-            postgres = data
-    return postgres
-
-
-async def read_routing(client: KubeClient, platform: Platform, seen: Observation) -> None:
-    gateway = platform.spec.gateway
-    if gateway is None:
-        return
-    ref = gateway.gateway_ref
-    if not await client.api_served("gateway.networking.k8s.io/v1"):
-        seen.gateway_api_installed = False
-        return
-    found = await client.get("Gateway", ref.namespace or platform.namespace, ref.name)
-    seen.gateway_found = found is not None
-    if gateway.legacy is not None:
-        legacy = await client.get("Service", platform.namespace, gateway.legacy.service)
-        seen.legacy_found = legacy is not None
 
 
 def desired_objects(
@@ -332,52 +242,6 @@ def desired_objects(
     return desired, jobs
 
 
-def canary_objects(
-    platform: Platform,
-    service: ServiceSpec,
-    walk: Walk,
-    now_serving: Serving,
-    live: dict[tuple[str, str], dict[str, Any]],
-    seen: Observation,
-) -> list[dict[str, Any]]:
-    """The canary's Deployment and Service, and (data-owning services) the migration Job of
-    its version, which must complete before the canary pods start on that version."""
-    state = walk.state
-    if state is None or not state.version or now_serving.canary_version is None:
-        return []
-    running = canary_running(state)
-    version: str | None = now_serving.canary_version
-    objects: list[dict[str, Any]] = []
-    if service.owns_database:
-        at_canary = replace(service, version=state.version)
-        job_name = migration_job_name(platform, at_canary, state.version)
-        job = live.get(("Job", job_name))
-        gate = backups.BackupGate(open=True)
-        if job is None and running:  # the canary's new schema: back up the stable's data first
-            stable = backups.deployed_version(live, child_name(platform, service.name))
-            gate = backups.backup_gate(
-                platform, at_canary, state.version, stable, live, datetime.now(UTC)
-            )
-            objects += gate.jobs if seen.migration_gate_open else []
-            seen.backup_targets.setdefault(service.name, []).append(state.version)
-        if running and ((seen.migration_gate_open and gate.open) or job is not None):
-            env = build_service_env(platform, at_canary, state.version)
-            image = image_for(platform, at_canary, state.version)
-            migration = build_migration_job(platform, at_canary, env, image)
-            if migration is not None:
-                versions = backups.running_versions(platform, service, live)
-                objects.append(backups.with_running_versions(migration, versions))
-        if job_state(job)[0] != "Complete":
-            current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
-            version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)
-    if version is not None:
-        objects.append(
-            build_canary_deployment(platform, service, version, now_serving.canary_replicas)
-        )
-    objects.append(build_canary_service(platform, service))
-    return objects
-
-
 async def apply_all(
     client: KubeClient,
     desired: list[dict[str, Any]],
@@ -420,38 +284,6 @@ async def prune(
             outcome.pruned.append(f"{key[0]}/{key[1]}")
 
 
-async def post_event(
-    client: KubeClient, body: dict[str, Any], kind: str, reason: str, message: str
-) -> None:
-    meta = body["metadata"]
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-        "involvedObject": {
-            "apiVersion": body["apiVersion"],
-            "kind": body["kind"],
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta["uid"],
-        },
-        "type": kind,
-        "reason": reason,
-        "message": message[:1024],
-        "source": {"component": MANAGED_BY},
-        "reportingComponent": MANAGED_BY,
-        "reportingInstance": MANAGED_BY,
-        "firstTimestamp": now[:19] + "Z",
-        "lastTimestamp": now[:19] + "Z",
-        "count": 1,
-    }
-    try:
-        await client.create(event)
-    except ApiError as error:  # an event lost is no reason to fail the reconcile
-        log.warning("could not post event %s: %s", reason, error)
-
-
 async def reconcile(client: KubeClient, namespace: str, name: str, instance: str = "") -> Outcome:
     outcome = Outcome()
     body = await client.get("MessagingPlatform", namespace, name)
@@ -464,7 +296,7 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     walks = await decide_canaries(platform, body, now, prometheus.analyse)
     migrations = await decide_migrations(platform, body, now, prometheus.analyse)
     platform = with_migration_weights(with_stable_versions(platform, walks, now), migrations)
-    live = await read_live(client, platform)
+    live = await read_live(client, platform, CHILD_KINDS)
     seen = Observation()
     external_postgres = await read_external(client, platform, seen)
     await read_routing(client, platform, seen)
