@@ -8,17 +8,15 @@ others' queues, then `user.erased` is published (with publisher confirms) before
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 
-import pika
-import pika.exceptions
 import redis
 from messaging_kit.erasure import USER_DELETED
 from messaging_kit.erasure_consumer import erase_and_confirm
-from messaging_kit.events.broker import connect, declare_exchange, declare_queue
+from messaging_kit.events.broker import declare_exchange, declare_queue
+from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import Event, parse_event
+from pika.adapters.blocking_connection import BlockingChannel
 
 from relay_service import SERVICE
 from relay_service.erasure import erase_user
@@ -59,66 +57,46 @@ def handle(queues: OfflineQueues, event: Event) -> int:
     return queued
 
 
-class RelayConsumer:
+class RelayConsumer(BrokerWorker):
+    thread_name = "relay-consumer"
+    # Redis down: the unacked event comes back once the loop reconnects.
+    retry_errors = (redis.RedisError,)
+
     def __init__(self, queues: OfflineQueues, amqp_url: str, exchange: str, queue: str) -> None:
+        super().__init__(amqp_url)
         self.queues = queues
-        self.amqp_url = amqp_url
         self.exchange = exchange
         self.queue = queue
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="relay-consumer", daemon=True)
-        self._thread.start()
+    def retrying(self, error: BaseException) -> str:
+        return "relay consumer interrupted"
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def bind(self, channel: BlockingChannel) -> None:
+        channel.confirm_delivery()  # for user.erased
+        channel.basic_qos(prefetch_count=100)
+        declare_exchange(channel, self.exchange)
+        declare_queue(channel, self.exchange, self.queue, ROUTING_KEYS)
 
-    def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            connection = None
+    def consume(self, channel: BlockingChannel) -> None:
+        for method, _, body in channel.consume(self.queue, inactivity_timeout=0.5):
+            if self._stopping.is_set():
+                break
+            if method is None:
+                continue
             try:
-                connection = connect(self.amqp_url)
-                channel = connection.channel()
-                channel.confirm_delivery()  # for user.erased
-                channel.basic_qos(prefetch_count=100)
-                declare_exchange(channel, self.exchange)
-                declare_queue(channel, self.exchange, self.queue, ROUTING_KEYS)
-                self.connected.set()
-                backoff = 0.2
-                for method, _, body in channel.consume(self.queue, inactivity_timeout=0.5):
-                    if self._stopping.is_set():
-                        break
-                    if method is None:
-                        continue
-                    try:
-                        event = parse_event(body)
-                    except ValueError as error:
-                        log.error("poison event dropped", extra={"error": str(error)})
-                        channel.basic_ack(method.delivery_tag)
-                        continue
-                    if event.type == USER_DELETED:
-                        erase_and_confirm(
-                            channel,
-                            self.exchange,
-                            SERVICE,
-                            event,
-                            lambda request: erase_user(self.queues, request.user),
-                        )
-                    else:
-                        handle(self.queues, event)
-                    channel.basic_ack(method.delivery_tag)
-            except (pika.exceptions.AMQPError, redis.RedisError) as error:
-                log.warning("relay consumer interrupted", extra={"error": repr(error)})
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                self.connected.clear()
-                if connection is not None and connection.is_open:
-                    with contextlib.suppress(pika.exceptions.AMQPError):
-                        connection.close()
+                event = parse_event(body)
+            except ValueError as error:
+                log.error("poison event dropped", extra={"error": str(error)})
+                channel.basic_ack(method.delivery_tag)
+                continue
+            if event.type == USER_DELETED:
+                erase_and_confirm(
+                    channel,
+                    self.exchange,
+                    SERVICE,
+                    event,
+                    lambda request: erase_user(self.queues, request.user),
+                )
+            else:
+                handle(self.queues, event)
+            channel.basic_ack(method.delivery_tag)

@@ -10,16 +10,12 @@ acked only after the script ran, so a replica killed mid-way loses nothing: its 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
 from typing import Any
 
-import pika
-import pika.exceptions
 import redis
-from messaging_kit.events.broker import connect
+from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import Event, parse_event
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
@@ -113,29 +109,25 @@ class StreamWriter:
             self.client.sadd(key, *[str(m) for m in members if m])
 
 
-class EventIngest:
+class EventIngest(BrokerWorker):
     """One consumer thread per replica; reconnects to RabbitMQ and Redis with backoff."""
 
+    thread_name = "ws-ingest"
+    # Redis down: the channel closes and the unacked events are redelivered.
+    retry_errors = (redis.RedisError,)
+
     def __init__(self, writer: StreamWriter, amqp_url: str, exchange: str, settings: Any) -> None:
+        super().__init__(amqp_url)
         self.writer = writer
-        self.amqp_url = amqp_url
         self.exchange = exchange
         self.queue = f"{settings.events_queue_prefix}.{settings.replica_id}"
         self.queue_expires_ms = int(settings.queue_expires_seconds * 1000)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="ws-ingest", daemon=True)
-        self._thread.start()
+    def retrying(self, error: BaseException) -> str:
+        return "ingest interrupted, reconnecting"
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def declare(self, channel: BlockingChannel) -> None:
+    def bind(self, channel: BlockingChannel) -> None:
+        channel.basic_qos(prefetch_count=200)
         channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
         channel.queue_declare(
             queue=self.queue, durable=True, arguments={"x-expires": self.queue_expires_ms}
@@ -143,32 +135,13 @@ class EventIngest:
         for key in ROUTING_KEYS:
             channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
 
-    def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping.is_set():
-            connection = None
-            try:
-                connection = connect(self.amqp_url)
-                channel = connection.channel()
-                channel.basic_qos(prefetch_count=200)
-                self.declare(channel)
-                self.connected.set()
-                backoff = 0.2
-                for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
-                    if self._stopping.is_set():
-                        break
-                    if method is None:
-                        continue
-                    self.deliver(channel, method, properties, body)
-            except (pika.exceptions.AMQPError, redis.RedisError) as error:
-                log.warning("ingest interrupted, reconnecting", extra={"error": repr(error)})
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                self.connected.clear()
-                if connection is not None and connection.is_open:
-                    with contextlib.suppress(pika.exceptions.AMQPError):
-                        connection.close()
+    def consume(self, channel: BlockingChannel) -> None:
+        for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
+            if self._stopping.is_set():
+                break
+            if method is None:
+                continue
+            self.deliver(channel, method, properties, body)
 
     def deliver(
         self,
