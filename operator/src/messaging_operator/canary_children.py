@@ -4,16 +4,12 @@ data. Sizes and versions come from `canary.serving`, which also covers keep-warm
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
-from messaging_operator import backups
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
-from messaging_operator.builders.deployments import build_service_env, image_for
-from messaging_operator.builders.jobs import build_migration_job, migration_job_name
-from messaging_operator.builders.metadata import VERSION_LABEL, child_name
+from messaging_operator.builders.metadata import VERSION_LABEL
 from messaging_operator.canary import Serving, canary_running
+from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform, ServiceSpec
 from messaging_operator.status import Observation, job_state
 from messaging_operator.walks import Walk
@@ -49,24 +45,8 @@ def canary_objects(
     version: str | None = now_serving.canary_version
     objects: list[dict[str, Any]] = []
     if service.owns_database:
-        at_canary = replace(service, version=state.version)
-        job_name = migration_job_name(platform, at_canary, state.version)
-        job = live.get(("Job", job_name))
-        gate = backups.BackupGate(open=True)
-        if job is None and running:  # the canary's new schema: back up the stable's data first
-            stable = backups.deployed_version(live, child_name(platform, service.name))
-            gate = backups.backup_gate(
-                platform, at_canary, state.version, stable, live, datetime.now(UTC)
-            )
-            objects += gate.jobs if seen.migration_gate_open else []
-            seen.backup_targets.setdefault(service.name, []).append(state.version)
-        if running and ((seen.migration_gate_open and gate.open) or job is not None):
-            env = build_service_env(platform, at_canary, state.version)
-            image = image_for(platform, at_canary, state.version)
-            migration = build_migration_job(platform, at_canary, env, image)
-            if migration is not None:
-                versions = backups.running_versions(platform, service, live)
-                objects.append(backups.with_running_versions(migration, versions))
+        needed, job = schema_jobs(platform, service, state.version, live, seen, wanted=running)
+        objects += needed
         if job_state(job)[0] != "Complete":
             current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))
             version = ((current or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL)

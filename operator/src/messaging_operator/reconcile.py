@@ -20,14 +20,14 @@ from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.backups import build_backup_cronjob
 from messaging_operator.builders.budgets import build_pod_disruption_budget
 from messaging_operator.builders.configmaps import build_configmap
-from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
+from messaging_operator.builders.deployments import build_deployment
 from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
 from messaging_operator.builders.infrastructure import (
     build_database_provision_job,
     build_infrastructure,
     build_infrastructure_jobs,
 )
-from messaging_operator.builders.jobs import build_migration_job, migration_job_name
+from messaging_operator.builders.jobs import migration_job_name
 from messaging_operator.builders.metadata import (
     VERSION_LABEL,
     child_name,
@@ -48,6 +48,7 @@ from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.observe import owned_by, read_external, read_live, read_routing
 from messaging_operator.platform_events import post_event
 from messaging_operator.progress_report import progress_check
+from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
@@ -174,24 +175,9 @@ def desired_objects(
         )
         version: str | None = service.version
         if service.owns_database:
-            job_name = migration_job_name(platform, service, service.version)
-            jobs[service.name] = job_name
-            job = live.get(("Job", job_name))
-            gate = backups.BackupGate(open=True)
-            if job is None:  # a new version: back up the data the running one has first
-                running = backups.deployed_version(live, child_name(platform, service.name))
-                gate = backups.backup_gate(
-                    platform, service, service.version, running, live, datetime.now(UTC)
-                )
-                desired += gate.jobs if seen.migration_gate_open else []
-                seen.backup_targets.setdefault(service.name, []).append(service.version)
-            if (seen.migration_gate_open and gate.open) or job is not None:
-                env = build_service_env(platform, service, service.version)
-                image = image_for(platform, service, service.version)
-                migration = build_migration_job(platform, service, env, image)
-                if migration is not None:
-                    versions = backups.running_versions(platform, service, live)
-                    desired.append(backups.with_running_versions(migration, versions))
+            jobs[service.name] = migration_job_name(platform, service, service.version)
+            needed, job = schema_jobs(platform, service, service.version, live, seen)
+            desired += needed
             if job_state(job)[0] != "Complete":
                 # The new version waits for its schema; the running one (if any) stays.
                 running = live.get(("Deployment", f"{platform.name}-{service.name}"))

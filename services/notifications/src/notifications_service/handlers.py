@@ -54,6 +54,20 @@ def email_handlers(
     templates: Templates,
     presence: PresenceReader,
 ) -> dict[str, Handler]:
+    def mail_account_holder(event: Event, template: str, name: str, **context: str) -> None:
+        """A mail about the account to its own address (welcome, verification link)."""
+        subject, text, html = templates.render(
+            template,
+            display_name=name,
+            app_url=settings.app_url,
+            verification_url=verification_url(event),
+            **context,
+        )
+        address = str(event.data["email"])
+        mailer.send(
+            Email(address, name, subject, text, html, message_id(event, template, settings))
+        )
+
     def user_registered(session: Session, event: Event) -> None:
         user_id = uuid.UUID(str(event.data["user_id"]))
         name = str(event.data.get("display_name") or event.data.get("username") or "")
@@ -64,43 +78,12 @@ def email_handlers(
         if not crud.wants(session, user_id, "welcome"):
             log.info("welcome opted out", extra={"user_id": str(user_id)})
             return
-        subject, text, html = templates.render(
-            "welcome",
-            display_name=name,
-            username=str(event.data.get("username") or ""),
-            app_url=settings.app_url,
-            verification_url=verification_url(event),
-        )
-        mailer.send(
-            Email(
-                str(event.data["email"]),
-                name,
-                subject,
-                text,
-                html,
-                message_id(event, "welcome", settings),
-            )
-        )
+        mail_account_holder(event, "welcome", name, username=str(event.data.get("username") or ""))
 
     def verification_requested(session: Session, event: Event) -> None:
         # Asked for by the user (auth throttles it): not a kind one can opt out of.
         name = str(event.data.get("display_name") or event.data.get("username") or "")
-        subject, text, html = templates.render(
-            "verify",
-            display_name=name,
-            app_url=settings.app_url,
-            verification_url=verification_url(event),
-        )
-        mailer.send(
-            Email(
-                str(event.data["email"]),
-                name,
-                subject,
-                text,
-                html,
-                message_id(event, "verify", settings),
-            )
-        )
+        mail_account_holder(event, "verify", name)
 
     def invitation_created(session: Session, event: Event) -> None:
         invitee = uuid.UUID(str(event.data["invitee_id"]))
