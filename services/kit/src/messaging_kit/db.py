@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import select
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from messaging_kit.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
 # Connections older than this are replaced at checkout: bounds how long a connection a
@@ -50,6 +53,15 @@ def _refuse_dropped_connections(engine: Engine) -> None:
 
 
 class Database:
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings) -> Database:
+        """The service's database as its settings say (DATABASE_URL, DB_POOL_SIZE, ...)."""
+        return cls(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+
     def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
         self.engine: Engine = create_engine(
             normalize_url(url),

@@ -36,11 +36,7 @@ def object_store(settings: Settings) -> ObjectStore:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
+    db = Database.from_settings(settings)
     store = object_store(settings)
     relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     # Thumbnails are made here, off the request path, from media's own media.uploaded events.

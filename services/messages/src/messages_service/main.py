@@ -26,11 +26,7 @@ def broker_check(amqp_url: str) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
+    db = Database.from_settings(settings)
     relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     consumer = EventConsumer(
         db,
