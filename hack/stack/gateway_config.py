@@ -261,6 +261,10 @@ def render(table: Table, state: Path) -> str:
         "defaults",
         "  mode http",
         "  option http-server-close",
+        # A reload (every weight change) soft-stops the old worker: without this it closes the
+        # idle kept-alive client connections, and a request already on its way is lost. With it,
+        # each one gets its next answer (marked Connection: close) from the old worker first.
+        "  option idle-close-on-response",
         "  timeout connect 5s",
         "  timeout client 60s",
         "  timeout server 60s",

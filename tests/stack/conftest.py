@@ -15,21 +15,26 @@ from testkit.kube import CACHE
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_gateway_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gateway_config", REPO / "hack/stack/gateway_config.py"
-    )
+def load_stack_module(name: str) -> ModuleType:
+    """hack/stack/<name>.py as the module <name>."""
+    spec = importlib.util.spec_from_file_location(name, REPO / f"hack/stack/{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["gateway_config"] = module  # dataclasses look their module up by name
+    sys.modules[name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture(scope="session")
 def gateway() -> ModuleType:
-    return load_gateway_module()
+    return load_stack_module("gateway_config")
+
+
+@pytest.fixture(scope="session")
+def gateway_process(gateway: ModuleType) -> ModuleType:
+    """hack/stack/gateway.py, the controller and its HAProxy (imports gateway_config)."""
+    return load_stack_module("gateway")
 
 
 def _quiet(*command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
