@@ -86,11 +86,15 @@ def scrub_sent_outbox(session: Session, tables: EventTables, request: ErasureReq
 def erasure_handler(
     service: str, tables: EventTables, erase: Eraser
 ) -> Callable[[Session, Event], None]:
-    """A kit consumer handler for `user.deleted`: erase, scrub the sent outbox, confirm, all
-    in the consumer's one transaction."""
+    """A kit consumer handler for `user.deleted`: tombstone, erase, scrub the sent outbox,
+    confirm, all in the consumer's one transaction."""
+    from messaging_kit.tombstones import record_erased
 
     def handle(session: Session, event: Event) -> None:
         request = erasure_request(event)
+        # First: it waits for writers that passed the check (their rows are then erased
+        # below); later ones see the tombstone.
+        record_erased(session, tables, request)
         erased = erase(session, request)
         scrubbed = scrub_sent_outbox(session, tables, request)
         confirm_in_outbox(session, tables, request, service)

@@ -33,10 +33,13 @@ from messaging_kit.events.wakeup import OUTBOX_CHANNEL
 class EventTables:
     outbox: Table
     processed: Table
+    # Users this service erased (messaging_kit.tombstones): no later event or request recreates
+    # anything of theirs. Created by a revision of its own (services/README.md).
+    erased_users: Table
 
 
 def event_tables(metadata: MetaData) -> EventTables:
-    """Define the two tables on a service's metadata (its alembic revision creates them)."""
+    """Define the tables on a service's metadata (its alembic revisions create them)."""
     outbox = Table(
         "outbox",
         metadata,
@@ -58,7 +61,14 @@ def event_tables(metadata: MetaData) -> EventTables:
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         PrimaryKeyConstraint("event_id", "consumer"),
     )
-    return EventTables(outbox=outbox, processed=processed)
+    erased_users = Table(
+        "erased_users",
+        metadata,
+        Column("user_id", UUID(as_uuid=True), primary_key=True),
+        Column("erasure_id", UUID(as_uuid=False), nullable=False),
+        Column("erased_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return EventTables(outbox=outbox, processed=processed, erased_users=erased_users)
 
 
 def add_event(

@@ -1,0 +1,95 @@
+"""Tombstones of erased users: what keeps an erasure erased.
+
+Erasing a user's rows is not enough: a `user.registered` redelivered after the `user.deleted`,
+a message sent to the user's id by a client that still holds their key, an invitation into a
+group, would each write the user's id again. Every service with a database records the user's
+id in its `erased_users` table (EventTables.erased_users) in the erasure's own transaction, and
+refuses or skips, from then on, anything that would store it again.
+
+A check and the erasure exclude each other through a per-user advisory lock (shared for
+checks, exclusive for the erasure): a writer that passed the check commits before the erasure
+deletes (which then sees its row), or checks after the tombstone committed.
+
+The tombstone holds the random user id only, no personal data: it is the suppression record an
+erasure needs, like auth's `deleted_users`, and the erasure check allows it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from messaging_kit.problems import Problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from messaging_kit.erasure import ErasureRequest
+    from messaging_kit.events.outbox import EventTables
+
+# The (table, column) the erasure check leaves alone: the tombstone is the erasure's record.
+TOMBSTONE_COLUMNS = frozenset({("erased_users", "user_id")})
+
+
+def lock_users(session: Session, user_ids: Iterable[uuid.UUID], *, exclusive: bool) -> None:
+    """Transaction-scoped advisory locks, in a key space of their own (the two-key form), all
+    in one statement, taken in a fixed order (no two writers deadlock)."""
+    ordered = sorted(set(user_ids))
+    if not ordered:
+        return
+    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.execute(
+        text(
+            f"SELECT {lock}(hashtext('erased-users'), hashtext(u::text))"  # noqa: S608 - fixed
+            " FROM (SELECT unnest(CAST(:users AS uuid[])) AS u ORDER BY 1) AS ordered"
+        ),
+        {"users": [str(user) for user in ordered]},
+    )
+
+
+def record_erased(session: Session, tables: EventTables, request: ErasureRequest) -> None:
+    """Idempotent: a retried erasure keeps the first tombstone. Waits for writers that are
+    storing this user's id to commit, so the erasure that follows finds their rows."""
+    table = tables.erased_users
+    lock_users(session, [request.user_id], exclusive=True)
+    session.execute(
+        insert(table)
+        .values(user_id=request.user_id, erasure_id=request.erasure_id)
+        .on_conflict_do_nothing(index_elements=[table.c.user_id])
+    )
+
+
+def erased_among(
+    session: Session, tables: EventTables, user_ids: Iterable[uuid.UUID | str]
+) -> set[uuid.UUID]:
+    """Which of these users were erased here. Holds a shared lock on each until the caller's
+    transaction ends: call it right before writing their ids, in the same transaction."""
+    wanted = {uuid.UUID(str(user)) for user in user_ids}
+    if not wanted:
+        return set()
+    lock_users(session, wanted, exclusive=False)
+    table = tables.erased_users
+    rows = session.execute(select(table.c.user_id).where(table.c.user_id.in_(wanted)))
+    return {row[0] for row in rows}
+
+
+def is_erased(session: Session, tables: EventTables, user_id: uuid.UUID | str) -> bool:
+    return bool(erased_among(session, tables, [user_id]))
+
+
+def refuse_erased(
+    session: Session, tables: EventTables, user_ids: Iterable[uuid.UUID | str], what: str
+) -> None:
+    """404 for a request naming an erased user: to everyone else the account no longer exists."""
+    erased = erased_among(session, tables, user_ids)
+    if erased:
+        raise Problem(
+            404,
+            "user-not-found",
+            "No such user",
+            detail=f"{what}: user {sorted(map(str, erased))[0]} does not exist",
+        )
