@@ -5,6 +5,7 @@ Checked in every table of the database; user.erased comes back, also for a retry
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Iterator
@@ -145,3 +146,29 @@ def test_export_returns_own_messages_with_only_own_key(messages: Messages) -> No
     assert all(m["wrapped_key"] == "Zm9y" and "keys" not in m for m in body["messages"])
     assert body["blocked_user_ids"] == [str(b)]
     assert len(body["conversations"]) == 1
+
+
+def test_after_the_erasure_no_message_or_block_names_the_user_again(messages: Messages) -> None:
+    """A peer whose client still holds the erased user's id and key gets a 404; a late
+    contact.blocked about them writes nothing."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    erasure_id = messages.rig.delete_user(str(a))
+    messages.rig.confirmed(erasure_id, "messages")
+
+    wrapped = base64.b64encode(b"wrapped").decode()
+    body = {
+        "recipient_id": str(a),
+        "idempotency_key": uuid.uuid4().hex,
+        "ciphertext": base64.b64encode(b"opaque").decode(),
+        "nonce": base64.b64encode(b"twelve bytes").decode(),
+        "keys": {str(a): wrapped, str(b): wrapped},
+    }
+    sent = messages.client.post("/api/v1/messages", json=body, headers=messages.issuer.headers(b))
+    assert sent.status_code == 404, sent.text
+    assert sent.json()["type"].endswith(":user-not-found")
+    messages.rig.publish("contact.blocked", "users", {"owner_id": str(b), "contact_id": str(a)})
+
+    # The consumer handles its queue in order: once a retry is confirmed, the event is done.
+    messages.rig.delete_user(str(a), erasure_id)
+    messages.rig.confirmed(erasure_id, "messages", count=2)
+    assert leftovers(messages.database_url, str(a)) == {}

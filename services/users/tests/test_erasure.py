@@ -90,3 +90,36 @@ def test_export_returns_own_profile_contacts_and_invitations(users: Users) -> No
     assert len(body["invitations"]) == 2
     assert [d["algorithm"] for d in body["device_keys"]] == ["X25519"]
     assert users.client.get("/api/v1/users/export").status_code == 401
+
+
+def test_after_the_erasure_nothing_brings_the_user_back(users: Users) -> None:
+    """A late user.registered, a contact, a block, an invitation or an accepted invitation
+    naming the erased user: refused or skipped, and no row of theirs comes back. (Their own
+    requests are refused by the revocation list before any of this.)"""
+    a, b, c = seed(users)
+    with users.sessions() as session, session.begin():
+        pending = Invitation(
+            inviter_id=a, invitee_id=b, expires_at=datetime.now(UTC) + timedelta(1)
+        )
+        session.add(pending)
+    erasure_id = users.rig.delete_user(str(a))
+    users.rig.confirmed(erasure_id, "users")
+
+    registered = {"user_id": str(a), "username": "alice-again", "email": "alice@example.test"}
+    users.rig.publish("user.registered", "auth", registered)  # redelivered after the deletion
+    as_b = users.issuer.headers(b)
+    refused = [
+        users.client.post("/api/v1/contacts", headers=as_b, json={"user_id": str(a)}),
+        users.client.put(f"/api/v1/contacts/{a}/block", headers=as_b),
+        users.client.post("/api/v1/invitations", headers=as_b, json={"invitee_id": str(a)}),
+        users.client.post(f"/api/v1/invitations/{pending.id}/accept", headers=as_b),
+    ]
+    assert [r.status_code for r in refused[:3]] == [404, 404, 404], [r.text for r in refused]
+    assert all(r.json()["type"].endswith(":user-not-found") for r in refused[:3])
+    assert refused[3].status_code == 404  # the erasure took the invitation with it
+
+    # The consumer handles its queue in order: once a retry is confirmed, the replay is done.
+    users.rig.delete_user(str(a), erasure_id)
+    users.rig.confirmed(erasure_id, "users", count=2)
+    assert leftovers(users.database_url, str(a)) == {}
+    assert "profiles.user_id" in leftovers(users.database_url, str(c))

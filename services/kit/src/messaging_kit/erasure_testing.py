@@ -19,22 +19,30 @@ from messaging_kit.erasure import USER_DELETED, USER_ERASED
 from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 
 
+def event_body(
+    event_type: str, source: str, data: dict[str, Any], event_id: str | None = None
+) -> dict[str, Any]:
+    """An event envelope as another service's relay publishes it."""
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "type": event_type,
+        "source": source,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "request_id": None,
+        "data": data,
+    }
+
+
 def user_deleted_body(
     user_id: str, erasure_id: str | None = None, event_id: str | None = None
 ) -> dict[str, Any]:
     """auth's event; a retry of the same erasure is the same erasure_id with a new event id."""
-    return {
-        "id": event_id or str(uuid.uuid4()),
-        "type": USER_DELETED,
-        "source": "auth",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "request_id": None,
-        "data": {
-            "user_id": user_id,
-            "erasure_id": erasure_id or str(uuid.uuid4()),
-            "requested_at": datetime.now(UTC).isoformat(),
-        },
+    data = {
+        "user_id": user_id,
+        "erasure_id": erasure_id or str(uuid.uuid4()),
+        "requested_at": datetime.now(UTC).isoformat(),
     }
+    return event_body(USER_DELETED, "auth", data, event_id)
 
 
 def publish_event(amqp_url: str, exchange: str, body: dict[str, Any]) -> None:
@@ -165,6 +173,10 @@ class ErasureRig:
         body = user_deleted_body(user_id, erasure_id)
         publish_event(self.amqp_url, self.exchange, body)
         return str(body["data"]["erasure_id"])
+
+    def publish(self, event_type: str, source: str, data: dict[str, Any]) -> None:
+        """Another service's event on the rig's exchange (a late or redelivered one)."""
+        publish_event(self.amqp_url, self.exchange, event_body(event_type, source, data))
 
     def confirmed(
         self, erasure_id: str, service: str, count: int = 1, timeout: float = 30.0

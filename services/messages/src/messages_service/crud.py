@@ -7,12 +7,14 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import erased_among, refuse_erased
 from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -20,6 +22,8 @@ from sqlalchemy.orm import Session
 from messages_service import SERVICE
 from messages_service.models import EVENTS, Block, ConversationEntry, HiddenMessage, Message
 from messages_service.schemas import SendMessage
+
+log = logging.getLogger(__name__)
 
 # Direct conversations have a stable id derived from the two participants, so both sides
 # (and any service) compute the same id without asking anyone.
@@ -128,6 +132,9 @@ def send_message(
     for wrapped in keys.values():
         decode(wrapped, "keys")
 
+    # An erased recipient is gone: a client still holding their id and key gets a 404. The
+    # check holds off a concurrent erasure of either participant until this send commits.
+    refuse_erased(session, EVENTS, [sender, body.recipient_id], "message")
     if is_blocked(session, body.recipient_id, sender):
         raise Problem(403, "blocked", "This user does not accept messages from you")
 
@@ -322,6 +329,9 @@ def apply_block_event(session: Session, event: Event) -> None:
     owner = uuid.UUID(event.data["owner_id"])
     other = uuid.UUID(event.data["contact_id"])
     if event.type == "contact.blocked":
+        if erased_among(session, EVENTS, [owner, other]):
+            log.info("contact.blocked of an erased user skipped", extra={"event_id": event.id})
+            return
         session.execute(
             insert(Block).values(blocker_id=owner, blocked_id=other).on_conflict_do_nothing()
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,12 +10,15 @@ from typing import Any
 
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import erased_among, refuse_erased
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from users_service import SERVICE
 from users_service.models import EVENTS, Contact, Invitation, Profile
+
+log = logging.getLogger(__name__)
 
 ACCEPTED, BLOCKED = "accepted", "blocked"
 PENDING = "pending"
@@ -28,12 +32,17 @@ def now() -> datetime:
 
 
 def create_profile_from_event(session: Session, event: Event) -> None:
-    """user.registered handler; a replay (same user twice) is a no-op."""
+    """user.registered handler; a replay (same user twice) is a no-op, and so is one that
+    arrives after the user's erasure (it would bring the profile back)."""
     data = event.data
+    user = uuid.UUID(str(data["user_id"]))
+    if erased_among(session, EVENTS, [user]):
+        log.info("user.registered of an erased user skipped", extra={"event_id": event.id})
+        return
     session.execute(
         insert(Profile)
         .values(
-            user_id=uuid.UUID(str(data["user_id"])),
+            user_id=user,
             username=str(data["username"]),
             display_name=str(data.get("display_name") or data["username"])[:100],
             email=data.get("email"),
@@ -176,6 +185,9 @@ def _contact_added_event(session: Session, owner: uuid.UUID, contact: uuid.UUID)
 def _check_pair(session: Session, owner: uuid.UUID, other: uuid.UUID) -> Profile:
     if owner == other:
         raise Problem(422, "self-reference", "That is you", "pick another user")
+    # Before the profile read: the contact or invitation written next cannot outlive an
+    # erasure of either running now.
+    refuse_erased(session, EVENTS, [owner, other], "contact")
     profile = get_profile(session, other)
     if is_blocked_by(session, owner, other):
         raise Problem(403, "blocked", "This user does not accept contact from you")
@@ -200,6 +212,7 @@ def remove_contact(session: Session, owner: uuid.UUID, contact: uuid.UUID) -> No
 def block(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
     if owner == other:
         raise Problem(422, "self-reference", "That is you", "you cannot block yourself")
+    refuse_erased(session, EVENTS, [owner, other], "block")
     get_profile(session, other)
     if _set_contact(session, owner, other, BLOCKED):
         _contact_event(session, "contact.blocked", owner, other)
@@ -327,6 +340,15 @@ def _own_pending_invitation(
 
 
 def accept_invitation(session: Session, user: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
+    # The tombstone check comes before the invitation's row lock, which an erasure of the
+    # inviter also wants: the other order could deadlock with it.
+    inviter = session.scalar(
+        select(Invitation.inviter_id).where(
+            Invitation.id == invitation_id, Invitation.invitee_id == user
+        )
+    )
+    if inviter is not None:
+        refuse_erased(session, EVENTS, [user, inviter], "invitation")
     invitation = _own_pending_invitation(session, user, invitation_id)
     invitation.status, invitation.responded_at = "accepted", now()
     for owner, other in ((invitation.inviter_id, user), (user, invitation.inviter_id)):

@@ -11,11 +11,12 @@ import binascii
 import uuid
 
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import refuse_erased
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from users_service.models import DeviceKey
+from users_service.models import EVENTS, DeviceKey
 
 MAX_DEVICES_PER_USER = 20
 # Raw public key sizes: P-256 uncompressed point (0x04 || X || Y), X25519 u-coordinate.
@@ -44,6 +45,7 @@ def publish_device_key(
 ) -> tuple[DeviceKey, bool]:
     """Store or replace a device's key; True when the device is new."""
     check_public_key(algorithm, public_key)
+    refuse_erased(session, EVENTS, [user_id], "device key")  # a request in flight at erasure
     # Lock the user's rows so two new devices at once cannot both pass the count.
     existing = session.scalars(
         select(DeviceKey.device_id).where(DeviceKey.user_id == user_id).with_for_update()
