@@ -67,3 +67,29 @@ def test_an_unreachable_jwks_means_refused_tokens_not_crashes() -> None:
     verifier = TokenVerifier(JwksKeys("http://127.0.0.1:9/jwks.json"), issuer="i", audience="a")
     with pytest.raises(InvalidToken, match="unknown key"):
         verifier.verify(token(private, "k1"))
+
+
+def test_needs_io_says_when_verify_would_fetch_keys() -> None:
+    """The async principal dependency verifies on the event loop unless this is True."""
+    published: list[dict[str, Any]] = []
+    app = FastAPI()
+
+    @app.get("/.well-known/jwks.json")
+    def jwks() -> dict[str, Any]:
+        return {"keys": published}
+
+    private, jwk = new_key("k1")
+    other, _ = new_key("k2")
+    published.append(jwk)
+    with LiveServer(app) as server:
+        keys = JwksKeys(f"{server.url}/.well-known/jwks.json")
+        verifier = TokenVerifier(keys, issuer="i", audience="a")
+        good = token(private, "k1")
+        assert verifier.needs_io(good)  # nothing fetched yet
+        verifier.verify(good)
+        assert not verifier.needs_io(good)  # cached token, known key
+        assert not verifier.needs_io(token(private, "k1"))  # new token, known key
+        assert verifier.needs_io(token(other, "k2"))  # unknown kid: a refetch
+        assert not verifier.needs_io("garbage")  # refused before any key lookup
+    local = TokenVerifier({"k1": jwt.PyJWK(jwk)}.get, issuer="i", audience="a")
+    assert not local.needs_io(token(other, "k2"))  # keys in memory: never any I/O

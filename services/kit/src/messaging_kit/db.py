@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
     from messaging_kit.settings import DatabaseSettings
@@ -79,6 +81,21 @@ class Database:
         """FastAPI dependency: a session that rolls back whatever the route left uncommitted."""
         with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def request_session(self) -> AsyncIterator[Session]:
+        """For an async FastAPI dependency: a session made on the event loop (no I/O until the
+        route's thread uses it), closed there too unless a transaction is still open (a read
+        that did not commit), whose rollback is a round trip: then in the threadpool. A sync
+        generator dependency costs two threadpool hops per request instead."""
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                await run_in_threadpool(session.close)
+            else:
+                session.close()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,8 +14,11 @@ from messaging_kit.problems import Problem
 from messaging_kit.tokens import Principal, TokenVerifier, principal_dependency
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.db.session()
+# Async, though the routes are sync: FastAPI runs a sync dependency in the threadpool (a
+# generator one twice, to enter and to leave), and a hop costs more than the work here.
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    async with request.app.state.db.request_session() as session:
+        yield session
 
 
 def _verifier(request: Request) -> TokenVerifier:
@@ -27,7 +30,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
 
 
-def get_viewer_id(principal: PrincipalDep) -> uuid.UUID:
+async def get_viewer_id(principal: PrincipalDep) -> uuid.UUID:
     try:
         return uuid.UUID(principal.user_id)
     except ValueError:

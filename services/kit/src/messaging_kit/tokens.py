@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import jwt
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from messaging_kit.problems import Problem
 from messaging_kit.token_cache import VerifiedTokenCache
@@ -79,6 +80,13 @@ class JwksKeys:
         self._keys = keys
         self._fetched_at = time.monotonic()
 
+    def cached(self, kid: str) -> jwt.PyJWK | None:
+        """The key if it is known and fresh: what __call__ returns without fetching."""
+        key = self._keys.get(kid)
+        if key is not None and time.monotonic() - self._fetched_at < self.max_age_seconds:
+            return key
+        return None
+
     def __call__(self, kid: str) -> jwt.PyJWK | None:
         age = time.monotonic() - self._fetched_at
         key = self._keys.get(kid)
@@ -110,6 +118,22 @@ class TokenVerifier:
         # Set by the kit's app lifespan (messaging_kit.revocations) for every token checker.
         self.revocations = revocations
         self.cache = cache if cache is not None else VerifiedTokenCache()
+
+    def needs_io(self, token: str) -> bool:
+        """Whether verify() may fetch keys over the network: a key lookup that has a cache
+        (JwksKeys) answers without one for a known, fresh kid. Otherwise verify() is CPU only
+        (a cached token: a dict lookup; a new one: one signature check)."""
+        cached_key = getattr(self.keys, "cached", None)
+        if cached_key is None:
+            return False
+        entry = self.cache.get(token)
+        if entry is not None:
+            return cached_key(entry.kid) is None
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return False  # refused by verify() before any key lookup
+        return not isinstance(kid, str) or cached_key(kid) is None
 
     def verify(self, token: str) -> Principal:
         claims = self.verified_claims(token)
@@ -185,10 +209,15 @@ def bearer_token(request: Request) -> str:
 def principal_dependency(get_verifier: Callable[[Request], TokenVerifier]) -> Any:
     """Build a FastAPI dependency returning the request's Principal or a 401 problem."""
 
-    def current_principal(request: Request) -> Principal:
+    async def current_principal(request: Request) -> Principal:
         token = bearer_token(request)
+        verifier = get_verifier(request)
         try:
-            return get_verifier(request).verify(token)
+            # On the event loop unless keys must be fetched: a threadpool hop costs more than
+            # the check itself.
+            if verifier.needs_io(token):
+                return await run_in_threadpool(verifier.verify, token)
+            return verifier.verify(token)
         except InvalidToken as error:
             raise Problem(
                 401,

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from messaging_kit.problems import Problem
+from messaging_kit.request_deps import SessionDep  # re-exported for the routes
 from messaging_kit.tokens import Principal, TokenVerifier, principal_dependency
-from sqlalchemy.orm import Session
 
 from auth_service import crud
 from auth_service.models import User
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from request.app.state.db.session()
-
-
-def get_auth(request: Request) -> crud.Auth:
+async def get_auth(request: Request) -> crud.Auth:  # async: no threadpool hop for a lookup
     auth: crud.Auth = request.app.state.auth
     return auth
 
@@ -28,7 +23,6 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
 AuthDep = Annotated[crud.Auth, Depends(get_auth)]
 PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
 
