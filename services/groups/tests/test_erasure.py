@@ -6,15 +6,20 @@ comes back through the outbox, again for a retry."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from groups_service import crud
 from groups_service.core.config import Settings
 from groups_service.main import create_app
 from groups_service.models import EVENTS, Group, GroupMessage, Member
+from groups_service.schemas import CreateGroup, PostMessage
 from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
+from messaging_kit.problems import Problem
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 pytestmark = pytest.mark.infra
 
@@ -113,3 +118,49 @@ def test_export_returns_own_groups_and_posts(groups: Groups) -> None:
     assert [(g["id"], g["role"]) for g in body["groups"]] == [(str(team), "admin")]
     assert len(body["messages_sent"]) == 1
     assert body["messages_sent"][0]["wrapped_key"] == "Zm9y"
+
+
+def test_after_the_erasure_no_request_names_the_user_again(groups: Groups) -> None:
+    """A peer whose client still holds the erased user's id gets a 404 user-not-found, and so
+    does a request of the user themself that was in flight (its token checked before the
+    revocation arrived: crud called directly); nothing is stored."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    with groups.sessions() as session, session.begin():
+        team = group(session, b, (b, "owner"), (a, "admin"))
+    erasure_id = groups.rig.delete_user(str(a))
+    groups.rig.confirmed(erasure_id, "groups")
+
+    def message(*readers: uuid.UUID) -> dict[str, Any]:
+        return {
+            "idempotency_key": uuid.uuid4().hex,
+            "ciphertext": "b3BhcXVl",
+            "nonce": "bm9uY2U=",
+            "keys": {str(r): "Zm9y" for r in readers},
+        }
+
+    base = f"/api/v1/groups/{team}"
+    requests = {
+        "group with them": ("POST", "/api/v1/groups", {"name": "x", "member_ids": [str(a)]}),
+        "add them": ("POST", f"{base}/members", {"user_id": str(a)}),
+        "their role": ("PATCH", f"{base}/members/{a}", {"role": "owner"}),
+        "a key for them": ("POST", f"{base}/messages", message(a, b)),
+    }
+    outcomes = {}
+    for name, (method, path, body) in requests.items():
+        response = groups.client.request(method, path, json=body, headers=groups.issuer.headers(b))
+        outcomes[name] = (response.status_code, response.json().get("type", "").split(":")[-1])
+    in_flight: dict[str, Callable[[Session], object]] = {
+        "group by them": lambda s: crud.create_group(
+            s, a, CreateGroup(name="x", member_ids=[b]), 256
+        ),
+        "a post by them": lambda s: crud.post(s, a, team, PostMessage(**message(b)), 4096),
+    }
+    for name, call in in_flight.items():
+        with groups.sessions() as session:
+            try:
+                call(session)
+                outcomes[name] = (201, "stored")
+            except Problem as refused:
+                outcomes[name] = (refused.status, refused.slug)
+    assert outcomes == {name: (404, "user-not-found") for name in [*requests, *in_flight]}
+    assert leftovers(groups.database_url, str(a)) == {}

@@ -1,6 +1,10 @@
 """Groups, membership rules and group messages. Every change to a group runs with the group
 row locked, so a post and a removal never interleave: a removed member is not in the
-recipients of any message committed after the removal, and seq order is commit order."""
+recipients of any message committed after the removal, and seq order is commit order.
+
+No change stores the id of an erased user again (messaging_kit.tombstones): each checks the
+users it names, the acting one too, before it locks the group, since the erasure holds its
+lock on the user while it waits for the group's row lock."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import refuse_erased
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -60,6 +65,7 @@ def create_group(session: Session, owner: uuid.UUID, body: CreateGroup, max_memb
     others = {m for m in body.member_ids if m != owner}
     if len(others) + 1 > max_members:
         raise Problem(422, "too-many-members", f"A group holds at most {max_members} members")
+    refuse_erased(session, EVENTS, [owner, *others], "group")
     group = Group(id=uuid.uuid4(), name=body.name, created_by=owner)
     session.add(group)
     session.flush()
@@ -129,6 +135,7 @@ def add_member(
     role: str,
     max_members: int,
 ) -> Member:
+    refuse_erased(session, EVENTS, [viewer, user], "member")
     locked_group(session, group_id)
     actor = membership(session, group_id, viewer)
     require_role(actor, ADMIN, "add members")
@@ -162,6 +169,7 @@ def add_member(
 def change_role(
     session: Session, viewer: uuid.UUID, group_id: uuid.UUID, user: uuid.UUID, role: str
 ) -> Member:
+    refuse_erased(session, EVENTS, [viewer, user], "role")
     locked_group(session, group_id)
     actor = membership(session, group_id, viewer)
     require_role(actor, OWNER, "change roles")
@@ -247,6 +255,7 @@ def post(
     digest = hashlib.sha256(
         json.dumps([body.ciphertext, body.nonce, sorted(keys.items())]).encode()
     ).hexdigest()
+    refuse_erased(session, EVENTS, [sender, *keys], "group message")
     locked_group(session, group_id)
     membership(session, group_id, sender)
     members = member_ids(session, group_id)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import refuse_erased
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,10 @@ def create_attachment(
     group_id: uuid.UUID | None,
     participant_ids: Iterable[uuid.UUID],
 ) -> Attachment:
+    participants = set(participant_ids)
+    # An erased user's in-flight upload, or a file shared with them, is not recorded (the
+    # route then removes the blob); a concurrent erasure waits until this commits.
+    refuse_erased(session, EVENTS, [owner, *participants], "attachment")
     attachment = Attachment(
         id=received.media_id,
         owner_id=owner,
@@ -44,7 +49,7 @@ def create_attachment(
     )
     session.add(attachment)
     session.flush()
-    _replace_participants(session, attachment, participant_ids)
+    _replace_participants(session, attachment, participants)
     # The thumbnail worker (and anyone else) learns of the upload only once the row commits.
     add_event(
         session,
@@ -124,7 +129,10 @@ def owned_attachment(session: Session, media_id: uuid.UUID, viewer: uuid.UUID) -
 def set_participants(
     session: Session, attachment: Attachment, participant_ids: Iterable[uuid.UUID]
 ) -> None:
-    _replace_participants(session, attachment, participant_ids)
+    participants = set(participant_ids)
+    # Before the participant rows are locked: the erasure deletes them under its user lock.
+    refuse_erased(session, EVENTS, [attachment.owner_id, *participants], "participants")
+    _replace_participants(session, attachment, participants)
     session.commit()
 
 

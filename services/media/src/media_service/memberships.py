@@ -8,17 +8,20 @@ unless an event with a later `occurred_at` already did (redeliveries can come ou
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from messaging_kit.events import Event
+from messaging_kit.tombstones import erased_among
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from media_service.models import Context, ContextMember
+from media_service.models import EVENTS, Context, ContextMember
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
 CONVERSATION, GROUP = "conversation", "group"
 
@@ -34,7 +37,16 @@ def occurred(event: Event) -> datetime:
 def save_members(
     session: Session, context_id: uuid.UUID, kind: str, members: list[str], as_of: datetime
 ) -> None:
-    """Replace the context's members with this snapshot, unless a newer one is in."""
+    """Replace the context's members with this snapshot, unless a newer one is in. An erased
+    user is left out: a late or redelivered event still names them."""
+    users = {uuid.UUID(str(member)) for member in members}
+    # Before the member rows are locked below: the erasure deletes them under its user lock.
+    erased = erased_among(session, EVENTS, users)
+    if erased:
+        log.info(
+            "erased users left out of a member snapshot",
+            extra={"context_id": str(context_id), "erased": len(erased)},
+        )
     statement = insert(Context).values(id=context_id, kind=kind, as_of=as_of)
     newer = session.execute(
         statement.on_conflict_do_update(
@@ -46,7 +58,7 @@ def save_members(
     if newer is None:
         return
     session.execute(delete(ContextMember).where(ContextMember.context_id == context_id))
-    for user in sorted({uuid.UUID(str(member)) for member in members}):
+    for user in sorted(users - erased):
         session.add(ContextMember(context_id=context_id, user_id=user))
     session.flush()
 

@@ -6,11 +6,13 @@ import secrets
 import uuid
 
 from messaging_kit.problems import Problem
+from messaging_kit.tombstones import refuse_erased
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications_service.models import (
+    EVENTS,
     KINDS,
     DigestItem,
     Preference,
@@ -51,6 +53,8 @@ def wants(session: Session, user_id: uuid.UUID, kind: str) -> bool:
 
 
 def set_preferences(session: Session, user_id: uuid.UUID, changes: dict[str, bool]) -> None:
+    # An erased user's request still in flight (its token checked before the revocation).
+    refuse_erased(session, EVENTS, [user_id], "preferences")
     for kind, enabled in changes.items():
         statement = insert(Preference).values(user_id=user_id, kind=kind, enabled=enabled)
         session.execute(
@@ -87,6 +91,7 @@ def add_digest_item(
 
 
 def add_push_target(session: Session, user_id: uuid.UUID, url: str) -> PushTarget:
+    refuse_erased(session, EVENTS, [user_id], "push target")
     target = PushTarget(user_id=user_id, url=url, secret=secrets.token_urlsafe(32))
     session.add(target)
     session.commit()

@@ -4,6 +4,12 @@ link, invitation, and the digest's bookkeeping.
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
 queue with the reason.
+
+An event naming an erased user (late, or redelivered after the erasure) is skipped: no mail,
+no row (messaging_kit.tombstones). The check runs once per event, in the consumer's session,
+so its lock holds a concurrent erasure off until the handler's writes and mail are done; a
+second connection of the same handler must not take it too (it would queue behind the
+erasure, which waits for the first).
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from collections.abc import Callable
 
 from messaging_kit.db import Database
 from messaging_kit.events import Event
+from messaging_kit.tombstones import erased_among
 from sqlalchemy.orm import Session
 
 from notifications_service import crud
 from notifications_service.core.config import Settings
 from notifications_service.core.emails import Email, SmtpMailer, Templates
 from notifications_service.core.presence import PresenceReader
-from notifications_service.models import Recipient
+from notifications_service.models import EVENTS, Recipient
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
@@ -39,6 +46,19 @@ def message_recipients(data: dict[str, object]) -> list[uuid.UUID]:
     listed = raw if isinstance(raw, list) else [data.get("recipient_id")]
     sender = str(data.get("sender_id"))
     return [uuid.UUID(str(user)) for user in listed if user and str(user) != sender]
+
+
+def unerased(
+    session: Session, event: Event, users: list[uuid.UUID], author: object = None
+) -> list[uuid.UUID]:
+    """Those of the users not erased; none at all if the event's author (a message's sender,
+    an invitation's inviter) was: what they sent is erased too."""
+    authors = {uuid.UUID(str(author))} if author else set()
+    erased = erased_among(session, EVENTS, [*users, *authors])
+    if not erased:
+        return users
+    log.info("erased users skipped", extra={"event_id": event.id, "erased": len(erased)})
+    return [] if erased & authors else [user for user in users if user not in erased]
 
 
 def verification_url(event: Event) -> str | None:
@@ -71,6 +91,8 @@ def email_handlers(
     def user_registered(session: Session, event: Event) -> None:
         user_id = uuid.UUID(str(event.data["user_id"]))
         name = str(event.data.get("display_name") or event.data.get("username") or "")
+        if not unerased(session, event, [user_id]):
+            return
         # Recorded in its own transaction: even if the welcome mail ends in the dead-letter
         # queue, later digests still know where to write.
         with db.sessions() as own, own.begin():
@@ -82,11 +104,15 @@ def email_handlers(
 
     def verification_requested(session: Session, event: Event) -> None:
         # Asked for by the user (auth throttles it): not a kind one can opt out of.
+        if not unerased(session, event, [uuid.UUID(str(event.data["user_id"]))]):
+            return
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         mail_account_holder(event, "verify", name)
 
     def invitation_created(session: Session, event: Event) -> None:
         invitee = uuid.UUID(str(event.data["invitee_id"]))
+        if not unerased(session, event, [invitee], event.data.get("inviter_id")):
+            return
         if not crud.wants(session, invitee, "invitation"):
             log.info("invitation email opted out", extra={"user_id": str(invitee)})
             return
@@ -112,7 +138,7 @@ def email_handlers(
     def message_created(session: Session, event: Event) -> None:
         sender = event.data.get("sender_id")
         group = event.data.get("group_id")
-        for user_id in message_recipients(event.data):
+        for user_id in unerased(session, event, message_recipients(event.data), sender):
             # Online users see it live. If Redis does not answer, queue it anyway: the digest
             # worker looks again before it sends anything.
             if presence.online_or_unknown(str(user_id)) or not crud.wants(

@@ -5,6 +5,10 @@ transaction right away, so a redelivered event, or a retry after another target 
 skips the targets already served. Transient failures (network, 5xx, 408, 429) are retried
 with backoff; a target still failing makes the event fail, which the consumer retries and
 finally parks in the dead-letter queue with the reason.
+
+Nothing is pushed to an erased user, nor about one (an erased sender's message, an erased
+inviter's invitation): the rule of the email handlers (handlers.py), the check held in the
+consumer's session across the deliveries.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from notifications_service import crud
 from notifications_service.core.config import Settings
 from notifications_service.core.signing import EVENT_HEADER, signed_headers
-from notifications_service.handlers import message_recipients
+from notifications_service.handlers import message_recipients, unerased
 from notifications_service.models import PushTarget
 
 log = logging.getLogger(__name__)
@@ -107,10 +111,13 @@ def deliver(
 
 
 def push_handlers(db: Database, settings: Settings, client: httpx.Client) -> dict[str, Handler]:
-    def notify(session: Session, event: Event, users: list[uuid.UUID]) -> None:
+    def notify(
+        session: Session, event: Event, users: list[uuid.UUID], author: object = None
+    ) -> None:
+        """Push to each user's targets; `author` is the sender or inviter the event is from."""
         event_id = uuid.UUID(event.id)
         failures = []
-        for user_id in users:
+        for user_id in unerased(session, event, users, author):
             if not crud.wants(session, user_id, "push"):
                 continue
             body = push_body(event, user_id)
@@ -129,10 +136,11 @@ def push_handlers(db: Database, settings: Settings, client: httpx.Client) -> dic
             raise PushFailed("; ".join(failures))
 
     def message_created(session: Session, event: Event) -> None:
-        notify(session, event, message_recipients(event.data))
+        notify(session, event, message_recipients(event.data), event.data.get("sender_id"))
 
     def invitation_created(session: Session, event: Event) -> None:
-        notify(session, event, [uuid.UUID(str(event.data["invitee_id"]))])
+        invitee = uuid.UUID(str(event.data["invitee_id"]))
+        notify(session, event, [invitee], event.data.get("inviter_id"))
 
     handlers: dict[str, Any] = {
         "message.created": message_created,
