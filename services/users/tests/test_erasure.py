@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
+from messaging_kit.testing import wait_for
 from users_service.core.config import Settings
 from users_service.main import create_app
 from users_service.models import Contact, DeviceKey, Invitation, Profile
@@ -92,6 +93,11 @@ def test_export_returns_own_profile_contacts_and_invitations(users: Users) -> No
     assert users.client.get("/api/v1/users/export").status_code == 401
 
 
+def profile_exists(users: Users, user: uuid.UUID) -> bool:
+    with users.sessions() as session:
+        return session.get(Profile, user) is not None
+
+
 def test_after_the_erasure_nothing_brings_the_user_back(users: Users) -> None:
     """A late user.registered, a contact, a block, an invitation or an accepted invitation
     naming the erased user: refused or skipped, and no row of theirs comes back. (Their own
@@ -118,8 +124,11 @@ def test_after_the_erasure_nothing_brings_the_user_back(users: Users) -> None:
     assert all(r.json()["type"].endswith(":user-not-found") for r in refused[:3])
     assert refused[3].status_code == 404  # the erasure took the invitation with it
 
-    # The consumer handles its queue in order: once a retry is confirmed, the replay is done.
-    users.rig.delete_user(str(a), erasure_id)
-    users.rig.confirmed(erasure_id, "users", count=2)
+    # A registration after it: the consumer handles its queue in order, so once this profile
+    # exists, the replay was handled. (A retry of the erasure would not do: it would delete
+    # what the replay wrote.)
+    d = uuid.uuid4()
+    users.rig.publish("user.registered", "auth", {"user_id": str(d), "username": f"d{d.hex[:8]}"})
+    wait_for(lambda: profile_exists(users, d))
     assert leftovers(users.database_url, str(a)) == {}
     assert "profiles.user_id" in leftovers(users.database_url, str(c))
