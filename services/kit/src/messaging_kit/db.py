@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -77,14 +77,10 @@ class Database:
         _refuse_dropped_connections(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def session(self) -> Iterator[Session]:
-        """FastAPI dependency: a session that rolls back whatever the route left uncommitted."""
-        with self.sessions() as session:
-            yield session
-
     @asynccontextmanager
     async def request_session(self) -> AsyncIterator[Session]:
-        """For an async FastAPI dependency: a session made on the event loop (no I/O until the
+        """For an async FastAPI dependency (messaging_kit.request_deps): a session that rolls
+        back whatever the route left uncommitted, made on the event loop (no I/O until the
         route's thread uses it), closed there too unless a transaction is still open (a read
         that did not commit), whose rollback is a round trip: then in the threadpool. A sync
         generator dependency costs two threadpool hops per request instead."""

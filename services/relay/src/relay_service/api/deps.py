@@ -16,7 +16,7 @@ def _verifier(request: Request) -> TokenVerifier:
 PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
 
 
-def get_user_id(principal: PrincipalDep) -> str:
+async def get_user_id(principal: PrincipalDep) -> str:
     return principal.user_id
 
 
