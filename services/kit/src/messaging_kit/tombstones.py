@@ -51,6 +51,23 @@ def lock_users(session: Session, user_ids: Iterable[uuid.UUID], *, exclusive: bo
     )
 
 
+def create_table() -> None:
+    """A service's alembic revision that adds the tombstones (an expand step): its upgrade."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from messaging_kit.events.outbox import event_tables
+
+    event_tables(sa.MetaData()).erased_users.create(op.get_bind())
+
+
+def drop_table() -> None:
+    """That revision's downgrade."""
+    from alembic import op
+
+    op.drop_table("erased_users")
+
+
 def record_erased(session: Session, tables: EventTables, request: ErasureRequest) -> None:
     """Idempotent: a retried erasure keeps the first tombstone. Waits for writers that are
     storing this user's id to commit, so the erasure that follows finds their rows."""
