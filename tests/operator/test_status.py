@@ -148,3 +148,24 @@ def test_database_down_after_it_ran_is_a_failure(platform):
 def test_missing_gateway_api(platform):
     check = evaluate_routes(platform, {}, Observation(gateway_api_installed=False))
     assert (check.reason, check.failed) == ("GatewayAPIMissing", True)
+
+
+def test_a_failed_contraction_is_named_and_a_running_one_waited_for(platform):
+    done = {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+    failed = {
+        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimit"}]}
+    }
+    jobs = {"auth": "chat-auth-migrate-1-0-0"}
+    contract = ("Job", "chat-auth-migrate-1-0-0-contract")
+    live = {("Job", "chat-auth-migrate-1-0-0"): done, contract: failed}
+    check = evaluate_migrations(platform, live, Observation(), jobs)
+    assert (check.status, check.reason, check.failed) == ("False", "ContractMigrationFailed", True)
+    assert "chat-auth-migrate-1-0-0-contract" in check.message
+    assert "BackoffLimit" in check.message
+
+    live[contract] = {"status": {}}
+    check = evaluate_migrations(platform, live, Observation(), jobs)
+    assert (check.reason, check.message) == ("MigrationsRunning", "running: auth (contract)")
+
+    live[contract] = done
+    assert evaluate_migrations(platform, live, Observation(), jobs).reason == "MigrationsSucceeded"

@@ -14,7 +14,7 @@ from typing import Any
 
 from messaging_operator.backups import running_versions, with_running_versions
 from messaging_operator.builders.backups import migration_job_named
-from messaging_operator.builders.jobs import migration_job_name
+from messaging_operator.builders.jobs import contract_job_for, migration_job_name
 from messaging_operator.builders.metadata import COMPONENT_LABEL, VERSION_LABEL, child_name
 from messaging_operator.spec import Platform, ServiceSpec
 
@@ -23,8 +23,7 @@ DEFERRED_PREFIX = "contract-deferred:"
 
 
 def contract_job_name(platform: Platform, service: ServiceSpec, version: str) -> str:
-    # Keeps "-migrate-" in the name: status treats it as a migration, not a setup Job.
-    return migration_job_name(platform, service, version)[:54].rstrip("-") + "-contract"
+    return contract_job_for(migration_job_name(platform, service, version))
 
 
 def deferred_revision(service: ServiceSpec, version: str, live: Live) -> str | None:

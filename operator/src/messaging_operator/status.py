@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from messaging_operator.builders.jobs import contract_job_for
 from messaging_operator.builders.metadata import VERSION_LABEL
 from messaging_operator.spec import Platform
 
@@ -181,6 +182,19 @@ def evaluate_migrations(
             running.append(service)
         elif state == "Absent":
             waiting.append(service)
+    for service, job_name in sorted(job_names.items()):
+        contract = contract_job_for(job_name)
+        state, detail = job_state(live.get(("Job", contract)))
+        if state == "Failed":
+            return Check(
+                "False",
+                "ContractMigrationFailed",
+                f"{service}: Job {contract} failed ({detail}); the expanded schema still serves"
+                " this version; delete the Job to run the contraction again",
+                failed=True,
+            )
+        if state == "Running":
+            running.append(f"{service} (contract)")
     if running:
         return Check("False", "MigrationsRunning", "running: " + ", ".join(running))
     if waiting:

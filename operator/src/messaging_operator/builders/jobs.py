@@ -105,3 +105,9 @@ def build_migration_job(
         backoff_limit=MIGRATION_BACKOFF_LIMIT,
         fail_fast=True,
     )
+
+
+def contract_job_for(migration_job: str) -> str:
+    """The contract Job of a migration Job (messaging_operator.contracts), by name. Keeps
+    "-migrate-" in the name: status treats it as a migration, not a setup Job."""
+    return migration_job[:54].rstrip("-") + "-contract"
