@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from messaging_kit.problems import Problem
@@ -85,13 +85,29 @@ def erased_among(
 ) -> set[uuid.UUID]:
     """Which of these users were erased here. Holds a shared lock on each until the caller's
     transaction ends: call it right before writing their ids, in the same transaction."""
+    erased, _ = erased_and(session, tables, user_ids, literal(None))
+    return erased
+
+
+def erased_and(
+    session: Session,
+    tables: EventTables,
+    user_ids: Iterable[uuid.UUID | str],
+    along: ColumnElement[Any],
+) -> tuple[set[uuid.UUID], Any]:
+    """erased_among, and the value of `along` read in the same statement (a writer's own
+    check, such as a block, without a round trip of its own). The lock must come first, in
+    a statement of its own: a statement sees the commits made before it began."""
     wanted = {uuid.UUID(str(user)) for user in user_ids}
     if not wanted:
-        return set()
+        return set(), session.scalar(select(along))
     lock_users(session, wanted, exclusive=False)
     table = tables.erased_users
-    rows = session.execute(select(table.c.user_id).where(table.c.user_id.in_(wanted)))
-    return {row[0] for row in rows}
+    found = (
+        select(func.array_agg(table.c.user_id)).where(table.c.user_id.in_(wanted)).scalar_subquery()
+    )
+    erased, value = session.execute(select(found, along)).one()
+    return set(erased or ()), value
 
 
 def is_erased(session: Session, tables: EventTables, user_id: uuid.UUID | str) -> bool:
@@ -99,10 +115,17 @@ def is_erased(session: Session, tables: EventTables, user_id: uuid.UUID | str) -
 
 
 def refuse_erased(
-    session: Session, tables: EventTables, user_ids: Iterable[uuid.UUID | str], what: str
-) -> None:
-    """404 for a request naming an erased user: to everyone else the account no longer exists."""
-    erased = erased_among(session, tables, user_ids)
+    session: Session,
+    tables: EventTables,
+    user_ids: Iterable[uuid.UUID | str],
+    what: str,
+    along: ColumnElement[Any] | None = None,
+) -> Any:
+    """404 for a request naming an erased user: to everyone else the account no longer exists.
+    Returns the value of `along` (see erased_and), None without one."""
+    erased, value = erased_and(
+        session, tables, user_ids, along if along is not None else literal(None)
+    )
     if erased:
         raise Problem(
             404,
@@ -110,3 +133,4 @@ def refuse_erased(
             "No such user",
             detail=f"{what}: user {sorted(map(str, erased))[0]} does not exist",
         )
+    return value

@@ -57,12 +57,8 @@ def content_hash(body: SendMessage) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def is_blocked(session: Session, blocker: uuid.UUID, blocked: uuid.UUID) -> bool:
-    return bool(
-        session.scalar(
-            select(exists().where(Block.blocker_id == blocker, Block.blocked_id == blocked))
-        )
-    )
+def block_exists(blocker: uuid.UUID, blocked: uuid.UUID) -> Any:
+    return exists().where(Block.blocker_id == blocker, Block.blocked_id == blocked)
 
 
 def locked_insert(values: dict[str, Any]) -> Any:
@@ -134,8 +130,14 @@ def send_message(
 
     # An erased recipient is gone: a client still holding their id and key gets a 404. The
     # check holds off a concurrent erasure of either participant until this send commits.
-    refuse_erased(session, EVENTS, [sender, body.recipient_id], "message")
-    if is_blocked(session, body.recipient_id, sender):
+    blocked = refuse_erased(
+        session,
+        EVENTS,
+        [sender, body.recipient_id],
+        "message",
+        along=block_exists(body.recipient_id, sender),
+    )
+    if blocked:
         raise Problem(403, "blocked", "This user does not accept messages from you")
 
     digest = content_hash(body)
