@@ -22,10 +22,6 @@ import pytest
 RELOADS = 40
 CLIENTS = 4
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("haproxy") is None, reason="haproxy (Debian's package; `make setup`) missing"
-)
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -77,6 +73,8 @@ def test_reloads_drop_no_request_on_a_kept_alive_connection(
         rule = gateway.Rule("demo/route", "", (), "PathPrefix", "/", servers)
         return str(gateway.render(gateway.Table(listeners={port: [rule]}), tmp_path))
 
+    if shutil.which("haproxy") is None:
+        pytest.fail("haproxy is missing: Debian's package, installed by `make up`", pytrace=False)
     haproxy = gateway_process.HAProxy(tmp_path)
     haproxy.apply(config(0))
     failures: list[str] = []
