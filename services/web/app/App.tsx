@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
+import type { Erasure } from "./api/account";
 import type { Tokens } from "./api/client";
+import { AccountDeleted } from "./components/AccountDeleted";
 import { AuthScreen } from "./components/AuthScreen";
 import { Messenger } from "./components/Messenger";
 import { VerifyEmail } from "./components/VerifyEmail";
@@ -12,6 +14,7 @@ const VERIFY_PATH = "/verify-email";
 export function App() {
   const [verifying, setVerifying] = useState(() => window.location.pathname === VERIFY_PATH);
   const [session, setSession] = useState<Session | null>(null);
+  const [deleted, setDeleted] = useState<Erasure | null>(null);
   const [restoring, setRestoring] = useState(() => tokens.get() !== null);
 
   useEffect(() => onSignedOut(() => setSession(null)), []);
@@ -39,6 +42,7 @@ export function App() {
       />
     );
   }
+  if (deleted) return <AccountDeleted erasure={deleted} onDone={() => setDeleted(null)} />;
   if (restoring) return <p className="splash" role="status">Loading…</p>;
   if (!session) {
     return <AuthScreen
@@ -53,6 +57,12 @@ export function App() {
       onLogout={async () => {
         await endSession();
         setSession(null);
+      }}
+      onDeleted={(erasure) => {
+        // First: the sign-out the erasure causes must find the confirmation already up.
+        setDeleted(erasure);
+        setSession(null);
+        void endSession(); // the refresh token is already revoked; this forgets it here
       }}
     />
   );

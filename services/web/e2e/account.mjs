@@ -34,12 +34,23 @@ try {
   await page.getByRole("button", { name: "Delete my account" }).click();
   const told = await page.getByText(/Your account is deleted/).textContent();
   report.erasure_id = /erasure ([0-9a-f-]{36})/.exec(told ?? "")?.[1] ?? null;
+  // The erasure closes this session's socket and revokes its tokens: the confirmation must stay
+  // up through that, until the person dismisses it.
+  for (let tries = 0; ; tries++) {
+    const state = await (await fetch(`${WEB_URL}/api/v1/auth/erasures/${report.erasure_id}`)).json();
+    if (state.complete) break;
+    if (tries > 300) throw new Error(`erasure not complete: ${JSON.stringify(state)}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  await page.waitForTimeout(1_000); // the page's next poll, failing refresh and sign-out
+  await page.getByText(/Your account is deleted/).waitFor({ timeout: 1_000 });
   await page.getByRole("button", { name: "Done" }).click();
   await page.getByRole("tab", { name: "Register" }).waitFor();
   report.ok = true;
 } catch (error) {
   report.ok = false;
-  report.error = String(error);
+  report.error = String(error?.stack ?? error);
+  console.error(report.error); // the wrapper shows it when the script fails
 } finally {
   writeFileSync(E2E_REPORT, JSON.stringify(report, null, 2));
   await browser.close();

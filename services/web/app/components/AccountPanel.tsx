@@ -5,11 +5,18 @@ import { client } from "../session";
 
 // "Your data": download everything the platform holds about you, or delete the account (the
 // password confirms it; each service then erases its part and auth shows the progress).
-export function AccountPanel({ username, onDeleted }: { username: string; onDeleted: () => void }) {
+// onDeleted gets the erasure: the app ends the session and confirms it on a screen of its own,
+// since the erasure closes this session's socket and refresh token within a second.
+export function AccountPanel({
+  username,
+  onDeleted,
+}: {
+  username: string;
+  onDeleted: (erasure: Erasure) => void;
+}) {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
-  const [erasure, setErasure] = useState<Erasure | null>(null);
 
   async function download() {
     setBusy(true);
@@ -28,7 +35,7 @@ export function AccountPanel({ username, onDeleted }: { username: string; onDele
     const password = String(new FormData(event.currentTarget).get("password") ?? "");
     setBusy(true);
     try {
-      setErasure(await deleteAccount(client, password));
+      onDeleted(await deleteAccount(client, password));
     } catch (e) {
       setMessage(e instanceof ApiError ? e.message : "Could not delete the account");
     } finally {
@@ -36,18 +43,6 @@ export function AccountPanel({ username, onDeleted }: { username: string; onDele
     }
   }
 
-  if (erasure) {
-    return (
-      <section className="account" aria-label="Account deleted">
-        <p role="status">
-          Your account is deleted; every service is erasing what it held (erasure {erasure.erasure_id}).
-        </p>
-        <button type="button" onClick={onDeleted}>
-          Done
-        </button>
-      </section>
-    );
-  }
   return (
     <section className="account" aria-labelledby="account-heading">
       <button type="button" className="secondary" onClick={() => setOpen(!open)} aria-expanded={open}>

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import type { Erasure } from "../api/account";
 import * as api from "../api/endpoints";
 import type { GroupDetail, Invitation, Profile } from "../api/types";
 import { LiveSocket, type EventFrame, type LiveStatus, type TypingFrame } from "../live/socket";
@@ -19,9 +20,10 @@ interface Props {
   session: Session;
   onProfile: (me: Profile) => void;
   onLogout: () => void;
+  onDeleted: (erasure: Erasure) => void;
 }
 
-export function Messenger({ session, onProfile, onLogout }: Props) {
+export function Messenger({ session, onProfile, onLogout, onDeleted }: Props) {
   const { me, device } = session;
   const [state, dispatch] = useReducer(chatReducer, me.user_id, initialChatState);
   const [status, setStatus] = useState<LiveStatus>("connecting");
@@ -265,7 +267,7 @@ export function Messenger({ session, onProfile, onLogout }: Props) {
       <OfflineBanner status={status} />
       <nav className="sidebar" aria-label="Chats and people">
         <ProfilePanel me={me} onProfile={onProfile} />
-        <AccountPanel username={me.username} onDeleted={onLogout} />
+        <AccountPanel username={me.username} onDeleted={onDeleted} />
         <PeoplePanel
           me={me}
           contacts={contacts}
