@@ -85,7 +85,7 @@ def erased_among(
 ) -> set[uuid.UUID]:
     """Which of these users were erased here. Holds a shared lock on each until the caller's
     transaction ends: call it right before writing their ids, in the same transaction."""
-    erased, _ = erased_and(session, tables, user_ids, literal(None))
+    erased, _ = erased_and(session, tables, user_ids)
     return erased
 
 
@@ -93,25 +93,23 @@ def erased_and(
     session: Session,
     tables: EventTables,
     user_ids: Iterable[uuid.UUID | str],
-    along: ColumnElement[Any],
+    along: ColumnElement[Any] | None = None,
 ) -> tuple[set[uuid.UUID], Any]:
-    """erased_among, and the value of `along` read in the same statement (a writer's own
-    check, such as a block, without a round trip of its own). The lock must come first, in
-    a statement of its own: a statement sees the commits made before it began."""
+    """erased_among, and the value of `along` (None without one) read in the same statement:
+    a writer's own check, such as a block, without a round trip of its own. The lock must come
+    first, in a statement of its own: a statement sees the commits made before it began."""
     wanted = {uuid.UUID(str(user)) for user in user_ids}
     if not wanted:
-        return set(), session.scalar(select(along))
+        return set(), None if along is None else session.scalar(select(along))
     lock_users(session, wanted, exclusive=False)
     table = tables.erased_users
     found = (
         select(func.array_agg(table.c.user_id)).where(table.c.user_id.in_(wanted)).scalar_subquery()
     )
-    erased, value = session.execute(select(found, along)).one()
+    erased, value = session.execute(
+        select(found, along if along is not None else literal(None))
+    ).one()
     return set(erased or ()), value
-
-
-def is_erased(session: Session, tables: EventTables, user_id: uuid.UUID | str) -> bool:
-    return bool(erased_among(session, tables, [user_id]))
 
 
 def refuse_erased(
@@ -123,9 +121,7 @@ def refuse_erased(
 ) -> Any:
     """404 for a request naming an erased user: to everyone else the account no longer exists.
     Returns the value of `along` (see erased_and), None without one."""
-    erased, value = erased_and(
-        session, tables, user_ids, along if along is not None else literal(None)
-    )
+    erased, value = erased_and(session, tables, user_ids, along)
     if erased:
         raise Problem(
             404,
