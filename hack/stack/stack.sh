@@ -79,6 +79,8 @@ service_env() { # name -> KEY=VALUE lines
   local s=$1
   echo "HOST=$HOST" "PORT=${PORT[$s]}" "LOG_LEVEL=INFO" "SERVICE_VERSION=${STACK_VERSION:-local}"
   echo "FORWARDED_ALLOW_IPS=$HOST" "AMQP_URL=$MP_AMQP_URL"
+  # The service credential internal endpoints demand (messaging_kit.internal), made by prepare.
+  [ -f "$STACK/internal-token" ] && echo "INTERNAL_TOKEN=$(cat "$STACK/internal-token")"
   echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
   case $s in
@@ -112,6 +114,9 @@ prepare() {
       psql_admin -c "CREATE DATABASE stack_$s" >/dev/null
     fi
   done
+  if [ ! -s "$STACK/internal-token" ]; then
+    mkdir -p "$STACK" && (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$STACK/internal-token")
+  fi
   if [ -z "$(ls -A "$STACK/auth-keys" 2>/dev/null)" ]; then
     mkdir -p "$STACK/auth-keys" && chmod 700 "$STACK/auth-keys"
     "$VENV/messaging-auth" generate-key "$STACK/auth-keys/local-$(date +%Y%m%d).pem" >/dev/null

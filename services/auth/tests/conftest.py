@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from messaging_kit.db import Database, normalize_url
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
+    SERVICE_TOKEN,
     delete_broker_objects,
     fresh_database,
     require_rabbitmq,
@@ -58,6 +59,7 @@ def make_settings(database_url: str, keys_dir: Path) -> Iterator[Any]:
             "events_exchange": f"test.events.{run_id}",
             "redis_key_prefix": f"test-auth-{run_id}",
             "events_queue": f"test.auth.{run_id}",
+            "internal_token": SERVICE_TOKEN,
             **FAST_ARGON2,
         }
         values.update(overrides)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from messaging_kit.testing import bearer
+from messaging_kit.testing import SERVICE_TOKEN, bearer
 
 pytestmark = pytest.mark.infra
 
@@ -64,12 +64,13 @@ def test_suspension_and_force_logout_stop_tokens_and_are_audited(
     assert client.post("/api/v1/auth/refresh", json=refresh).status_code == 401
     [event] = [e for e in events("user.suspended") if e["data"]["user_id"] == victim_id]
     assert event["data"]["not_before"] > 0
-    snapshot = client.get("/internal/v1/revocations").json()
+    snapshot = client.get("/internal/v1/revocations", headers=bearer(SERVICE_TOKEN)).json()
     assert victim_id in snapshot["suspended"]
     assert victim_id in snapshot["not_before"]
 
     assert client.post(f"/api/v1/admin/users/{victim_id}/unsuspend", headers=admin).is_success
-    assert victim_id not in client.get("/internal/v1/revocations").json()["suspended"]
+    snapshot = client.get("/internal/v1/revocations", headers=bearer(SERVICE_TOKEN)).json()
+    assert victim_id not in snapshot["suspended"]
     assert [e["data"] for e in events("user.unsuspended")] == [{"user_id": victim_id}]
     # Tokens from before the suspension stay dead; a new login works.
     assert client.get("/api/v1/auth/me", headers=old_access).status_code == 401

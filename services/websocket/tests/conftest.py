@@ -32,6 +32,7 @@ from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import (
     HINT,
+    SERVICE_TOKEN,
     LiveServer,
     delete_broker_objects,
     infra_url,
@@ -257,6 +258,7 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
             signing_keys_dir=str(keys_dir),
             events_exchange=exchange,
             redis_key_prefix=f"{prefix}auth",
+            internal_token=SERVICE_TOKEN,
             argon2_time_cost=1,
             argon2_memory_kib=1024,
             argon2_parallelism=1,
@@ -268,10 +270,15 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                 jwks_url=f"{auth.url}/.well-known/jwks.json",
                 events_exchange=exchange,
                 events_queue=queues[0],
+                internal_token=SERVICE_TOKEN,
             )
             jwks = f"{auth.url}/.well-known/jwks.json"
             groups_settings = GroupsSettings(
-                database_url=groups_db, amqp_url=amqp_url, jwks_url=jwks, events_exchange=exchange
+                database_url=groups_db,
+                amqp_url=amqp_url,
+                jwks_url=jwks,
+                events_exchange=exchange,
+                internal_token=SERVICE_TOKEN,
             )
             relay_settings = RelaySettings(
                 redis_url=redis_url,
@@ -280,6 +287,7 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                 events_exchange=exchange,
                 events_queue=queues[1],
                 redis_key_prefix=prefix,
+                internal_token=SERVICE_TOKEN,
             )
             relay_app = create_relay_app(relay_settings)
             with (
@@ -323,6 +331,7 @@ def ws_settings(context: dict[str, Any], replica: str, **overrides: Any) -> Sett
         "queue_expires_seconds": 600,
         "heartbeat_seconds": 5,
         "presence_ttl_seconds": 3,
+        "internal_token": SERVICE_TOKEN,
     }
     values.update(overrides)
     return Settings(**values)

@@ -112,3 +112,79 @@ def test_a_suspended_users_token_is_refused_by_messages_and_websocket_within_a_s
     print(f"force logout refused by messages and 2 websocket replicas after {elapsed:.3f} s")
     assert elapsed < 1.0
     assert verdicts(login(platform, victim_login)) == [200, "ready", "ready"]
+
+
+def session_of(platform: Any, body: dict[str, str]) -> dict[str, str]:
+    response = httpx.post(f"{platform.auth_url}/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    tokens: dict[str, str] = response.json()
+    return tokens
+
+
+def test_logout_password_change_and_logout_everywhere_end_access_tokens_within_a_second(
+    platform: Any,
+) -> None:
+    """Not only refresh tokens: the access tokens of an ended login are refused by auth,
+    messages and both websocket replicas, and an open socket of that login is closed."""
+    for app in platform.extra["apps"]:
+        feed = app.state.revocation_feed
+        wait_for(lambda feed=feed: feed.connected.is_set() and feed.revocations.loaded.is_set())
+    _, body = account(platform)
+    conversations = f"{platform.messages_url}/api/v1/conversations"
+    me = f"{platform.auth_url}/api/v1/auth/me"
+
+    def verdicts(token: str) -> list[Any]:
+        return [
+            httpx.get(me, headers=bearer(token)).status_code,
+            httpx.get(conversations, headers=bearer(token)).status_code,
+            *(ws_verdict(url, token) for url in platform.ws_urls),
+        ]
+
+    def ended_within_a_second(token: str, end: Any, what: str) -> None:
+        assert verdicts(token) == [200, 200, "ready", "ready"]
+        with connect(platform.ws_urls[1], open_timeout=5) as open_socket:
+            open_socket.send(json.dumps({"type": "auth", "token": token}))
+            assert json.loads(open_socket.recv(timeout=5))["type"] == "ready"
+            end()
+            ended_at = time.monotonic()
+            code = close_code_of(open_socket)
+        assert code == 4001, what
+        assert time.monotonic() - ended_at < 1.0, what
+        wait_for(lambda: verdicts(token) == [401] * 2 + ["4001"] * 2, timeout=5, interval=0.02)
+        elapsed = time.monotonic() - ended_at
+        print(f"{what}: access token refused everywhere after {elapsed:.3f} s")
+        assert elapsed < 1.0, what
+
+    # Logout ends that login only: another login of the same account keeps working.
+    phone, laptop = session_of(platform, body), session_of(platform, body)
+    logout = f"{platform.auth_url}/api/v1/auth/logout"
+    ended_within_a_second(
+        phone["access_token"],
+        lambda: httpx.post(logout, json={"refresh_token": phone["refresh_token"]}),
+        "logout",
+    )
+    assert verdicts(laptop["access_token"]) == [200, 200, "ready", "ready"]
+    refused = httpx.get(conversations, headers=bearer(phone["access_token"])).json()
+    assert refused["type"] == "urn:messaging:problem:token-revoked"
+
+    # "Log out everywhere" ends every login, the caller's included.
+    everywhere = f"{platform.auth_url}/api/v1/auth/logout/everywhere"
+    other = session_of(platform, body)
+    ended_within_a_second(
+        laptop["access_token"],
+        lambda: httpx.post(everywhere, headers=bearer(other["access_token"])),
+        "logout everywhere",
+    )
+    assert verdicts(other["access_token"])[:2] == [401, 401]
+
+    # A password change ends every login too; the new password logs in at once.
+    current = session_of(platform, body)
+    password = f"{platform.auth_url}/api/v1/auth/password"
+    new_password = {"current_password": body["password"], "new_password": "battery staple!"}
+    ended_within_a_second(
+        current["access_token"],
+        lambda: httpx.post(password, json=new_password, headers=bearer(current["access_token"])),
+        "password change",
+    )
+    fresh = session_of(platform, {"login": body["login"], "password": "battery staple!"})
+    assert verdicts(fresh["access_token"]) == [200, 200, "ready", "ready"]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
-from sqlalchemy import func, or_, select, update
+from messaging_kit.tokens import LEEWAY_SECONDS
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from auth_service import SERVICE
+from auth_service import SERVICE, lifecycle
 from auth_service.core.security import (
     AccessToken,
     Passwords,
@@ -101,14 +103,16 @@ def register(
 
 
 def start_session(session: Session, auth: Auth, user: User) -> TokenPair:
-    """A fresh refresh-token family plus an access token (after login or register)."""
-    refresh = _new_refresh(session, auth, user.id, family_id=uuid.uuid4())
+    """A fresh refresh-token family plus an access token (after login or register). The
+    family id is the session id (`sid`) of every access token issued for this login."""
+    family_id = uuid.uuid4()
+    refresh = _new_refresh(session, auth, user.id, family_id=family_id)
     session.commit()
-    return TokenPair(access=issue_access(auth, user), refresh_token=refresh)
+    return TokenPair(access=issue_access(auth, user, family_id), refresh_token=refresh)
 
 
-def issue_access(auth: Auth, user: User) -> AccessToken:
-    return auth.issuer.issue(str(user.id), user.username, user.role)
+def issue_access(auth: Auth, user: User, session_id: uuid.UUID) -> AccessToken:
+    return auth.issuer.issue(str(user.id), user.username, user.role, str(session_id))
 
 
 def _new_refresh(session: Session, auth: Auth, user_id: uuid.UUID, family_id: uuid.UUID) -> str:
@@ -164,7 +168,7 @@ def refresh(session: Session, auth: Auth, token: str) -> TokenPair:
     if stored is None:
         raise Problem(401, "invalid-refresh-token", "Refresh token not recognised")
     if stored.rotated_at is not None or stored.revoked_at is not None:
-        revoke_family(session, stored.family_id)
+        revoke_family(session, auth, stored.user_id, stored.family_id)
         session.commit()
         raise Problem(
             401,
@@ -180,25 +184,54 @@ def refresh(session: Session, auth: Auth, token: str) -> TokenPair:
     stored.rotated_at = now()
     new_token = _new_refresh(session, auth, user.id, stored.family_id)
     session.commit()
-    return TokenPair(access=issue_access(auth, user), refresh_token=new_token)
+    return TokenPair(access=issue_access(auth, user, stored.family_id), refresh_token=new_token)
 
 
-def revoke_family(session: Session, family_id: uuid.UUID) -> None:
-    session.execute(
+def revoke_family(session: Session, auth: Auth, user_id: uuid.UUID, family_id: uuid.UUID) -> None:
+    """End one login: its refresh tokens now, its access tokens (`sid` = the family) on every
+    service within a second, through `user.session_revoked` (messaging_kit.revocations)."""
+    result = session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now())
     )
+    if not getattr(result, "rowcount", 0):
+        return  # already ended: its event went out then
+    expires_at = time.time() + auth.issuer.ttl_seconds + LEEWAY_SECONDS
+    add_event(
+        session,
+        EVENTS,
+        "user.session_revoked",
+        SERVICE,
+        {"user_id": str(user_id), "session_id": str(family_id), "expires_at": expires_at},
+    )
 
 
-def logout(session: Session, token: str) -> None:
-    """Revoke the session the refresh token belongs to; unknown tokens are a quiet no-op."""
+def logout(session: Session, auth: Auth, token: str) -> None:
+    """End the session the refresh token belongs to; unknown tokens are a quiet no-op."""
     stored = session.scalars(
         select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token))
     ).first()
     if stored is not None:
-        revoke_family(session, stored.family_id)
+        revoke_family(session, auth, stored.user_id, stored.family_id)
         session.commit()
+
+
+def session_ended(session: Session, session_id: str) -> bool:
+    """Whether the login `session_id` names was ended (auth's own check of its tokens)."""
+    try:
+        family = uuid.UUID(session_id)
+    except ValueError:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    RefreshToken.family_id == family, RefreshToken.revoked_at.is_not(None)
+                )
+            )
+        )
+    )
 
 
 def change_password(
@@ -208,10 +241,7 @@ def change_password(
         raise Problem(403, "wrong-password", "Current password is wrong")
     user.password_hash = auth.passwords.hash(new_password)
     user.password_changed_at = now()
-    # Every refresh token dies with the old password; access tokens expire on their own.
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
+    # Every session dies with the old password: refresh tokens now, access tokens on every
+    # service within a second (`user.tokens_revoked`); the caller logs in again.
+    lifecycle.force_logout(session, user)
     session.commit()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from messaging_kit.events import add_event
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from auth_service import SERVICE
@@ -119,8 +119,16 @@ def revocation_snapshot(session: Session, horizon: timedelta) -> dict[str, Any]:
     cut_offs = session.execute(
         select(User.id, User.tokens_not_before).where(User.tokens_not_before > since)
     ).all()
+    # Ended logins (logout, a reused refresh token): their sid until its last access token
+    # has expired. Rides the partial index on revoked_at (migration 0003).
+    ended = session.execute(
+        select(RefreshToken.family_id, func.max(RefreshToken.revoked_at))
+        .where(RefreshToken.revoked_at > since)
+        .group_by(RefreshToken.family_id)
+    ).all()
     return {
         "suspended": sorted(str(user) for user in [*suspended, *deleted]),
         "not_before": {str(user): when.timestamp() for user, when in cut_offs},
+        "sessions": {str(family): (at + horizon).timestamp() for family, at in ended},
         "generated_at": now().isoformat(),
     }

@@ -52,6 +52,11 @@ class RefreshToken(Base):
     rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # The revocation snapshot reads recently ended logins (migration 0003).
+    __table_args__ = (
+        Index("ix_refresh_tokens_revoked_at", revoked_at, postgresql_where=revoked_at.is_not(None)),
+    )
+
 
 class EmailVerification(Base):
     """A single-use link token; only its SHA-256 is stored, like refresh tokens."""

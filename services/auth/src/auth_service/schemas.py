@@ -144,6 +144,8 @@ class Statistics(BaseModel):
 class Revocations(BaseModel):
     suspended: list[str]
     not_before: dict[str, float]
+    # Ended logins: session id (the `sid` claim) -> when its last access token expires.
+    sessions: dict[str, float] = {}
     generated_at: str
 
 

@@ -1,6 +1,7 @@
 """Revoked principals, known to every service process within a second of auth deciding.
 
-Auth publishes `user.suspended`, `user.unsuspended`, `user.tokens_revoked` and `user.deleted`.
+Auth publishes `user.suspended`, `user.unsuspended`, `user.tokens_revoked`, `user.deleted` and
+`user.session_revoked` (one login's tokens: logout, or a reused refresh token).
 Each process keeps them in memory (a set and a dict: the token check stays a lookup), fed by
 its own exclusive, auto-delete queue on the events exchange and loaded from auth's snapshot
 (`GET /internal/v1/revocations`) each time that queue is (re)declared, so a replica that starts
@@ -25,29 +26,41 @@ import httpx
 from messaging_kit.events.broker import declare_exchange
 from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import parse_event
+from messaging_kit.internal import internal_headers
 
 log = logging.getLogger(__name__)
 
-REVOCATION_EVENTS = ("user.suspended", "user.unsuspended", "user.tokens_revoked", "user.deleted")
+REVOCATION_EVENTS = (
+    "user.suspended",
+    "user.unsuspended",
+    "user.tokens_revoked",
+    "user.deleted",
+    "user.session_revoked",
+)
 SNAPSHOT_PATH = "/internal/v1/revocations"
 
 
 @dataclass
 class RevocationList:
-    """Who may not use their tokens: suspended (or deleted) users, and per-user cut-off times
-    (a token issued before `not_before[user]` is refused)."""
+    """Who may not use their tokens: suspended (or deleted) users, per-user cut-off times
+    (a token issued before `not_before[user]` is refused), and ended sessions (a token whose
+    `sid` claim is in `sessions` is refused; the value is when the last access token of that
+    session expires anyway, after which the entry is dropped)."""
 
     suspended: frozenset[str] = frozenset()
     not_before: dict[str, float] = field(default_factory=dict)
+    sessions: dict[str, float] = field(default_factory=dict)
     loaded: threading.Event = field(default_factory=threading.Event)
 
-    def refusal(self, user_id: str, issued_at: float) -> str | None:
-        """Why this token is refused, or None. Two lookups, no I/O."""
+    def refusal(self, user_id: str, issued_at: float, session_id: str | None = None) -> str | None:
+        """Why this token is refused, or None. Three lookups, no I/O."""
         if user_id in self.suspended:
             return "account suspended or deleted"
         cut_off = self.not_before.get(user_id)
         if cut_off is not None and issued_at < cut_off:
             return "token revoked; log in again"
+        if session_id is not None and session_id in self.sessions:
+            return "session ended; log in again"
         return None
 
     def replace(self, snapshot: dict[str, Any]) -> None:
@@ -56,11 +69,31 @@ class RevocationList:
         self.not_before = {
             str(user): float(when) for user, when in (snapshot.get("not_before") or {}).items()
         }
+        # Older auths send no sessions: keep what events told us until their entries lapse.
+        sessions = snapshot.get("sessions")
+        if sessions is not None:
+            now = time.time()
+            self.sessions = {
+                str(sid): float(until)
+                for sid, until in {**self.sessions, **sessions}.items()
+                if float(until) > now
+            }
         self.loaded.set()
 
     def apply(self, event_type: str, data: dict[str, Any]) -> None:
         user_id = str(data.get("user_id") or "")
         if not user_id:
+            return
+        if event_type == "user.session_revoked":
+            session_id = str(data.get("session_id") or "")
+            if session_id:
+                until = float(data.get("expires_at") or time.time() + 86400)
+                now = time.time()
+                # Copy-on-write (readers in other threads), pruning what has lapsed.
+                self.sessions = {
+                    **{sid: end for sid, end in self.sessions.items() if end > now},
+                    session_id: until,
+                }
             return
         if event_type in ("user.suspended", "user.deleted"):
             self.suspended = self.suspended | {user_id}
@@ -93,9 +126,11 @@ class RevocationFeed(BrokerWorker):
         snapshot_url: str,
         refresh_seconds: float = 300.0,
         max_backoff_seconds: float = 5.0,
+        internal_token: str = "",
     ) -> None:
         super().__init__(amqp_url)
         self.revocations = revocations
+        self.internal_token = internal_token
         self.exchange = exchange
         self.queue = ""
         self.snapshot_url = snapshot_url
@@ -104,7 +139,9 @@ class RevocationFeed(BrokerWorker):
 
     def load_snapshot(self) -> bool:
         try:
-            response = httpx.get(self.snapshot_url, timeout=5.0)
+            response = httpx.get(
+                self.snapshot_url, timeout=5.0, headers=internal_headers(self.internal_token)
+            )
             response.raise_for_status()
             self.revocations.replace(response.json())
             return True
@@ -164,6 +201,7 @@ def attach_revocations(app: Any) -> RevocationFeed | None:
         exchange=getattr(settings, "events_exchange", "messaging.events"),
         snapshot_url=getattr(settings, "revocations_url", "") or snapshot_url_from_jwks(jwks_url),
         refresh_seconds=getattr(settings, "revocations_refresh_seconds", 300.0),
+        internal_token=getattr(settings, "internal_token", ""),
     )
     feed.start()
     app.state.revocation_feed = feed

@@ -28,6 +28,12 @@ class ServiceSettings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (the gateway's addresses, or "*" when only the
     # gateway can reach the pod); the client address drives per-address login throttling.
     forwarded_allow_ips: str = "127.0.0.1"
+    # The platform's service credential (messaging_kit.internal): internal endpoints demand
+    # it, internal callers send it. Unset: internal endpoints refuse everyone.
+    internal_token: str = Field(default="", repr=False)
+    # The largest request body any route reads, in bytes (messaging_kit.body_limit); routes
+    # that take more (media uploads) say so on their own.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
 class DatabaseSettings(ServiceSettings):

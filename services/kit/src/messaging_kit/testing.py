@@ -161,6 +161,11 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
         time.sleep(interval)
 
 
+# The service credential (INTERNAL_TOKEN) test platforms share: give it to every service's
+# settings so the revocation feed (and other internal callers) are let in.
+SERVICE_TOKEN = "test-service-credential-" + uuid.uuid4().hex
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

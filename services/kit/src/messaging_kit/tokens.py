@@ -139,7 +139,10 @@ class TokenVerifier:
         claims = self.verified_claims(token)
         # Never cached: a suspension or force logout takes effect on the next request.
         if self.revocations is not None:
-            refusal = self.revocations.refusal(str(claims["sub"]), float(claims["iat"]))
+            sid = claims.get("sid")
+            refusal = self.revocations.refusal(
+                str(claims["sub"]), float(claims["iat"]), str(sid) if sid else None
+            )
             if refusal is not None:
                 raise RevokedToken(refusal)
         return Principal(

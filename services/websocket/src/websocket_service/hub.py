@@ -157,7 +157,7 @@ class Hub:
             if revocations is None:
                 continue
             for session in [s for group in self.sessions.values() for s in group]:
-                why = revocations.refusal(session.user_id, session.issued_at)
+                why = revocations.refusal(session.user_id, session.issued_at, session.session_id)
                 if why is not None and session.close_code is None:
                     self._close_later(session, CLOSE_UNAUTHORIZED, why)
 

@@ -52,6 +52,7 @@ class ClientSession:
         cursor: str,
         expires_at: float,
         issued_at: float = 0.0,
+        session_id: str | None = None,
     ) -> None:
         self.websocket = websocket
         self.hub = hub
@@ -60,6 +61,7 @@ class ClientSession:
         self.cursor = cursor
         self.expires_at = expires_at
         self.issued_at = issued_at  # the token's iat, for the hub's revocation sweep
+        self.session_id = session_id  # the token's sid (its login), for the same sweep
         self.connection_id = uuid.uuid4().hex
         self.buffer: asyncio.Queue[str] = asyncio.Queue(self.settings.client_buffer_frames)
         self._wake = asyncio.Event()

@@ -43,6 +43,9 @@ def refusal(user: User | None, principal: Principal) -> str | None:
 def get_current_user(session: SessionDep, principal: PrincipalDep) -> User:
     user = crud.get_user(session, principal.user_id)
     reason = refusal(user, principal)
+    sid = principal.claims.get("sid")
+    if reason is None and sid is not None and crud.session_ended(session, str(sid)):
+        reason = "session ended; log in again"
     if reason is not None or user is None:
         slug = "invalid-token" if user is None or not user.is_active else "token-revoked"
         raise Problem(401, slug, "Access token refused", reason)

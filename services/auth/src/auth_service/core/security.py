@@ -64,7 +64,9 @@ class TokenIssuer:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str, username: str, role: str = "user") -> AccessToken:
+    def issue(
+        self, user_id: str, username: str, role: str = "user", session_id: str | None = None
+    ) -> AccessToken:
         key = self.keys.signing_key()
         now = issued_at(time.time())
         jti = uuid.uuid4().hex
@@ -80,6 +82,10 @@ class TokenIssuer:
             "exp": int(now) + self.ttl_seconds,
             "jti": jti,
         }
+        if session_id is not None:
+            # The login this token belongs to (its refresh-token family): logout ends it
+            # everywhere through `user.session_revoked`.
+            claims["sid"] = session_id
         token = jwt.encode(
             claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid}
         )

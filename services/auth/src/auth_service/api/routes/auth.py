@@ -64,8 +64,17 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    crud.logout(session, body.refresh_token)
+def logout(body: RefreshRequest, session: SessionDep, auth: AuthDep) -> Response:
+    """End this login: its refresh token, and its access tokens on every service."""
+    crud.logout(session, auth, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/logout/everywhere", status_code=status.HTTP_204_NO_CONTENT)
+def logout_everywhere(user: CurrentUser, session: SessionDep) -> Response:
+    """End every login of the account, this one included (a lost or shared device)."""
+    lifecycle.force_logout(session, user)
+    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

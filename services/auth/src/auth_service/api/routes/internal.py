@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from messaging_kit.internal import require_service_credentials
 from messaging_kit.tokens import LEEWAY_SECONDS
 
 from auth_service import lifecycle
 from auth_service.api.deps import SessionDep
 from auth_service.schemas import Revocations
 
-router = APIRouter(prefix="/internal/v1", tags=["internal"])
+# Service credentials on every route: the snapshot names suspended accounts.
+router = APIRouter(
+    prefix="/internal/v1",
+    tags=["internal"],
+    dependencies=[Depends(require_service_credentials)],
+)
 
 
 @router.get("/revocations")

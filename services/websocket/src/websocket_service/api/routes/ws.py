@@ -73,6 +73,7 @@ async def connect(websocket: WebSocket) -> None:
         cursor,
         float(principal.claims["exp"]),
         float(principal.claims["iat"]),
+        str(principal.claims["sid"]) if principal.claims.get("sid") else None,
     )
     await websocket.send_text(
         json.dumps(
