@@ -11,7 +11,7 @@ def test_managed_platform_gets_every_credential(platform, generate):
     secrets = _by_name(build_secrets(platform, {}, generate))
     assert set(secrets) == {
         "chat-postgres-admin", "chat-redis", "chat-rabbitmq", "chat-objectstorage", "chat-jwt",
-        "chat-db-auth", "chat-db-users", "chat-db-messages", "chat-db-groups", "chat-db-media",
+        "chat-internal", "chat-db-auth", "chat-db-users", "chat-db-messages", "chat-db-groups", "chat-db-media",
     }  # fmt: skip
     db = decode(secrets["chat-db-auth"]["data"])
     assert db["username"] == db["database"] == "auth"
@@ -19,6 +19,8 @@ def test_managed_platform_gets_every_credential(platform, generate):
         "postgresql://auth:generated-password@chat-postgres.team.svc:5432/auth"
     )
     assert decode(secrets["chat-jwt"]["data"])["private.pem"] == "generated-jwt-private-key"
+    # The service credential every service gets as INTERNAL_TOKEN (internal endpoints).
+    assert decode(secrets["chat-internal"]["data"])["token"] == "generated-password"
     for secret in secrets.values():
         assert secret["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
 

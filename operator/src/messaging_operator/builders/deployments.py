@@ -17,6 +17,7 @@ from messaging_operator.builders.metadata import (
 )
 from messaging_operator.builders.secrets import (
     database_secret_name,
+    internal_secret_name,
     jwt_secret_name,
     object_storage_secret_name,
     rabbitmq_secret_name,
@@ -46,7 +47,10 @@ def build_service_env(
 ) -> list[dict[str, Any]]:
     """Secret-backed settings: from our generated Secrets, or the user's for external parts."""
     spec = platform.spec
-    env: list[dict[str, Any]] = [{"name": "SERVICE_VERSION", "value": version}]
+    env: list[dict[str, Any]] = [
+        {"name": "SERVICE_VERSION", "value": version},
+        _from_secret("INTERNAL_TOKEN", internal_secret_name(platform), "token"),
+    ]
     if service.owns_database:
         env.append(
             _from_secret(

@@ -45,6 +45,10 @@ def jwt_secret_name(platform: Platform) -> str:
     return child_name(platform, "jwt")
 
 
+def internal_secret_name(platform: Platform) -> str:
+    return child_name(platform, "internal")
+
+
 def encode(data: Mapping[str, str]) -> dict[str, str]:
     return {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())}
 
@@ -182,6 +186,16 @@ def build_jwt_secret(
     return _secret(platform, name, "auth", {"private.pem": key, "kid": kid})
 
 
+def build_internal_secret(
+    platform: Platform, existing: Mapping[str, Mapping[str, str]], generate: Generator
+) -> dict[str, Any]:
+    """The service credential every service holds (INTERNAL_TOKEN): internal endpoints, such
+    as auth's revocation snapshot, answer only callers that present it."""
+    name = internal_secret_name(platform)
+    token = _kept(existing, name, "token", lambda: generate("password"))
+    return _secret(platform, name, "internal", {"token": token})
+
+
 def build_secrets(
     platform: Platform,
     existing: Mapping[str, Mapping[str, str]],
@@ -194,6 +208,7 @@ def build_secrets(
         build_rabbitmq_secret(platform, existing, generate),
         build_object_storage_secret(platform, existing, generate),
         build_jwt_secret(platform, existing, generate),
+        build_internal_secret(platform, existing, generate),
     ]
     return [s for s in single if s] + build_database_secrets(
         platform, existing, generate, external_postgres
