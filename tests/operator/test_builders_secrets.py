@@ -11,7 +11,8 @@ def test_managed_platform_gets_every_credential(platform, generate):
     secrets = _by_name(build_secrets(platform, {}, generate))
     assert set(secrets) == {
         "chat-postgres-admin", "chat-redis", "chat-rabbitmq", "chat-objectstorage", "chat-jwt",
-        "chat-internal", "chat-db-auth", "chat-db-users", "chat-db-messages", "chat-db-groups", "chat-db-media",
+        "chat-internal", "chat-db-auth", "chat-db-users", "chat-db-messages", "chat-db-groups",
+        "chat-db-media",
     }  # fmt: skip
     db = decode(secrets["chat-db-auth"]["data"])
     assert db["username"] == db["database"] == "auth"
