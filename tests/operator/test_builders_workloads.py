@@ -37,6 +37,9 @@ def test_env_points_each_service_at_what_it_uses(platform):
     assert "DATABASE_URL" not in names("relay")
     assert "REDIS_URL" in names("relay")
     assert {"S3_ACCESS_KEY", "S3_SECRET_KEY"} <= names("media")
+    # Those that judge blocks know where users' snapshot is.
+    blocks = build_service_config(platform, platform.spec.services["groups"])["BLOCKS_URL"]
+    assert blocks.endswith(".svc:8002/internal/v1/blocks")
     # Every service holds the service credential: internal endpoints refuse anyone without it.
     for service in platform.spec.services:
         assert "INTERNAL_TOKEN" in names(service), service

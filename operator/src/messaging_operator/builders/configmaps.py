@@ -9,6 +9,10 @@ from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import SERVICE_PORTS, Platform, ServiceSpec
 
 
+# Services that judge blocks with messaging_kit.blocks (users' snapshot plus its events).
+BLOCK_JUDGES = frozenset({"groups", "media", "websocket"})
+
+
 def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, str]:
     auth = f"http://{child_name(platform, 'auth')}.{platform.namespace}.svc:{SERVICE_PORTS['auth']}"
     data = {
@@ -22,6 +26,10 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         "JWKS_URL": f"{auth}/.well-known/jwks.json",
         "EVENTS_EXCHANGE": "messaging.events",
     }
+    if service.name in BLOCK_JUDGES:
+        users = child_name(platform, "users")
+        port = SERVICE_PORTS["users"]
+        data["BLOCKS_URL"] = f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/blocks"
     gateway = platform.spec.gateway
     if service.name == "auth" and gateway is not None and gateway.hostname:
         # Links in mails (email verification) open the web client on the public hostname.

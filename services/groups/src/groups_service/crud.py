@@ -13,8 +13,10 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
+from messaging_kit.blocks import BlockList
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tombstones import refuse_erased
@@ -61,10 +63,28 @@ def event(session: Session, kind: str, data: dict[str, Any], recipients: list[st
     add_event(session, EVENTS, kind, SERVICE, {**data, "recipient_ids": recipients})
 
 
-def create_group(session: Session, owner: uuid.UUID, body: CreateGroup, max_members: int) -> Group:
+BLOCKED = Problem(
+    403, "blocked", "This user does not accept contact from you", "a block holds in groups too"
+)
+
+
+def refuse_blocked(blocks: BlockList | None, actor: uuid.UUID, users: Iterable[uuid.UUID]) -> None:
+    """Nobody puts into a group someone they blocked or who blocked them (messaging_kit.blocks)."""
+    if blocks is not None and blocks.blocked_with(actor, users):
+        raise BLOCKED
+
+
+def create_group(
+    session: Session,
+    owner: uuid.UUID,
+    body: CreateGroup,
+    max_members: int,
+    blocks: BlockList | None = None,
+) -> Group:
     others = {m for m in body.member_ids if m != owner}
     if len(others) + 1 > max_members:
         raise Problem(422, "too-many-members", f"A group holds at most {max_members} members")
+    refuse_blocked(blocks, owner, others)
     refuse_erased(session, EVENTS, [owner, *others], "group")
     group = Group(id=uuid.uuid4(), name=body.name, created_by=owner)
     session.add(group)
@@ -134,7 +154,9 @@ def add_member(
     user: uuid.UUID,
     role: str,
     max_members: int,
+    blocks: BlockList | None = None,
 ) -> Member:
+    refuse_blocked(blocks, viewer, [user])
     refuse_erased(session, EVENTS, [viewer, user], "member")
     locked_group(session, group_id)
     actor = membership(session, group_id, viewer)
@@ -241,6 +263,7 @@ def post(
     group_id: uuid.UUID,
     body: PostMessage,
     max_ciphertext_bytes: int,
+    blocks: BlockList | None = None,
 ) -> tuple[GroupMessage, bool]:
     ciphertext, nonce = decode(body.ciphertext, "ciphertext"), decode(body.nonce, "nonce")
     if len(ciphertext) > max_ciphertext_bytes:
@@ -309,7 +332,9 @@ def post(
             "keys": keys,
             "created_at": message.created_at.isoformat(),
         },
-        members,
+        # A member who blocked the sender (or whom the sender blocked) is not reached: no
+        # delivery, no push, no mention (mentions live inside the ciphertext).
+        [m for m in members if blocks is None or not blocks.between(sender, m)],
     )
     session.commit()
     return message, True

@@ -55,17 +55,22 @@ def create_app(
         for hook in startup:
             await anyio.to_thread.run_sync(hook)
         # After the hooks: by now the service has put its settings and verifier on app.state.
-        feed = None
+        feeds = []
         if getattr(getattr(app.state, "settings", None), "jwks_url", None):
             from messaging_kit.revocations import attach_revocations  # needs the events extra
 
-            feed = attach_revocations(app)
+            feeds.append(attach_revocations(app))
+        if getattr(getattr(app.state, "settings", None), "blocks_url", None):
+            from messaging_kit.blocks import attach_blocks
+
+            feeds.append(attach_blocks(app))
         log.info("service started", extra={"version": version})
         try:
             yield
         finally:
-            if feed is not None:
-                await anyio.to_thread.run_sync(feed.stop)
+            for feed in feeds:
+                if feed is not None:
+                    await anyio.to_thread.run_sync(feed.stop)
             for hook in reversed(shutdown):
                 try:
                     await anyio.to_thread.run_sync(hook)
@@ -79,6 +84,10 @@ def create_app(
     metrics = RequestMetrics(service, version)
     app.state.metrics = metrics
     app.state.service = service
+    # Who blocked whom (messaging_kit.blocks): fed when the service sets `blocks_url`.
+    from messaging_kit.blocks import BlockList
+
+    app.state.blocks = BlockList()
     install_problem_handlers(app)
 
     @app.get("/health", tags=["ops"])

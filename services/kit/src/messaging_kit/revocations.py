@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -106,6 +106,16 @@ class RevocationList:
                 self.not_before = {**self.not_before, user_id: cut_off}
 
 
+class FedList(Protocol):
+    """What a feed keeps current: a RevocationList, a BlockList."""
+
+    loaded: threading.Event
+
+    def replace(self, snapshot: dict[str, Any]) -> None: ...
+
+    def apply(self, event_type: str, data: dict[str, Any]) -> None: ...
+
+
 def snapshot_url_from_jwks(jwks_url: str) -> str:
     """Auth serves the snapshot beside its JWKS: same scheme, host and port."""
     parts = urlsplit(jwks_url)
@@ -113,13 +123,16 @@ def snapshot_url_from_jwks(jwks_url: str) -> str:
 
 
 class RevocationFeed(BrokerWorker):
-    """The thread keeping one RevocationList current."""
+    """The thread keeping one RevocationList current. Also the shape of every such list fed
+    by events plus a snapshot (messaging_kit.blocks): `events` are bound, the target's
+    `replace(snapshot)` and `apply(type, data)` keep it."""
 
     thread_name = "revocation-feed"
+    events: tuple[str, ...] = REVOCATION_EVENTS
 
     def __init__(
         self,
-        revocations: RevocationList,
+        revocations: FedList,
         *,
         amqp_url: str,
         exchange: str,
@@ -127,8 +140,14 @@ class RevocationFeed(BrokerWorker):
         refresh_seconds: float = 300.0,
         max_backoff_seconds: float = 5.0,
         internal_token: str = "",
+        events: tuple[str, ...] | None = None,
+        thread_name: str | None = None,
     ) -> None:
         super().__init__(amqp_url)
+        if events is not None:
+            self.events = events
+        if thread_name is not None:
+            self.thread_name = thread_name
         self.revocations = revocations
         self.internal_token = internal_token
         self.exchange = exchange
@@ -158,7 +177,7 @@ class RevocationFeed(BrokerWorker):
     def bind(self, channel: Any) -> None:
         declare_exchange(channel, self.exchange)
         self.queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        for key in REVOCATION_EVENTS:
+        for key in self.events:
             channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
 
     def consume(self, channel: Any) -> None:

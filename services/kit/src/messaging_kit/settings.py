@@ -57,6 +57,10 @@ class TokenSettings(ServiceSettings):
     revocations_enabled: bool = True
     revocations_url: str = Field(default="", pattern=r"^(https?://.*)?$")
     revocations_refresh_seconds: float = Field(default=300.0, ge=1.0)
+    # Who blocked whom (messaging_kit.blocks): users' snapshot, e.g.
+    # http://users:8002/internal/v1/blocks. Empty: this service does not judge blocks.
+    blocks_url: str = Field(default="", pattern=r"^(https?://.*)?$")
+    blocks_refresh_seconds: float = Field(default=300.0, ge=1.0)
 
 
 class EventSettings(ServiceSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from messaging_kit.blocks import BlockList
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tombstones import refuse_erased
@@ -25,8 +26,10 @@ def create_attachment(
     conversation_id: uuid.UUID | None,
     group_id: uuid.UUID | None,
     participant_ids: Iterable[uuid.UUID],
+    blocks: BlockList | None = None,
 ) -> Attachment:
     participants = set(participant_ids)
+    refuse_blocked(blocks, owner, participants)
     # An erased user's in-flight upload, or a file shared with them, is not recorded (the
     # route then removes the blob); a concurrent erasure waits until this commits.
     refuse_erased(session, EVENTS, [owner, *participants], "attachment")
@@ -126,10 +129,22 @@ def owned_attachment(session: Session, media_id: uuid.UUID, viewer: uuid.UUID) -
     return attachment
 
 
+def refuse_blocked(
+    blocks: BlockList | None, owner: uuid.UUID, participants: Iterable[uuid.UUID]
+) -> None:
+    """A file is not shared with someone who blocked the uploader, or whom they blocked."""
+    if blocks is not None and blocks.blocked_with(owner, participants):
+        raise Problem(403, "blocked", "This user does not accept contact from you")
+
+
 def set_participants(
-    session: Session, attachment: Attachment, participant_ids: Iterable[uuid.UUID]
+    session: Session,
+    attachment: Attachment,
+    participant_ids: Iterable[uuid.UUID],
+    blocks: BlockList | None = None,
 ) -> None:
     participants = set(participant_ids)
+    refuse_blocked(blocks, attachment.owner_id, participants)
     # Before the participant rows are locked: the erasure deletes them under its user lock.
     refuse_erased(session, EVENTS, [attachment.owner_id, *participants], "participants")
     _replace_participants(session, attachment, participants)

@@ -15,7 +15,7 @@ from typing import Any
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tombstones import erased_among, refuse_erased
-from sqlalchemy import delete, exists, func, literal, select
+from sqlalchemy import delete, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -252,6 +252,10 @@ def mark_read(session: Session, viewer: uuid.UUID, message_id: uuid.UUID) -> Mes
     message = get_visible(session, viewer, message_id)
     if message.recipient_id != viewer:
         raise Problem(403, "not-recipient", "Only the recipient marks a message read")
+    sender = message.sender_id
+    if session.scalar(select(or_(block_exists(viewer, sender), block_exists(sender, viewer)))):
+        # A receipt does not cross a block (either way): nothing recorded, nothing sent.
+        return message
     if message.read_at is None and message.deleted_at is None:
         message.read_at = datetime.now(UTC)
         add_event(

@@ -191,6 +191,10 @@ def _check_pair(session: Session, owner: uuid.UUID, other: uuid.UUID) -> Profile
     profile = get_profile(session, other)
     if is_blocked_by(session, owner, other):
         raise Problem(403, "blocked", "This user does not accept contact from you")
+    if is_blocked_by(session, other, owner):
+        # Your own block holds too: lift it first (which tells every service), rather than
+        # have a contact or an invitation quietly overwrite it.
+        raise Problem(409, "blocked-by-you", "You blocked this user", "unblock them first")
     return profile
 
 
@@ -237,6 +241,14 @@ def unblock(session: Session, owner: uuid.UUID, other: uuid.UUID) -> None:
         session.delete(entry)
         _contact_event(session, "contact.unblocked", owner, other)
         session.commit()
+
+
+def all_blocks(session: Session) -> list[list[str]]:
+    """Every block on the platform, [owner, blocked] (messaging_kit.blocks' snapshot)."""
+    rows = session.execute(
+        select(Contact.owner_id, Contact.contact_id).where(Contact.status == BLOCKED)
+    ).all()
+    return [[str(owner), str(other)] for owner, other in rows]
 
 
 def list_contacts(session: Session, owner: uuid.UUID, status: str) -> list[SearchHit]:

@@ -13,7 +13,7 @@ from messaging_kit.export import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from users_service import SERVICE, crud
-from users_service.api.routes import contacts, devices, invitations, users
+from users_service.api.routes import contacts, devices, internal, invitations, users
 from users_service.core.config import Settings, get_settings
 from users_service.erasure import handle_user_deleted
 from users_service.export import user_export
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             users.router,
             contacts.router,
             invitations.router,
+            internal.router,
         ],
         readiness={
             "database": db.ping,

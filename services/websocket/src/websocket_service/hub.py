@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
+from messaging_kit.blocks import BlockList
 from redis.exceptions import RedisError
 
 from websocket_service.close_codes import CLOSE_UNAUTHORIZED
@@ -39,6 +40,8 @@ class Hub:
         self.draining = False
         # The app's TokenVerifier: its revocation list (kit) also judges open connections.
         self.verifier: Any = None
+        # Who blocked whom (messaging_kit.blocks): presence and typing do not cross a block.
+        self.blocks = BlockList()
 
     async def start(self) -> None:
         self._tasks = [
@@ -176,7 +179,14 @@ class Hub:
             self.keys.ephemeral, json.dumps({"user_ids": user_ids, "frame": frame})
         )
 
-    async def presence_of(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def reachable(self, sender: str, user_ids: list[str]) -> list[str]:
+        """Those of `user_ids` no block stands between `sender` and."""
+        return [user for user in user_ids if not self.blocks.between(sender, user)]
+
+    async def presence_of(self, viewer: str, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Online and last seen per user, as `viewer` may see them: across a block (either
+        way) a user is shown offline and never seen, the same as someone who never connected."""
+        hidden = self.blocks.blocked_with(viewer, user_ids)
         pipe = self.redis.pipeline()
         now = time.time()
         for user in user_ids:
@@ -186,6 +196,8 @@ class Hub:
         result = {}
         for index, user in enumerate(user_ids):
             online, last_seen = values[2 * index], values[2 * index + 1]
+            if user in hidden:
+                online, last_seen = 0, None
             result[user] = {
                 "online": bool(online),
                 "last_seen": float(last_seen) if last_seen else None,

@@ -73,4 +73,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audience=settings.token_audience,
     )
     hub.verifier = app.state.verifier
+    hub.blocks = app.state.blocks
     return app

@@ -183,17 +183,19 @@ class ClientSession:
             await self.typing(frame)
         elif kind == "presence":
             users = [u for u in frame.get("user_ids", [])[:100] if isinstance(u, str)]
-            status = await self.hub.presence_of(users)
+            status = await self.hub.presence_of(self.user_id, users)
             self.offer_ephemeral(json.dumps({"type": "presence", "users": status}))
 
     async def typing(self, frame: dict[str, Any]) -> None:
         out = {"type": "typing", "from": self.user_id, "active": bool(frame.get("active", True))}
         to, group = frame.get("to"), frame.get("group_id")
         if isinstance(to, str) and UUID_TEXT.match(to):
-            await self.hub.publish_ephemeral([to], {**out, "to": to})
+            if self.hub.reachable(self.user_id, [to]):  # a block drops it, silently
+                await self.hub.publish_ephemeral([to], {**out, "to": to})
         elif isinstance(group, str) and UUID_TEXT.match(group):
             members = await self.hub.redis.smembers(self.hub.keys.group_members(group))
             names = {m.decode() for m in members}
             if self.user_id in names:
-                others = sorted(names - {self.user_id})
-                await self.hub.publish_ephemeral(others, {**out, "group_id": group})
+                others = self.hub.reachable(self.user_id, sorted(names - {self.user_id}))
+                if others:
+                    await self.hub.publish_ephemeral(others, {**out, "group_id": group})

@@ -55,7 +55,9 @@ def message_out(message: GroupMessage, viewer: uuid.UUID) -> GroupMessageOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[BodyLimit])
 def create(body: CreateGroup, request: Request, viewer: ViewerId, session: SessionDep) -> GroupOut:
-    group = crud.create_group(session, viewer, body, request.app.state.settings.max_members)
+    group = crud.create_group(
+        session, viewer, body, request.app.state.settings.max_members, request.app.state.blocks
+    )
     return group_out(*crud.get_group(session, viewer, group.id))
 
 
@@ -80,7 +82,13 @@ def add_member(
     group_id: uuid.UUID, body: AddMember, request: Request, viewer: ViewerId, session: SessionDep
 ) -> MemberOut:
     member = crud.add_member(
-        session, viewer, group_id, body.user_id, body.role, request.app.state.settings.max_members
+        session,
+        viewer,
+        group_id,
+        body.user_id,
+        body.role,
+        request.app.state.settings.max_members,
+        request.app.state.blocks,
     )
     return MemberOut(user_id=member.user_id, role=member.role, joined_at=member.joined_at)
 
@@ -112,7 +120,12 @@ def post_message(
     group_id: uuid.UUID, body: PostMessage, request: Request, viewer: ViewerId, session: SessionDep
 ) -> Response:
     message, created = crud.post(
-        session, viewer, group_id, body, request.app.state.settings.max_ciphertext_bytes
+        session,
+        viewer,
+        group_id,
+        body,
+        request.app.state.settings.max_ciphertext_bytes,
+        request.app.state.blocks,
     )
     out = message_out(message, viewer).model_dump(mode="json")
     return JSONResponse(out, status_code=201 if created else 200)

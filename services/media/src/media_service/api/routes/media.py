@@ -66,6 +66,9 @@ async def upload(
         raise Problem(422, "one-context", "Name a conversation or a group, not both")
     settings, store, db = request.app.state.settings, _store(request), request.app.state.db
 
+    # Before a byte is read: nobody shares a file with someone the block stands between.
+    crud.refuse_blocked(request.app.state.blocks, viewer, participant_id)
+
     def check() -> None:
         with db.sessions() as session:
             crud.check_uploader(session, viewer, group_id or conversation_id)
@@ -91,6 +94,7 @@ async def upload(
                 conversation_id=conversation_id,
                 group_id=group_id,
                 participant_ids=participant_id,
+                blocks=request.app.state.blocks,
             )
             return AttachmentOut.of(attachment, crud.participant_ids(session, attachment.id))
 
@@ -144,11 +148,15 @@ def get_thumbnail(
 
 @router.put("/{media_id}/participants")
 def set_participants(
-    media_id: uuid.UUID, body: ParticipantsUpdate, viewer: ViewerId, session: SessionDep
+    media_id: uuid.UUID,
+    body: ParticipantsUpdate,
+    request: Request,
+    viewer: ViewerId,
+    session: SessionDep,
 ) -> AttachmentOut:
     """Replace who may download (e.g. after group membership changed). Owner only."""
     attachment = crud.owned_attachment(session, media_id, viewer)
-    crud.set_participants(session, attachment, body.participant_ids)
+    crud.set_participants(session, attachment, body.participant_ids, request.app.state.blocks)
     return AttachmentOut.of(attachment, crud.participant_ids(session, media_id))
 
 

@@ -103,4 +103,4 @@ async def presence(
 ) -> dict[str, dict[str, float | bool | None]]:
     """Online (a live connection on any replica) and last seen (unix seconds) per user."""
     hub: Hub = request.app.state.hub
-    return await hub.presence_of(user_id)
+    return await hub.presence_of(principal.user_id, user_id)

@@ -1,0 +1,96 @@
+"""Helpers of the security suite. The platform as an attacker meets it: real auth, users,
+messages, groups and websocket servers (uvicorn on loopback ports, in this process) on real
+PostgreSQL, Redis and RabbitMQ, each with the kit's revocation and block feeds, reached only
+over HTTP and WebSocket. Each run has its own databases, exchange, queues and Redis prefix."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from messaging_kit.testing import (
+    wait_for,
+)
+from websockets.sync.client import ClientConnection, connect
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Person:
+    id: str
+    username: str
+    email: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Platform:
+    urls: dict[str, str]
+    apps: dict[str, Any]
+    redis_prefix: str
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    def url(self, service: str, path: str) -> str:
+        return f"{self.urls[service]}{path}"
+
+    def register(self, name: str | None = None) -> Person:
+        name = name or f"u{uuid.uuid4().hex[:10]}"
+        body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+        response = self.http.post(self.url("auth", "/api/v1/auth/register"), json=body)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        person = Person(
+            id=data["user"]["id"],
+            username=name,
+            email=body["email"],
+            token=data["tokens"]["access_token"],
+            refresh_token=data["tokens"]["refresh_token"],
+        )
+        # users creates the profile from user.registered.
+        profile = self.url("users", "/api/v1/users/me")
+        wait_for(lambda: self.http.get(profile, headers=person.headers).status_code == 200)
+        return person
+
+    def block(self, owner: Person, other: Person) -> None:
+        response = self.http.put(
+            self.url("users", f"/api/v1/contacts/{other.id}/block"), headers=owner.headers
+        )
+        assert response.status_code in (200, 204), response.text
+
+    def wait_block_known(self, owner: Person, other: Person) -> None:
+        """Until every block judge's list has the block (the feed: about a millisecond)."""
+        for name in ("groups", "websocket"):
+            blocks = self.apps[name].state.blocks
+            wait_for(lambda blocks=blocks: blocks.blocks(owner.id, other.id), timeout=5)
+
+    def socket(self, person: Person) -> ClientConnection:
+        url = self.urls["websocket"].replace("http", "ws") + "/ws"
+        connection = connect(url, open_timeout=5).__enter__()  # closed by the test
+        connection.send(json.dumps({"type": "auth", "token": person.token}))
+        ready = json.loads(connection.recv(timeout=5))
+        assert ready["type"] == "ready", ready
+        return connection
+
+
+def wrapped_keys(*people: Person) -> dict[str, str]:
+    return {p.id: base64.b64encode(b"key-for-" + p.id.encode()).decode() for p in people}
+
+
+def post_body(*readers: Person) -> dict[str, Any]:
+    return {
+        "idempotency_key": uuid.uuid4().hex,
+        "ciphertext": base64.b64encode(os.urandom(32)).decode(),
+        "nonce": base64.b64encode(os.urandom(12)).decode(),
+        "keys": wrapped_keys(*readers),
+    }
