@@ -8,7 +8,6 @@ from messaging_operator.builders.infrastructure import object_storage_endpoint
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import SERVICE_PORTS, Platform, ServiceSpec
 
-
 # Services that judge blocks with messaging_kit.blocks (users' snapshot plus its events).
 BLOCK_JUDGES = frozenset({"groups", "media", "websocket"})
 
