@@ -129,7 +129,11 @@ def _new_refresh(session: Session, auth: Auth, user_id: uuid.UUID, family_id: uu
 
 
 def login(session: Session, auth: Auth, *, login: str, password: str, address: str) -> TokenPair:
-    verdict = auth.throttle.check(login, address)
+    user = find_by_login(session, login)
+    # One account, whatever names it: its id when the login is known (username and email
+    # count together), else the login as typed.
+    account = str(user.id) if user is not None else login.strip().lower()
+    verdict = auth.throttle.check(account, address)
     if not verdict.allowed:
         raise Problem(
             429,
@@ -138,16 +142,15 @@ def login(session: Session, auth: Auth, *, login: str, password: str, address: s
             f"try again in {verdict.retry_after} s",
             headers={"Retry-After": str(verdict.retry_after)},
         )
-    user = find_by_login(session, login)
     if user is None:
         auth.passwords.burn_time(password)
-        auth.throttle.record_failure(login, address)
+        auth.throttle.record_failure(account, address)
         raise BAD_CREDENTIALS
     check = auth.passwords.verify(user.password_hash, password)
     if not check.ok or not user.is_active:
-        auth.throttle.record_failure(login, address)
+        auth.throttle.record_failure(account, address)
         raise BAD_CREDENTIALS
-    auth.throttle.record_success(login, address)
+    auth.throttle.record_success(account, address)
     if user.suspended_at is not None:
         raise SUSPENDED
     if check.needs_rehash:

@@ -31,9 +31,13 @@ class Settings(DatabaseSettings, EventSettings):
     argon2_memory_kib: int = Field(default=19456, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
 
+    # Failures before the back-off: one account from one address, one account from anywhere
+    # (addresses it logged in from before are exempt), one address for any account.
     login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_account_all_addresses: int = Field(default=20, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_throttle_window_seconds: int = Field(default=900, ge=1)
+    login_max_backoff_seconds: int = Field(default=900, ge=1)
     redis_key_prefix: str = "auth"
 
     # Where users open links from mails: the web client's origin (verification links are

@@ -1,0 +1,73 @@
+"""Login throttling, tried as a guesser would: the username and the email are one account, a
+guesser at one address slows only themselves, guessing spread over many addresses cannot keep
+the owner out (their known address is exempt), and a limit is a back-off of seconds, not a
+15-minute lock. Client addresses are loopback ones in X-Forwarded-For (the services trust it
+from the gateway's address, here 127.0.0.1)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from security.stack import PASSWORD, Person, Platform
+
+pytestmark = pytest.mark.infra
+
+
+def attempt(platform: Platform, login: str, password: str, address: str) -> Any:
+    return platform.http.post(
+        platform.url("auth", "/api/v1/auth/login"),
+        json={"login": login, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def test_the_username_and_the_email_are_one_account(platform: Platform) -> None:
+    victim: Person = platform.register()
+    for index in range(5):  # the limit (5), alternating the two names of the account
+        name = victim.username if index % 2 else victim.email.upper()
+        assert attempt(platform, name, "wrong guess", "127.0.0.2").status_code == 401
+    throttled = attempt(platform, victim.username, "wrong guess", "127.0.0.2")
+    assert throttled.status_code == 429, throttled.text
+    assert throttled.headers["content-type"].startswith("application/problem+json")
+    assert throttled.json()["type"] == "urn:messaging:problem:login-throttled"
+
+
+def test_a_limit_is_a_short_back_off_not_a_long_lock(platform: Platform) -> None:
+    owner = platform.register()
+    for _ in range(5):
+        attempt(platform, owner.username, "typo typo", "127.0.0.3")
+    throttled = attempt(platform, owner.username, PASSWORD, "127.0.0.3")
+    assert throttled.status_code == 429
+    wait = int(throttled.headers["Retry-After"])
+    assert 1 <= wait <= 2, wait  # 2^(failures - limit) seconds, not the 15-minute window
+    time.sleep(wait)
+    assert attempt(platform, owner.username, PASSWORD, "127.0.0.3").status_code == 200
+
+
+def test_guessing_from_many_addresses_cannot_keep_the_owner_out(platform: Platform) -> None:
+    owner = platform.register()
+    home = "127.0.0.4"
+    assert attempt(platform, owner.email, PASSWORD, home).status_code == 200  # a known address
+    # 24 guesses from 12 addresses: each address under its own limit, the account over its
+    # account-wide one (20).
+    for index in range(24):
+        address = f"127.0.1.{10 + index % 12}"
+        assert attempt(platform, owner.username, "guess", address).status_code in (401, 429)
+    stranger = attempt(platform, owner.username, PASSWORD, "127.0.1.200")
+    assert stranger.status_code == 429, "the account-wide limit holds for new addresses"
+    # The owner, from where they logged in before, is not locked out by any of it.
+    at_home = attempt(platform, owner.username, PASSWORD, home)
+    assert at_home.status_code == 200, at_home.text
+
+
+def test_one_address_spraying_many_accounts_is_slowed(platform: Platform) -> None:
+    sprayer = "127.0.2.1"
+    for index in range(50):  # the per-address limit, each on another (unknown) account
+        attempt(platform, f"nobody-{index}-{time.time_ns()}", "Summer2026!", sprayer)
+    victim = platform.register()
+    assert attempt(platform, victim.username, PASSWORD, sprayer).status_code == 429
+    # Somebody else's address is not affected.
+    assert attempt(platform, victim.username, PASSWORD, "127.0.2.2").status_code == 200
