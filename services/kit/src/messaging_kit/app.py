@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from messaging_kit.body_limit import BodyLimitMiddleware
 from messaging_kit.metrics import MetricsMiddleware, RequestMetrics, metrics_endpoint
 from messaging_kit.problems import document_problems, install_problem_handlers, problem_response
 from messaging_kit.request_context import RequestContextMiddleware
@@ -122,7 +123,9 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    # Outermost first: request id wraps metrics so even a crash is counted and logged.
+    # Outermost first: request id wraps metrics so even a crash is counted and logged; the
+    # body limit is innermost, so its 413s are counted and carry the request id.
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
+from messaging_kit.body_limit import allow_larger_bodies
 from messaging_kit.db import Database
 from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
@@ -16,6 +17,7 @@ from media_service import SERVICE
 from media_service.api.routes import media
 from media_service.core.config import Settings, get_settings
 from media_service.core.storage import ObjectStore
+from media_service.core.upload import FRAMING_ALLOWANCE
 from media_service.erasure import erasure_handler_for
 from media_service.export import exporter
 from media_service.memberships import membership_handlers
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Attachments: streamed uploads, presigned downloads, thumbnails.",
     )
     app.state.settings = settings
+    # The upload streams up to MAX_UPLOAD_BYTES and checks that itself (upload-too-large); the
+    # kit's limit for that one path sits just above it, every other route keeps the default.
+    allow_larger_bodies(app, "/api/v1/media", settings.max_upload_bytes + 2 * FRAMING_ALLOWANCE)
     app.state.db = db
     app.state.store = store
     app.state.relay = relay
