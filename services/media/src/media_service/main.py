@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # The upload streams up to MAX_UPLOAD_BYTES and checks that itself (upload-too-large); the
     # kit's limit for that one path sits just above it, every other route keeps the default.
-    allow_larger_bodies(app, "/api/v1/media", settings.max_upload_bytes + 2 * FRAMING_ALLOWANCE)
+    allow_larger_bodies(
+        app, "/api/v1/media/upload", settings.max_upload_bytes + 2 * FRAMING_ALLOWANCE
+    )
     app.state.db = db
     app.state.store = store
     app.state.relay = relay

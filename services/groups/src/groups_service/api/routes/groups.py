@@ -54,10 +54,13 @@ def message_out(message: GroupMessage, viewer: uuid.UUID) -> GroupMessageOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[BodyLimit])
-def create(body: CreateGroup, request: Request, viewer: ViewerId, session: SessionDep) -> GroupOut:
+def create(
+    body: CreateGroup, request: Request, response: Response, viewer: ViewerId, session: SessionDep
+) -> GroupOut:
     group = crud.create_group(
         session, viewer, body, request.app.state.settings.max_members, request.app.state.blocks
     )
+    response.headers["Location"] = f"/api/v1/groups/{group.id}"
     return group_out(*crud.get_group(session, viewer, group.id))
 
 
@@ -79,7 +82,12 @@ def rename(group_id: uuid.UUID, body: Rename, viewer: ViewerId, session: Session
 
 @router.post("/{group_id}/members", status_code=status.HTTP_201_CREATED)
 def add_member(
-    group_id: uuid.UUID, body: AddMember, request: Request, viewer: ViewerId, session: SessionDep
+    group_id: uuid.UUID,
+    body: AddMember,
+    request: Request,
+    response: Response,
+    viewer: ViewerId,
+    session: SessionDep,
 ) -> MemberOut:
     member = crud.add_member(
         session,
@@ -90,6 +98,7 @@ def add_member(
         request.app.state.settings.max_members,
         request.app.state.blocks,
     )
+    response.headers["Location"] = f"/api/v1/groups/{group_id}/members/{member.user_id}"
     return MemberOut(user_id=member.user_id, role=member.role, joined_at=member.joined_at)
 
 
@@ -128,7 +137,8 @@ def post_message(
         request.app.state.blocks,
     )
     out = message_out(message, viewer).model_dump(mode="json")
-    return JSONResponse(out, status_code=201 if created else 200)
+    location = f"/api/v1/groups/{group_id}/messages?after={message.seq - 1}&limit=1"
+    return JSONResponse(out, status_code=201 if created else 200, headers={"Location": location})
 
 
 @router.get("/{group_id}/messages")

@@ -54,6 +54,7 @@ def _store(request: Request) -> ObjectStore:
 )
 async def upload(
     request: Request,
+    response: Response,
     viewer: ViewerId,
     conversation_id: uuid.UUID | None = None,
     group_id: uuid.UUID | None = None,
@@ -99,11 +100,13 @@ async def upload(
             return AttachmentOut.of(attachment, crud.participant_ids(session, attachment.id))
 
     try:
-        return await anyio.to_thread.run_sync(record, received)
+        out = await anyio.to_thread.run_sync(record, received)
     except Exception:
         # Not recorded: the blob would be an orphan. Cleanup would find it, but why wait.
         await anyio.to_thread.run_sync(store.remove, original_key(received.media_id))
         raise
+    response.headers["Location"] = f"/api/v1/media/{received.media_id}"
+    return out
 
 
 def _expiry(seconds: int) -> datetime:

@@ -53,7 +53,12 @@ def send(body: SendMessage, request: Request, viewer: ViewerId, session: Session
         session, viewer, body, max_ciphertext_bytes=settings.max_ciphertext_bytes
     )
     out = message_out(message, viewer)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    # A retry answers 200 with the message stored before; both say where it lives.
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/messages/{message.id}"},
+    )
 
 
 @router.get("/messages/{message_id}")

@@ -17,14 +17,20 @@ MAX_TARGETS_PER_USER = 10
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def register(
-    body: PushTargetRequest, viewer: ViewerId, session: SessionDep, request: Request
+    body: PushTargetRequest,
+    viewer: ViewerId,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> PushTargetOut:
     """Register an endpoint; the answer carries its signing secret, shown only this once."""
     if body.url.startswith("http://") and not request.app.state.settings.push_allow_http:
         raise Problem(422, "https-required", "Push endpoints must use https")
     if len(crud.push_targets(session, viewer)) >= MAX_TARGETS_PER_USER:
         raise Problem(409, "too-many-targets", f"At most {MAX_TARGETS_PER_USER} push targets")
-    return PushTargetOut.of(crud.add_push_target(session, viewer, body.url), with_secret=True)
+    target = crud.add_push_target(session, viewer, body.url)
+    response.headers["Location"] = f"/api/v1/notifications/push-targets/{target.id}"
+    return PushTargetOut.of(target, with_secret=True)
 
 
 @router.get("")

@@ -20,8 +20,11 @@ def list_contacts(viewer: ViewerId, session: SessionDep) -> list[ProfileOut]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def add_contact(body: ContactRequest, viewer: ViewerId, session: SessionDep) -> ProfileOut:
+def add_contact(
+    body: ContactRequest, viewer: ViewerId, session: SessionDep, response: Response
+) -> ProfileOut:
     profile = crud.add_contact(session, viewer, body.user_id)
+    response.headers["Location"] = f"/api/v1/users/{profile.user_id}"
     return ProfileOut.of(profile, crud.shares_email_with(session, profile.user_id, viewer))
 
 

@@ -29,7 +29,11 @@ def publish(
         session, viewer, device_id, body.algorithm, body.public_key
     )
     out = DeviceKeyOut.model_validate(key, from_attributes=True)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/users/me/devices/{device_id}"},
+    )
 
 
 @router.get("/me/devices")

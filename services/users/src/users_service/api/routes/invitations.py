@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from users_service import crud
 from users_service.api.deps import SessionDep, ViewerId
@@ -17,10 +17,15 @@ router = APIRouter(prefix="/api/v1/invitations", tags=["invitations"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(
-    body: InvitationRequest, viewer: ViewerId, session: SessionDep, request: Request
+    body: InvitationRequest,
+    viewer: ViewerId,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> InvitationOut:
     ttl = timedelta(seconds=request.app.state.settings.invitation_ttl_seconds)
     invitation = crud.create_invitation(session, viewer, body.invitee_id, body.message, ttl)
+    response.headers["Location"] = f"/api/v1/invitations/{invitation.id}"
     return InvitationOut.of(invitation)
 
 
