@@ -105,3 +105,25 @@ def test_the_check_is_a_lookup_not_a_cost() -> None:
         revocations.refusal(user, now)
     per_check = (time.perf_counter() - started) / 100_000
     assert per_check < 20e-6, per_check  # generous for a loaded 2-core machine
+
+
+def test_an_ended_session_refuses_its_tokens_only_until_they_expire_anyway() -> None:
+    revocations, user = RevocationList(), str(uuid.uuid4())
+    ended, other = str(uuid.uuid4()), str(uuid.uuid4())
+    revocations.apply(
+        "user.session_revoked",
+        {"user_id": user, "session_id": ended, "expires_at": time.time() + 60},
+    )
+    assert revocations.refusal(user, time.time(), ended) == "session ended; log in again"
+    assert revocations.refusal(user, time.time(), other) is None  # another login lives on
+    assert revocations.refusal(user, time.time()) is None  # a token without sid: cut-offs only
+    # A lapsed entry is dropped at the next change; a snapshot carries the current ones.
+    revocations.apply(
+        "user.session_revoked",
+        {"user_id": user, "session_id": other, "expires_at": time.time() - 1},
+    )
+    revocations.apply("user.session_revoked", {"user_id": user, "session_id": "x"})
+    assert other not in revocations.sessions
+    revocations.replace({"suspended": [], "not_before": {}, "sessions": {"s": time.time() + 9}})
+    assert revocations.refusal(user, time.time(), "s") is not None
+    assert revocations.refusal(user, time.time(), ended) is not None  # kept until it lapses
