@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from auth_service.core.keys import generate_ed25519_pem
 from auth_service.main import create_app as create_auth_app
 from groups_service.core.config import Settings as GroupsSettings
 from groups_service.main import create_app as create_groups_app
+from media_service.core.config import Settings as MediaSettings
+from media_service.main import create_app as create_media_app
 from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
@@ -38,7 +41,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     redis_url, amqp_url = require_redis(), require_rabbitmq()
     run = uuid.uuid4().hex[:8]
     exchange, prefix = f"test.events.{run}", f"test-sec-{run}:"
-    queues = [f"test.sec.{name}.{run}" for name in ("auth", "users", "messages", "groups")]
+    queues = [
+        f"test.sec.{name}.{run}"
+        for name in ("auth", "users", "messages", "groups", "media", "media-members")
+    ]
     keys: Path = tmp_path_factory.mktemp("keys")
     (keys / "k1.pem").write_bytes(generate_ed25519_pem())
     common = {"amqp_url": amqp_url, "events_exchange": exchange, "internal_token": SERVICE_TOKEN}
@@ -47,12 +53,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         fresh_database("users") as users_db,
         fresh_database("messages") as messages_db,
         fresh_database("groups") as groups_db,
+        fresh_database("media") as media_db,
     ):
         for package, url in (
             ("auth_service", auth_db),
             ("users_service", users_db),
             ("messages_service", messages_db),
             ("groups_service", groups_db),
+            ("media_service", media_db),
         ):
             upgrade_head(package, url)
         auth_app = create_auth_app(
@@ -86,6 +94,22 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     "groups": create_groups_app(
                         GroupsSettings(database_url=groups_db, events_queue=queues[3], **judges)
                     ),
+                    # Its block check runs before a byte of an upload is read or stored, so
+                    # these tests need no object store (one bucket name, made if MinIO runs).
+                    "media": create_media_app(
+                        MediaSettings(
+                            database_url=media_db,
+                            events_queue=queues[4],
+                            memberships_queue=queues[5],
+                            s3_endpoint_url=os.environ.get(
+                                "MP_S3_ENDPOINT", "http://127.0.0.1:19000"
+                            ),
+                            s3_access_key=os.environ.get("MP_S3_ACCESS_KEY", "platform"),
+                            s3_secret_key=os.environ.get("MP_S3_SECRET_KEY", "platform-secret"),
+                            s3_bucket="tsec-media",
+                            **judges,
+                        )
+                    ),
                     "websocket": create_websocket_app(
                         WebsocketSettings(
                             redis_url=redis_url,
@@ -103,6 +127,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     LiveServer(apps["messages"]) as messages,
                     LiveServer(apps["groups"]) as groups,
                     LiveServer(apps["websocket"]) as websocket,
+                    LiveServer(apps["media"]) as media,
                 ):
                     for app in apps.values():
                         for feed_name in ("revocation_feed", "block_feed"):
@@ -119,6 +144,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                         "messages": messages.url,
                         "groups": groups.url,
                         "websocket": websocket.url,
+                        "media": media.url,
                     }
                     yield Platform(urls=urls, apps=apps, redis_prefix=prefix)
         ws_queues = [f"test.sec.ws.{run}.r0", f"test.sec.ws-erasure.{run}"]

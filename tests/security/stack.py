@@ -70,7 +70,7 @@ class Platform:
 
     def wait_block_known(self, owner: Person, other: Person) -> None:
         """Until every block judge's list has the block (the feed: about a millisecond)."""
-        for name in ("groups", "websocket"):
+        for name in ("groups", "websocket", "media"):
             blocks = self.apps[name].state.blocks
             wait_for(lambda blocks=blocks: blocks.blocks(owner.id, other.id), timeout=5)
 

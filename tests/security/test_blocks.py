@@ -184,3 +184,15 @@ def test_a_block_holds_for_contacts_invitations_and_receipts(platform: Platform)
         platform.url("messages", f"/api/v1/messages/{message_id}"), headers=carol.headers
     ).json()
     assert seen["read_at"] is None, "the receipt crossed the block"
+
+
+def test_a_file_is_not_shared_across_a_block(platform: Platform) -> None:
+    alice, bob, carol, _ = blocked_trio(platform)
+    upload = platform.http.post(
+        platform.url("media", "/api/v1/media/upload"),
+        params={"participant_id": [bob.id, alice.id]},
+        files={"file": ("x.txt", b"hello", "text/plain")},
+        headers=carol.headers,
+    )
+    assert upload.status_code == 403, upload.text
+    assert upload.json()["type"] == "urn:messaging:problem:blocked"
