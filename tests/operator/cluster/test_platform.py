@@ -26,7 +26,7 @@ EXPECTED_CHILDREN = {
     "StatefulSet": 4,
     "Service": 13,
     "ConfigMap": 8,
-    "Secret": 10,
+    "Secret": 11,  # with the service credential (<platform>-internal)
     "Job": 7,  # 5 migrations + database provisioning + bucket
     "PodDisruptionBudget": 8,
     "HTTPRoute": 9,
