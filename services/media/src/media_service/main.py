@@ -16,7 +16,7 @@ from messaging_kit.tokens import JwksKeys, TokenVerifier
 from media_service import SERVICE
 from media_service.api.routes import media
 from media_service.core.config import Settings, get_settings
-from media_service.core.storage import ObjectStore
+from media_service.core.storage import PART_SIZE, ObjectStore
 from media_service.core.upload import FRAMING_ALLOWANCE
 from media_service.erasure import erasure_handler_for
 from media_service.export import exporter
@@ -79,11 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Attachments: streamed uploads, presigned downloads, thumbnails.",
     )
     app.state.settings = settings
-    # The upload streams up to MAX_UPLOAD_BYTES and checks that itself (upload-too-large); the
-    # kit's limit for that one path sits just above it, every other route keeps the default.
-    allow_larger_bodies(
-        app, "/api/v1/media/upload", settings.max_upload_bytes + 2 * FRAMING_ALLOWANCE
-    )
+    # The upload streams up to MAX_UPLOAD_BYTES and checks that itself (upload-too-large),
+    # reading up to a part ahead of its check; the kit's limit for that one path is a backstop
+    # a part above it (so the upload's own answer comes first), every other route keeps the
+    # default.
+    upload_limit = settings.max_upload_bytes + PART_SIZE + 2 * FRAMING_ALLOWANCE
+    allow_larger_bodies(app, "/api/v1/media/upload", upload_limit)
     app.state.db = db
     app.state.store = store
     app.state.relay = relay
