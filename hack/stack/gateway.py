@@ -30,7 +30,15 @@ from typing import Any
 
 import httpx
 import yaml
-from gateway_config import BIND_ADDRESS, CONTROLLER, GATEWAY_GROUP, Table, build_table, render
+from gateway_config import (
+    BIND_ADDRESS,
+    CONTROLLER,
+    GATEWAY_GROUP,
+    Table,
+    build_table,
+    error_files,
+    render,
+)
 
 HAPROXY = "/usr/sbin/haproxy"  # Debian's package
 log = logging.getLogger("gateway")
@@ -214,6 +222,11 @@ class HAProxy:
     def apply(self, text: str) -> None:
         if self.config.exists() and self.config.read_text() == text and self.running():
             return
+        for name, content in error_files().items():  # problem+json errors of its own
+            path = self.state / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_bytes() != content:
+                path.write_bytes(content)
         candidate = self.state / "haproxy.cfg.new"
         candidate.write_text(text)
         check = subprocess.run(  # noqa: S603 - our own binary and file

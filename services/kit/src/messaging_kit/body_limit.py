@@ -1,10 +1,18 @@
 """Every request body has a limit, enforced while it is read, chunked or not.
 
 A pure ASGI middleware (in every service through `create_app`): a Content-Length over the
-limit is answered 413 before a byte is read (with `Expect: 100-continue` the client never
-sends it); otherwise the bytes are counted as they stream in, and the moment they pass the
-limit the read fails and the client gets the same 413 `payload-too-large` problem, whatever
-the route was doing with the body. Nothing past the limit is buffered or parsed.
+limit is answered 413 before a byte is read when the client waits for `100 Continue`;
+otherwise the bytes are counted as they stream in, and the moment they pass the limit the read
+fails and the client gets the same 413 `payload-too-large` problem, whatever the route was
+doing with the body. Nothing past the limit is buffered or parsed.
+
+Whenever a service answers before it has read the whole body (this 413, media's own
+upload-too-large, a 415 after sniffing a file's first bytes...), what the client is still
+sending is first read and thrown away, up to `DRAIN_MAX_BYTES` or `DRAIN_MAX_SECONDS` (nginx
+calls it discarding the body): a server that closes with unread bytes resets the connection,
+and a proxy in front (the gateway) then often loses the answer and closes the client's
+connection instead of passing the 413 on. A client waiting for `100 Continue` that has not
+started sending is answered at once.
 
 The limit is the service's `MAX_BODY_BYTES` setting (1 MiB unless the service says
 otherwise); a route that takes more (media's streamed upload, which checks its own size as it
@@ -15,11 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from messaging_kit.problems import problem_response
 
 DEFAULT_LIMIT = 1024 * 1024
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+DRAIN_MAX_SECONDS = 2.0
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - a condition, like the standard library's
@@ -61,33 +72,47 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope)
-        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
+            if headers.get(b"expect", b"").lower() != b"100-continue":
+                await drain(receive)  # it is sending anyway: take it off the wire first
             await too_large(limit, scope, f"the body is {int(length)} bytes")(scope, receive, send)
             return
         received = 0
         exceeded = False
         started = False
+        expects_continue = headers.get(b"expect", b"").lower() == b"100-continue"
+        # Whether the client may still be sending: a body is announced and not all read.
+        pending = bool(length and length != b"0") or b"transfer-encoding" in headers
+        body_started = False
 
         async def counted_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, pending, body_started
             if exceeded:
                 raise BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
+                body_started = True
+                pending = bool(message.get("more_body", False))
                 received += len(message.get("body", b""))
                 if received > limit:
                     exceeded = True
                     raise BodyTooLarge
+            else:
+                pending = False
             return message
 
         async def guarded_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, pending
             if exceeded and not started:
                 # Whatever the app made of the failed read (a 400, a 500), the answer is 413.
                 return
             if message["type"] == "http.response.start":
                 started = True
+                if pending and (body_started or not expects_continue):
+                    pending = False
+                    await drain(receive)  # answered early: take the rest off the wire first
             await send(message)
 
         try:
@@ -98,5 +123,19 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not started:
+            await drain(receive)
             response = too_large(limit, scope, f"the body passed {limit} bytes while read")
             await response(scope, receive, send)
+
+
+async def drain(receive: Receive) -> None:
+    """Read and discard the rest of the body, within a bound of bytes and time."""
+    drained = 0
+    with anyio.move_on_after(DRAIN_MAX_SECONDS):
+        while drained <= DRAIN_MAX_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
