@@ -111,6 +111,16 @@ build_all() {
   local name
   for name in debian python nginx; do rootfs_image "$name"; done
   uv_image
+  forget_old_bases
+}
+
+# Untag bases of earlier recipes: images built on them keep their layers, the store its space.
+forget_old_bases() {
+  local current old
+  current=" $(for name in debian python nginx uv; do ref "$name"; done | tr '\n' ' ') "
+  buildah images --format '{{.Name}}:{{.Tag}}' | grep "^$PREFIX/" | while read -r old; do
+    [[ $current == *" $old "* ]] || buildah rmi "$old" >/dev/null 2>&1 || true
+  done
 }
 
 list() {
