@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.erasure_consumer import BrokerErasureConsumer
 from messaging_kit.events.broker import connect
+from messaging_kit.redis_durability import durable_redis_check
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from websocket_service import SERVICE
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.service_version,
         routers=[ws.router],
         readiness={
-            "redis": sync_redis.ping,
+            # Streams and de-duplication keys live only in Redis: it must keep them.
+            "redis": durable_redis_check(sync_redis, require_aof=settings.redis_require_aof),
             "broker": lambda: broker_check(settings.amqp_url),
         },
         on_startup=[start_hub, ingest.start, erasure.start],
