@@ -140,6 +140,13 @@ EOF
   # pg_ctl daemonizes postgres itself; setsid keeps it out of our process group.
   as_pg setsid "$PG_BIN/pg_ctl" start -D "$PGDATA" -l "$(postgres_log)" -W -s </dev/null 9>&- \
     || die "postgres: pg_ctl start failed; see $(postgres_log)"
+  # pg_ctl -W returns before the postmaster wrote its pid file; until it has, `await` would take
+  # the server for one that exited (seen after an immediate stop, when recovery runs first).
+  local i
+  for i in $(seq 50); do
+    [ -n "$(postgres_pid)" ] && break
+    sleep 0.1
+  done
 }
 postgres_stop() {
   pg_paths
