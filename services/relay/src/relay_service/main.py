@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.events.broker import connect
+from messaging_kit.redis_client import redis_client as redis_client_for
 from messaging_kit.redis_durability import durable_redis_check
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
@@ -22,7 +22,7 @@ def broker_check(amqp_url: str) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    client = redis_client_for(settings.redis_url, socket_timeout=5)
     queues = OfflineQueues(
         client,
         RelayKeys(settings.redis_key_prefix),
