@@ -19,8 +19,8 @@
 # only (hack/test.sh and .ci/run use them). A server that already runs keeps its settings: `up` says
 # when they differ from the ones asked for, and `restart` applies them.
 # Ports: MP_PG_PORT, MP_REDIS_PORT, MP_AMQP_PORT, MP_S3_PORT, MP_SMTP_PORT (and MP_RMQ_DIST_PORT,
-# MP_RMQ_EPMD_PORT, MP_S3_CONSOLE_PORT) move a server; with another MP_CACHE that is a private
-# set of servers beside the shared one.
+# MP_RMQ_EPMD_PORT, MP_S3_CONSOLE_PORT; MP_RMQ_NODE_SUFFIX names the RabbitMQ node apart) move a
+# server; with another MP_CACHE that is a private set of servers beside the shared one.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -177,12 +177,47 @@ EOF
   else
     # Every write reaches the append-only file before its reply (a killed server loses nothing),
     # fsynced every second (a machine crash loses at most the last second).
-    printf '%s\n' 'save ""' 'appendonly yes' 'appendfsync everysec' \
+    local aof=yes
+    # Data from the fast settings (a snapshot, no append-only file yet): Redis started with
+    # appendonly yes would ignore the snapshot and come up empty. So it starts from the
+    # snapshot and switches the file on once up (redis_ready_hook), which writes the data to it.
+    # An append-only file left from an earlier durable run is older than that snapshot: drop it.
+    if [ -s "$d/data/dump.rdb" ] && [ "$(cat "$d/profile" 2>/dev/null)" != durable ]; then
+      rm -rf "$d/data/appendonlydir"
+      aof=no
+      touch "$d/switch-on-aof"
+    fi
+    printf '%s\n' 'save ""' "appendonly $aof" 'appendfsync everysec' \
       'aof-use-rdb-preamble yes' >>"$d/redis.conf"
   fi
+  echo "$PROFILE" >"$d/profile"
   spawn "$(redis_log)" redis-server "$d/redis.conf" >"$d/redis.pid"
 }
-redis_stop() { redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || kill "$(redis_pid)"; }
+redis_ready_hook() {
+  local d i
+  d=$(redis_dir)
+  [ -f "$d/switch-on-aof" ] || return 0
+  log "redis: writing the snapshot's data to a new append-only file"
+  redis-cli -h "$HOST" -p "$REDIS_PORT" config set appendonly yes >/dev/null
+  for i in $(seq 600); do
+    redis-cli -h "$HOST" -p "$REDIS_PORT" info persistence | grep -q '^aof_rewrite_in_progress:0' \
+      && [ -d "$d/data/appendonlydir" ] && break
+    sleep 0.1
+  done
+  rm -f "$d/switch-on-aof"
+}
+# Redis refuses to shut down while it writes its first append-only file (appendonly switched on
+# live): ask again until it has, rather than leave it running. SAVE writes a snapshot even with
+# the durable settings (no snapshots of their own), so the fast settings start from the data too.
+redis_stop() {
+  local out i
+  for i in $(seq 100); do
+    out=$(redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown save 2>&1) || break
+    [[ $out == *"Errors trying to SHUTDOWN"* ]] || return 0
+    sleep 0.3
+  done
+  kill "$(redis_pid)"
+}
 
 rmq_dir() { echo "$INFRA/rabbitmq"; }
 # Everything RabbitMQ and its CLI read comes from here, never from /etc/rabbitmq or ~/.erlang.cookie:
@@ -428,7 +463,10 @@ cmd_up() {
       down) log "starting ${LABEL[$s]} on $("${s}_addr")"; "${s}_start"; started+=("$s") ;;
     esac
   done
-  for s in "${started[@]}"; do await "$s"; done
+  for s in "${started[@]}"; do
+    await "$s"
+    if [ "$s" = redis ] && [ "$PROFILE" = durable ]; then redis_ready_hook; fi
+  done
   log "infrastructure up in $((SECONDS - t0))s; settings: source $ENV_FILE (or eval \"\$(hack/infra.sh env)\")"
   if [ "$PROFILE" = fast ]; then
     log "MP_INFRA_FAST=1: stores started here use the fast settings, not durable (a crash loses" \

@@ -4,11 +4,11 @@ acknowledged (201) with what is stored (messages' PostgreSQL, and the receiver's
 stream in Redis, which a resume replays) and what the receiver saw:
 0 lost, 0 duplicated, recovery time reported (pytest's summary prints the table).
 
-PostgreSQL and Redis are private to the run (hack/infra.sh on their own ports and data
-folders, its default durable settings; CRASH_FAST_STORES=1 uses the fast test settings instead,
-to show what they lose). PostgreSQL is stopped immediately (no checkpoint, as a crash), Redis,
-messages and websocket get SIGKILL. RabbitMQ is the shared broker (never killed here), with
-an exchange and queues of this run. About a minute.
+PostgreSQL, Redis and RabbitMQ are private to the run (hack/infra.sh on their own ports and
+data folders, its default durable settings; CRASH_FAST_STORES=1 uses the fast test settings
+instead, to show what they lose), so killing them disturbs no one. PostgreSQL is stopped
+immediately (no checkpoint, as a crash); Redis, RabbitMQ, messages and websocket get SIGKILL.
+About two minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from crash.harness import (
     table,
 )
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import delete_broker_objects, free_port, require_rabbitmq
+from messaging_kit.testing import free_port
 from messaging_kit.testing_stores import PrivateStores
 from messaging_kit.testing_tokens import TokenIssuer, jwks_server
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(300)]
 
-TARGETS = ("postgres", "redis", "messages", "websocket")
+TARGETS = ("postgres", "redis", "rabbitmq", "messages", "websocket")
 STEADY_SECONDS = 3.0  # traffic between kills
 RECOVERY_LIMIT = 45.0
 RATE = 20.0
@@ -51,7 +51,7 @@ def stores(tmp_path: Path) -> Iterator[PrivateStores]:
     fast = os.environ.get("CRASH_FAST_STORES") == "1"
     stores = PrivateStores(tmp_path / "stores", fast=fast)
     try:
-        stores.up("postgres", "redis")
+        stores.up("postgres", "redis", "rabbitmq")
         yield stores
     finally:
         stores.down()
@@ -87,7 +87,7 @@ def streamed_ids(redis_url: str, stream: str) -> list[str]:
 def test_nothing_acknowledged_is_lost_or_duplicated_when_a_store_or_service_crashes(
     stores: PrivateStores, tmp_path: Path
 ) -> None:
-    amqp_url = require_rabbitmq()
+    amqp_url = stores.amqp_url
     run = uuid.uuid4().hex[:8]
     exchange = f"crash.events.{run}"
     replica = f"crash{run}"
@@ -218,4 +218,3 @@ def test_nothing_acknowledged_is_lost_or_duplicated_when_a_store_or_service_cras
             receiver.stopping.set()
         for service in services.values():
             service.stop()
-        delete_broker_objects(amqp_url, exchanges=(exchange,), queues=queues)

@@ -35,6 +35,9 @@ def test_a_redis_without_append_only_file_fails_the_check_until_it_keeps_one(
 
     fast_redis.config_set("appendonly", "yes")  # switched on live: Redis writes the file first
     deadline = time.monotonic() + 20
-    while fast_redis.info("persistence")["aof_enabled"] != 1 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        info = fast_redis.info("persistence")
+        if info["aof_enabled"] == 1 and not info["aof_rewrite_in_progress"]:
+            break
         time.sleep(0.05)
     check()

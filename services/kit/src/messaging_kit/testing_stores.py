@@ -1,4 +1,5 @@
-"""Private PostgreSQL and Redis servers for tests that crash them (never the shared ones).
+"""Private PostgreSQL, Redis and RabbitMQ servers for tests that crash them (never the shared
+ones).
 
 They are started by hack/infra.sh itself, with its own settings (durable unless
 MP_INFRA_FAST=1 is passed), on free loopback ports and under a cache folder of their own, so
@@ -8,6 +9,7 @@ packages `make infra-up` installs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,17 +35,23 @@ def _free_port() -> int:
 
 
 class PrivateStores:
-    """hack/infra.sh up/down for PostgreSQL and Redis under `cache`, plus ways to crash them."""
+    """hack/infra.sh up/down for PostgreSQL, Redis and RabbitMQ under `cache`, plus ways to
+    crash them."""
 
     def __init__(self, cache: Path, *, fast: bool = False) -> None:
         self.script = _repo_root() / "hack" / "infra.sh"
         self.pg_port = _free_port()
         self.redis_port = _free_port()
+        self.amqp_port = _free_port()
         self.env = {
             **os.environ,
             "MP_CACHE": str(cache),
             "MP_PG_PORT": str(self.pg_port),
             "MP_REDIS_PORT": str(self.redis_port),
+            "MP_AMQP_PORT": str(self.amqp_port),
+            "MP_RMQ_DIST_PORT": str(_free_port()),
+            "MP_RMQ_EPMD_PORT": str(_free_port()),
+            "MP_RMQ_NODE_SUFFIX": f"-{self.amqp_port}",
         }
         self.env.pop("MP_INFRA_FAST", None)
         if fast:
@@ -58,6 +66,10 @@ class PrivateStores:
     @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://platform:platform@127.0.0.1:{self.amqp_port}/%2F"
 
     def _infra(self, *args: str, check: bool = True) -> str:
         result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
@@ -96,7 +108,7 @@ class PrivateStores:
         return int(row[2]) if row[2].isdigit() else 0
 
     def kill(self, service: str) -> None:
-        """Redis: SIGKILL. PostgreSQL: an immediate stop (no checkpoint; WAL replay on start),
+        """Redis, RabbitMQ: SIGKILL. PostgreSQL: an immediate stop (no checkpoint; WAL replay on start),
         as a SIGKILL of the postmaster would leave its backends holding the data folder."""
         if service == "postgres":
             pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl"
@@ -117,7 +129,16 @@ class PrivateStores:
                 time.sleep(0.05)
 
     def down(self) -> None:
-        self._infra("down", "postgres", "redis", check=False)
+        pids = [self.pid(s) for s in ("postgres", "redis", "rabbitmq")]
+        self._infra("down", "postgres", "redis", "rabbitmq", check=False)
+        # A server that refused to stop (Redis while it writes its first append-only file)
+        # would outlive the test: these are ours, started above.
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                ours = any(name in command for name in (b"redis", b"postgres", b"beam"))
+                if pid and ours:
+                    os.kill(pid, signal.SIGKILL)
         if not self.pg_data.is_relative_to(self.cache):  # as root: outside the cache folder
             shutil.rmtree(self.pg_data.parent, ignore_errors=True)
         shutil.rmtree(self.cache, ignore_errors=True)
