@@ -108,8 +108,8 @@ class PrivateStores:
         return int(row[2]) if row[2].isdigit() else 0
 
     def kill(self, service: str) -> None:
-        """Redis, RabbitMQ: SIGKILL. PostgreSQL: an immediate stop (no checkpoint; WAL replay on start),
-        as a SIGKILL of the postmaster would leave its backends holding the data folder."""
+        """Redis, RabbitMQ: SIGKILL. PostgreSQL: an immediate stop (no checkpoint; WAL replay on
+        start), as a SIGKILL of the postmaster would leave its backends holding the data."""
         if service == "postgres":
             pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl"
             argv = [pg_ctl, "stop", "-D", str(self.pg_data), "-m", "immediate", "-w", "-s"]
