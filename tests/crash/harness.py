@@ -57,16 +57,19 @@ class Service:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 60, path: str = "/health") -> None:
         deadline = time.monotonic() + timeout
+        answer = ""
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited: {self.tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                response = httpx.get(f"{self.url}{path}", timeout=3)
+                if response.status_code == 200:
                     return
+                answer = response.text
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not healthy within {timeout}s: {self.tail()}")
+        raise RuntimeError(f"{self.name}{path} not 200 within {timeout}s: {answer} {self.tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, in-flight requests die with it."""
