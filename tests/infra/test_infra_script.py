@@ -136,3 +136,23 @@ def test_stores_are_durable_by_default_and_fast_only_when_asked(private_infra: A
         "postgres": "fast",
         "redis": "fast",
     }
+
+
+def test_redis_keeps_its_data_across_a_change_of_settings_and_a_kill(private_infra: Any) -> None:
+    env, run = private_infra
+
+    def client() -> redis.Redis:
+        return redis.Redis(port=int(env["MP_REDIS_PORT"]), decode_responses=True)
+
+    run("up", "redis", MP_INFRA_FAST="1")
+    client().set("written-fast", "1")
+    # To durable: Redis started with appendonly yes would ignore the snapshot and come up empty.
+    run("restart", "redis")
+    assert client().get("written-fast") == "1"
+    client().set("written-durable", "1")
+    status = {row.split()[0]: row.split() for row in _status(env)}
+    os.kill(int(status["redis"][2]), 9)  # acknowledged a moment ago, no snapshot since
+    run("up", "redis")
+    assert client().mget("written-fast", "written-durable") == ["1", "1"]
+    run("restart", "redis", MP_INFRA_FAST="1")  # and back to fast
+    assert client().mget("written-fast", "written-durable") == ["1", "1"]
