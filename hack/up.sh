@@ -142,7 +142,8 @@ kubectl get services,httproutes,gateways -n "$NAMESPACE"
 echo
 hack/stack/stack.sh status || true
 # What a crash of a store would cost: durable, unless the stores were started with MP_INFRA_FAST=1.
-STORES=$(hack/infra.sh status 2>/dev/null | awk '$1 == "postgres" || $1 == "redis" {printf "%s %s  ", $1, $5}')
+STORES=$({ hack/infra.sh status 2>/dev/null || true; } |
+  awk '$1 == "postgres" || $1 == "redis" {printf "%s %s  ", $1, $5}')
 cat <<EOF
 
 Everything listens on 127.0.0.1 only.
