@@ -339,8 +339,9 @@ postgres_profile() {
 }
 redis_profile() {
   local aof fsync
-  aof=$(redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null | sed -n 2p)
-  fsync=$(redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendfsync 2>/dev/null | sed -n 2p)
+  aof=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null || true; } | sed -n 2p)
+  fsync=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendfsync 2>/dev/null || true; } |
+    sed -n 2p)
   case $aof:$fsync in
     yes:everysec | yes:always) echo durable ;; no:*) echo fast ;; :) echo '?' ;; *) echo mixed ;;
   esac
