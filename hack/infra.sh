@@ -15,8 +15,8 @@
 # Settings: durable by default (PostgreSQL fsync and synchronous_commit on, Redis append-only file
 # fsynced every second), so what a service acknowledged survives a crash of the store.
 # MP_INFRA_FAST=1 asks for the fast, non-durable settings instead (PostgreSQL fsync,
-# synchronous_commit and full_page_writes off; Redis without persistence): for throwaway test data
-# only (hack/test.sh and .ci/run use them). A server that already runs keeps its settings: `up` says
+# synchronous_commit and full_page_writes off; Redis with no append-only file, a snapshot at most
+# every 60 s): for throwaway test data only (hack/test.sh and .ci/run use them). A server that already runs keeps its settings: `up` says
 # when they differ from the ones asked for, and `restart` applies them.
 # Ports: MP_PG_PORT, MP_REDIS_PORT, MP_AMQP_PORT, MP_S3_PORT, MP_SMTP_PORT (and MP_RMQ_DIST_PORT,
 # MP_RMQ_EPMD_PORT, MP_S3_CONSOLE_PORT; MP_RMQ_NODE_SUFFIX names the RabbitMQ node apart) move a
@@ -339,7 +339,8 @@ postgres_profile() {
 }
 redis_profile() {
   local aof fsync
-  aof=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null || true; } | sed -n 2p)
+  aof=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null || true; } |
+    sed -n 2p)
   fsync=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendfsync 2>/dev/null || true; } |
     sed -n 2p)
   case $aof:$fsync in
