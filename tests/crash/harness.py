@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -155,6 +156,7 @@ class Receiver(threading.Thread):
         super().__init__(daemon=True, name="crash-receiver")
         self.url, self.token = url, token
         self.seen: list[str] = []  # message ids of message.created, in arrival order
+        self.seqs: list[int] = []  # their seq (the conversation's order), in arrival order
         self.seen_at: dict[str, float] = {}
         self.cursor: str | None = None
         self.connected = threading.Event()
@@ -202,6 +204,7 @@ class Receiver(threading.Thread):
                 if event["type"] == "message.created":
                     message_id = event["data"]["message_id"]
                     self.seen.append(message_id)
+                    self.seqs.append(int(event["data"]["seq"]))
                     self.seen_at.setdefault(message_id, time.monotonic())
                 self.cursor = frame["cursor"]
 
@@ -219,6 +222,12 @@ class Row:
     duplicated: int = 0
     recovery_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def out_of_order(seqs: list[int]) -> int:
+    """Arrivals whose seq is not above the one before: one sender sends one at a time, so
+    every message must come after the previous one, live or replayed on resume."""
+    return sum(1 for before, after in itertools.pairwise(seqs) if after <= before)
 
 
 def recovery_seconds(sender: Sender, receiver: Receiver, killed_at: float) -> float | None:

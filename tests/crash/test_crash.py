@@ -30,6 +30,7 @@ from crash.harness import (
     Sender,
     Service,
     compare,
+    out_of_order,
     recovery_seconds,
     table,
 )
@@ -203,9 +204,10 @@ def test_nothing_acknowledged_is_lost_or_duplicated_when_a_store_or_service_cras
                 )
             )
         total = compare("all", acked_all, stored, list(receiver.seen), streamed, None)
+        disorder = out_of_order(receiver.seqs)
         total.notes.append(
             f"{sender.retries} retried sends, {receiver.reconnects} reconnects, "
-            f"{receiver.gaps} gaps"
+            f"{receiver.gaps} gaps, {disorder} out of order"
         )
         rows.append(total)
         settings = "fast test" if fast_stores() else "durable"
@@ -216,6 +218,7 @@ def test_nothing_acknowledged_is_lost_or_duplicated_when_a_store_or_service_cras
         assert not sender.refused, sender.refused
         assert total.acknowledged > 100, report
         assert (total.lost, total.duplicated) == (0, 0), report
+        assert disorder == 0, report  # resumes replay the gap in order
         assert all(r.recovery_seconds is not None for r in rows[:-1]), report
         assert set(stored) == acked_all, report  # nothing stored that was not acknowledged
     finally:
