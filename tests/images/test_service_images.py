@@ -41,6 +41,8 @@ def service_env(service: str, port: int, run_id: str) -> dict[str, str]:
         "JWKS_URL": f"http://127.0.0.1:{free_port()}/.well-known/jwks.json",
         "REDIS_URL": infra["MP_REDIS_URL"],
         "REDIS_KEY_PREFIX": f"images-{run_id}:",
+        # The tests' shared Redis may run the fast settings (MP_INFRA_FAST): no append-only file.
+        "REDIS_REQUIRE_AOF": "false",
     }
     if service in DATABASE_SERVICES:
         env["DATABASE_URL"] = f"{infra['MP_PG_URL'].rsplit('/', 1)[0]}/images_{service}_{run_id}"

@@ -84,3 +84,36 @@ def test_no_bucket_job_media_makes_its_bucket(platform):
     names = [j["metadata"]["name"] for j in build_infrastructure_jobs(platform)]
     assert len(names) == 1
     assert names[0].startswith("chat-postgres-setup-")
+
+
+def _container(objs, name):
+    sts = next(o for o in objs if o["kind"] == "StatefulSet" and o["metadata"]["name"] == name)
+    return sts["spec"]["template"]["spec"]["containers"][0]
+
+
+def _pg_settings(container):
+    args = container["args"]
+    assert args[::2] == ["-c"] * (len(args) // 2)
+    return dict(a.split("=", 1) for a in args[1::2])
+
+
+def test_managed_stores_are_durable_by_default(platform):
+    objs = build_infrastructure(platform)
+    assert _pg_settings(_container(objs, "chat-postgres")) == {
+        "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"
+    }  # fmt: skip
+    redis = " ".join(_container(objs, "chat-redis")["command"])
+    assert "--appendonly yes" in redis
+    assert "--appendfsync everysec" in redis
+
+
+def test_relaxed_durability_keeps_fsync_and_the_append_only_file(make_platform):
+    objs = build_infrastructure(
+        make_platform({"postgres": {"durability": "relaxed"}, "redis": {"durability": "relaxed"}})
+    )
+    assert _pg_settings(_container(objs, "chat-postgres")) == {
+        "fsync": "on", "synchronous_commit": "off", "full_page_writes": "on"
+    }  # fmt: skip
+    redis = " ".join(_container(objs, "chat-redis")["command"])
+    assert "--appendonly yes" in redis
+    assert "--appendfsync no" in redis

@@ -2,6 +2,8 @@
 # First start on an empty volume: initdb with POSTGRES_USER/POSTGRES_PASSWORD (password logins
 # over TCP, trust on the pod's own socket). Then postgres on every address of the pod.
 set -eu
+# Options alone (the operator's `args: [-c, fsync=on, ...]`) are the server's, as upstream.
+case "${1:-}" in -*) set -- postgres "$@" ;; esac
 if [ "${1:-}" = postgres ]; then
   shift
   if [ ! -s "$PGDATA/PG_VERSION" ]; then

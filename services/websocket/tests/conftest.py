@@ -280,6 +280,7 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                 events_exchange=exchange,
                 events_queue=queues[1],
                 redis_key_prefix=prefix,
+                redis_require_aof=False,  # the shared test Redis may run the fast settings
             )
             relay_app = create_relay_app(relay_settings)
             with (
@@ -323,6 +324,7 @@ def ws_settings(context: dict[str, Any], replica: str, **overrides: Any) -> Sett
         "queue_expires_seconds": 600,
         "heartbeat_seconds": 5,
         "presence_ttl_seconds": 3,
+        "redis_require_aof": False,  # the shared test Redis may run the fast settings
     }
     values.update(overrides)
     return Settings(**values)

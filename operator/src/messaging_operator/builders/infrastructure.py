@@ -139,6 +139,19 @@ def _statefulset(
     }
 
 
+# What a 2xx of the services stands on (services/EVENTS.md, "Durability"). relaxed keeps fsync on
+# (a crash never corrupts) but lets commits return before their WAL is flushed.
+def postgres_durability_args(durability: str) -> list[str]:
+    commit = "off" if durability == "relaxed" else "on"
+    settings = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": commit}
+    return [arg for name, value in settings.items() for arg in ("-c", f"{name}={value}")]
+
+
+# The append-only file takes every write before its reply (a killed Redis loses nothing);
+# everysec bounds a lost node to the last second, no leaves the flush to the kernel (~30 s).
+REDIS_APPENDFSYNC = {"durable": "everysec", "relaxed": "no"}
+
+
 def build_postgres(platform: Platform) -> list[dict[str, Any]]:
     backend = platform.spec.postgres
     if not backend.managed:
@@ -154,6 +167,7 @@ def build_postgres(platform: Platform) -> list[dict[str, Any]]:
             # A subdirectory: the volume's root may hold lost+found, which initdb refuses.
             {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
         ],
+        "args": postgres_durability_args(backend.durability),
         "readinessProbe": {
             "exec": {"command": ["pg_isready", "-U", "postgres"]},
             "periodSeconds": 5,
@@ -184,7 +198,8 @@ def build_redis(platform: Platform) -> list[dict[str, Any]]:
         "command": [
             "sh",
             "-c",
-            'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data',
+            'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data'
+            f" --appendfsync {REDIS_APPENDFSYNC[backend.durability]}",
         ],
         "env": [_secret_env("REDIS_PASSWORD", redis_secret_name(platform), "password")],
         "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
