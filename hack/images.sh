@@ -243,13 +243,31 @@ build_one() {
   [ "$DRY_RUN" = 1 ] || log "built $ref in $((SECONDS - started))s"
 }
 
+# IMAGE_JOBS builds at a time (default 2): a cold build waits mostly on downloads and layer
+# commits, so two overlap well on 2 cores. Each build's output goes to its own log, shown on failure.
 build() {
   prepare_local
-  local name
+  local name jobs=${IMAGE_JOBS:-2} logs failed=()
   for name in "$@"; do
     case $name in web) prepare_web_dist ;; minio) prepare_minio ;; esac
-    build_one "$name"
   done
+  if [ "$DRY_RUN" = 1 ] || [ "$jobs" -le 1 ]; then
+    for name in "$@"; do build_one "$name"; done
+    return 0
+  fi
+  logs=$(mktemp -d)
+  declare -A pids=()
+  for name in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    build_one "$name" >"$logs/$name.log" 2>&1 &
+    pids[$name]=$!
+  done
+  for name in "$@"; do
+    if ! wait "${pids[$name]}"; then failed+=("$name"); fi
+    grep -v 'level=warning msg="SHELL is not supported' "$logs/$name.log" >&2 || true
+  done
+  rm -rf "$logs"
+  ((${#failed[@]} == 0)) || die "these images failed to build: ${failed[*]} (their output is above)"
 }
 
 sizes() {
