@@ -42,11 +42,11 @@ cluster-down: ## stop the local control plane
 cluster-status:
 	hack/cluster.sh status
 
-test: setup ## run every suite (needs `make infra-up cluster-up`; tests say so when a part is down)
+test: setup images ## run every suite (needs `make infra-up cluster-up`; tests say so when a part is down)
 	hack/test.sh $(PYTEST_ARGS)
 
 test-unit: setup ## only the suites that need no servers
-	$(UV) run pytest -m "not infra and not cluster" $(PYTEST_ARGS)
+	$(UV) run pytest -m "not infra and not cluster and not images" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .
@@ -57,7 +57,7 @@ format:
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
 
-images: ## build the operator and service images (needs a Docker engine)
+images: ## build every image (operator, 8 services, web, legacy, managed infra); buildah without Docker
 	hack/images.sh build
 
 kind-up: ## on a Docker host: kind cluster + Gateway API + gateway + images + chart

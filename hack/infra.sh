@@ -6,9 +6,21 @@
 #   hack/infra.sh up [SERVICE...]    install what is missing, start what is down, wait until ready
 #   hack/infra.sh down [SERVICE...]  stop what runs (data kept)
 #     SERVICE: postgres redis rabbitmq minio smtp (default: all)
-#   hack/infra.sh status   table of what runs where
+#   hack/infra.sh restart [SERVICE...]  down, then up (applies changed settings; others using the
+#                                     server lose their connections)
+#   hack/infra.sh status   table of what runs where, with each store's settings (durable | fast)
 #   hack/infra.sh env      shell exports of the connection settings (also in $MP_CACHE/infra.env)
 #   hack/infra.sh psql|redis-cli|rabbitmqctl [ARGS...]   that client, pointed at our server
+#
+# Settings: durable by default (PostgreSQL fsync and synchronous_commit on, Redis append-only file
+# fsynced every second), so what a service acknowledged survives a crash of the store.
+# MP_INFRA_FAST=1 asks for the fast, non-durable settings instead (PostgreSQL fsync,
+# synchronous_commit and full_page_writes off; Redis with no append-only file, a snapshot at most
+# every 60 s): for throwaway test data only (hack/test.sh and .ci/run use them). A server that already runs keeps its settings: `up` says
+# when they differ from the ones asked for, and `restart` applies them.
+# Ports: MP_PG_PORT, MP_REDIS_PORT, MP_AMQP_PORT, MP_S3_PORT, MP_SMTP_PORT (and MP_RMQ_DIST_PORT,
+# MP_RMQ_EPMD_PORT, MP_S3_CONSOLE_PORT; MP_RMQ_NODE_SUFFIX names the RabbitMQ node apart) move a
+# server; with another MP_CACHE that is a private set of servers beside the shared one.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -17,24 +29,33 @@ INFRA="$MP_CACHE/infra"
 ENV_FILE="$MP_CACHE/infra.env"
 HOST=127.0.0.1
 
-PG_PORT=15432
+PG_PORT=${MP_PG_PORT:-15432}
 PG_BIN=/usr/lib/postgresql/15/bin
-REDIS_PORT=16379
-AMQP_PORT=15673
+REDIS_PORT=${MP_REDIS_PORT:-16379}
+AMQP_PORT=${MP_AMQP_PORT:-15673}
 # Erlang distribution for our node and a private epmd, so a distro RabbitMQ (5672/25672/4369)
 # on the same machine never sees or clashes with ours.
-RMQ_DIST_PORT=15674
-RMQ_EPMD_PORT=15675
-RMQ_NODE=messaging-platform@localhost
+RMQ_DIST_PORT=${MP_RMQ_DIST_PORT:-15674}
+RMQ_EPMD_PORT=${MP_RMQ_EPMD_PORT:-15675}
+RMQ_NODE=messaging-platform${MP_RMQ_NODE_SUFFIX:-}@localhost
 RMQ_SBIN=/usr/lib/rabbitmq/bin
-S3_PORT=19000
-S3_CONSOLE_PORT=19001
+S3_PORT=${MP_S3_PORT:-19000}
+S3_CONSOLE_PORT=${MP_S3_CONSOLE_PORT:-19001}
 S3_ACCESS_KEY=platform
 S3_SECRET_KEY=platform-secret
-SMTP_PORT=11025
+SMTP_PORT=${MP_SMTP_PORT:-11025}
 SMTP_MAILDIR="$MP_CACHE/smtp"
 
 SERVICES=(postgres redis rabbitmq minio smtp)
+
+# The settings profile asked for: durable (default) or fast (MP_INFRA_FAST=1, tests only).
+if [ "${MP_INFRA_FAST:-0}" = 1 ]; then PROFILE=fast; else PROFILE=durable; fi
+declare -A PROFILE_TEXT=(
+  [postgres:durable]="fsync=on, synchronous_commit=on, full_page_writes=on"
+  [postgres:fast]="fsync=off, synchronous_commit=off, full_page_writes=off"
+  [redis:durable]="appendonly yes, appendfsync everysec"
+  [redis:fast]="appendonly no, a snapshot at most every 60 s"
+)
 
 # ---------------------------------------------------------------------------------------------
 # small helpers
@@ -66,6 +87,10 @@ spawn() {
 pg_paths() {
   if [ "$(id -u)" = 0 ]; then
     PG_DIR="$(getent passwd postgres | cut -d: -f6)/messaging-platform"
+    # Another MP_CACHE (a private set of servers) gets a data folder of its own.
+    if [ "$MP_CACHE" != "${XDG_CACHE_HOME:-$HOME/.cache}/messaging-platform" ]; then
+      PG_DIR="$PG_DIR-$(printf %s "$MP_CACHE" | sha1sum | cut -c1-10)"
+    fi
   else
     PG_DIR="$INFRA/postgres"
   fi
@@ -98,20 +123,30 @@ postgres_start() {
     as_pg rm -f "$pw"
     echo "include_if_exists = 'messaging-platform.conf'" | as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
   fi
-  # Rewritten on every start so a changed setting here applies after `down` + `up`.
-  # fsync and friends are off: this is throwaway test data and tests run several times faster.
+  # Rewritten on every start so a changed setting here applies after `restart`.
+  local durability=on
+  [ "$PROFILE" = fast ] && durability=off
+  log "postgres: ${PROFILE} settings (${PROFILE_TEXT[postgres:$PROFILE]})"
   as_pg tee "$PGDATA/messaging-platform.conf" >/dev/null <<EOF
 listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR/run'
 max_connections = 300
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+# $PROFILE settings (hack/infra.sh; MP_INFRA_FAST=1 turns these off for throwaway test data)
+fsync = $durability
+synchronous_commit = $durability
+full_page_writes = $durability
 EOF
   # pg_ctl daemonizes postgres itself; setsid keeps it out of our process group.
   as_pg setsid "$PG_BIN/pg_ctl" start -D "$PGDATA" -l "$(postgres_log)" -W -s </dev/null 9>&- \
     || die "postgres: pg_ctl start failed; see $(postgres_log)"
+  # pg_ctl -W returns before the postmaster wrote its pid file; until it has, `await` would take
+  # the server for one that exited (seen after an immediate stop, when recovery runs first).
+  local i
+  for i in $(seq 50); do
+    [ -n "$(postgres_pid)" ] && break
+    sleep 0.1
+  done
 }
 postgres_stop() {
   pg_paths
@@ -135,12 +170,54 @@ daemonize no
 pidfile $d/redis.pid
 logfile $(redis_log)
 dir $d/data
-save 60 1000
-appendonly no
 EOF
+  log "redis: ${PROFILE} settings (${PROFILE_TEXT[redis:$PROFILE]})"
+  if [ "$PROFILE" = fast ]; then
+    printf '%s\n' 'save 60 1000' 'appendonly no' >>"$d/redis.conf"
+  else
+    # Every write reaches the append-only file before its reply (a killed server loses nothing),
+    # fsynced every second (a machine crash loses at most the last second).
+    local aof=yes
+    # Data from the fast settings (a snapshot, no append-only file yet): Redis started with
+    # appendonly yes would ignore the snapshot and come up empty. So it starts from the
+    # snapshot and switches the file on once up (redis_ready_hook), which writes the data to it.
+    # An append-only file left from an earlier durable run is older than that snapshot: drop it.
+    if [ -s "$d/data/dump.rdb" ] && [ "$(cat "$d/profile" 2>/dev/null)" != durable ]; then
+      rm -rf "$d/data/appendonlydir"
+      aof=no
+      touch "$d/switch-on-aof"
+    fi
+    printf '%s\n' 'save ""' "appendonly $aof" 'appendfsync everysec' \
+      'aof-use-rdb-preamble yes' >>"$d/redis.conf"
+  fi
+  echo "$PROFILE" >"$d/profile"
   spawn "$(redis_log)" redis-server "$d/redis.conf" >"$d/redis.pid"
 }
-redis_stop() { redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || kill "$(redis_pid)"; }
+redis_ready_hook() {
+  local d i
+  d=$(redis_dir)
+  [ -f "$d/switch-on-aof" ] || return 0
+  log "redis: writing the snapshot's data to a new append-only file"
+  redis-cli -h "$HOST" -p "$REDIS_PORT" config set appendonly yes >/dev/null
+  for i in $(seq 600); do
+    redis-cli -h "$HOST" -p "$REDIS_PORT" info persistence | grep -q '^aof_rewrite_in_progress:0' \
+      && [ -d "$d/data/appendonlydir" ] && break
+    sleep 0.1
+  done
+  rm -f "$d/switch-on-aof"
+}
+# Redis refuses to shut down while it writes its first append-only file (appendonly switched on
+# live): ask again until it has, rather than leave it running. SAVE writes a snapshot even with
+# the durable settings (no snapshots of their own), so the fast settings start from the data too.
+redis_stop() {
+  local out i
+  for i in $(seq 100); do
+    out=$(redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown save 2>&1) || break
+    [[ $out == *"Errors trying to SHUTDOWN"* ]] || return 0
+    sleep 0.3
+  done
+  kill "$(redis_pid)"
+}
 
 rmq_dir() { echo "$INFRA/rabbitmq"; }
 # Everything RabbitMQ and its CLI read comes from here, never from /etc/rabbitmq or ~/.erlang.cookie:
@@ -251,6 +328,42 @@ smtp_start() {
 smtp_stop() { kill "$(smtp_pid)"; }
 
 # ---------------------------------------------------------------------------------------------
+# settings of a running store, asked of the server itself: durable | fast | mixed | ? (no answer)
+
+postgres_profile() {
+  local v
+  v=$(PGPASSWORD=postgres PGCONNECT_TIMEOUT=2 psql -h "$HOST" -p "$PG_PORT" -U postgres -Atq \
+    -c "SELECT current_setting('fsync') || ',' || current_setting('synchronous_commit')" \
+    2>/dev/null) || { echo '?'; return; }
+  case $v in on,on) echo durable ;; off,off) echo fast ;; *) echo mixed ;; esac
+}
+redis_profile() {
+  local aof fsync
+  aof=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null || true; } |
+    sed -n 2p)
+  fsync=$({ redis-cli -h "$HOST" -p "$REDIS_PORT" config get appendfsync 2>/dev/null || true; } |
+    sed -n 2p)
+  case $aof:$fsync in
+    yes:everysec | yes:always) echo durable ;; no:*) echo fast ;; :) echo '?' ;; *) echo mixed ;;
+  esac
+}
+has_profile() { [[ $1 == postgres || $1 == redis ]]; }
+
+# Says so when a running store's settings are not the ones asked for. It keeps them: restarting a
+# server others may be using is for whoever asks for it.
+check_profile() {
+  local s=$1 now
+  has_profile "$s" || return 0
+  now=$("${s}_profile")
+  [ "$now" = "$PROFILE" ] && return 0
+  local how="hack/infra.sh restart $s"
+  [ "$PROFILE" = fast ] && how="MP_INFRA_FAST=1 $how"
+  log "${LABEL[$s]} on $("${s}_addr") runs with ${now} settings, not the ${PROFILE} ones asked for" \
+    "(${PROFILE_TEXT[$s:$PROFILE]}); it keeps them until restarted: $how" \
+    "(its clients lose their connections meanwhile)"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 svc_port() {
   case $1 in
@@ -342,15 +455,25 @@ cmd_up() {
   for s in $todo; do
     state=$(svc_state "$s")
     case $state in
-      running) log "${LABEL[$s]} already running on $("${s}_addr") (pid $("${s}_pid"))" ;;
+      running)
+        log "${LABEL[$s]} already running on $("${s}_addr") (pid $("${s}_pid"))"
+        check_profile "$s"
+        ;;
       starting) log "${LABEL[$s]} is starting (pid $("${s}_pid"))"; started+=("$s") ;;
       foreign) die "port $(svc_port "$s") (${LABEL[$s]}) is taken by a process that is not ours;" \
         "see: ss -ltnp 'sport = :$(svc_port "$s")'" ;;
       down) log "starting ${LABEL[$s]} on $("${s}_addr")"; "${s}_start"; started+=("$s") ;;
     esac
   done
-  for s in "${started[@]}"; do await "$s"; done
+  for s in "${started[@]}"; do
+    await "$s"
+    if [ "$s" = redis ] && [ "$PROFILE" = durable ]; then redis_ready_hook; fi
+  done
   log "infrastructure up in $((SECONDS - t0))s; settings: source $ENV_FILE (or eval \"\$(hack/infra.sh env)\")"
+  if [ "$PROFILE" = fast ]; then
+    log "MP_INFRA_FAST=1: stores started here use the fast settings, not durable (a crash loses" \
+      "acknowledged writes): for throwaway test data only"
+  fi
 }
 
 cmd_down() {
@@ -375,13 +498,16 @@ cmd_down() {
 }
 
 cmd_status() {
-  local s state pid rc=0
-  printf '%-14s %-9s %-8s %-16s %s\n' SERVICE STATE PID ADDRESS DATA
+  local s state pid settings rc=0
+  printf '%-14s %-9s %-8s %-16s %-9s %s\n' SERVICE STATE PID ADDRESS SETTINGS DATA
   for s in "${SERVICES[@]}"; do
     state=$(svc_state "$s")
     pid=$("${s}_pid" 2>/dev/null || true)
     [ "$state" = running ] || rc=1
-    printf '%-14s %-9s %-8s %-16s %s\n' "$s" "$state" "${pid:--}" "$("${s}_addr")" "$("${s}_data")"
+    settings=-
+    if [ "$state" = running ] && has_profile "$s"; then settings=$("${s}_profile"); fi
+    printf '%-14s %-9s %-8s %-16s %-9s %s\n' "$s" "$state" "${pid:--}" "$("${s}_addr")" \
+      "$settings" "$("${s}_data")"
   done
   ((rc == 0)) || echo "(not everything runs: hack/infra.sh up)" >&2
   return $rc
@@ -390,10 +516,11 @@ cmd_status() {
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
+  restart) shift; cmd_down "$@"; cmd_up "$@" ;;
   status) cmd_status ;;
   env) print_env ;;
   psql) shift; PGPASSWORD=postgres exec psql -h "$HOST" -p "$PG_PORT" -U postgres "$@" ;;
   redis-cli) shift; exec redis-cli -h "$HOST" -p "$REDIS_PORT" "$@" ;;
   rabbitmqctl) shift; rmq_env; exec "$RMQ_SBIN/rabbitmqctl" -n "$RMQ_NODE" "$@" ;;
-  *) echo "usage: $0 up|down|status|env [SERVICE...] | psql|redis-cli|rabbitmqctl [ARGS...]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status|env [SERVICE...] | psql|redis-cli|rabbitmqctl [ARGS...]" >&2; exit 2 ;;
 esac

@@ -8,7 +8,8 @@
 #   hack/kind.sh forward     port-forward 127.0.0.1:$GATEWAY_PORT to the Gateway's Envoy (background)
 #   hack/kind.sh env         print `export KUBECONFIG=...` for this cluster
 #   hack/kind.sh down        delete the cluster
-# Environment: KIND_CLUSTER (default messaging), IMAGE_TAG (default dev), GATEWAY_PORT (default 8080),
+# Environment: KIND_CLUSTER (default messaging), IMAGE_TAG (default: hack/images.sh's, the charts'
+# appVersions, which the chart and the samples deploy), GATEWAY_PORT (default 8080),
 # GATEWAY_NAMESPACE/GATEWAY_NAME (default gateway-system/public), KUBECTL (default: kubectl on
 # PATH, else the pinned one from hack/tools/kube).
 set -euo pipefail
@@ -16,7 +17,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
 KIND_CLUSTER="${KIND_CLUSTER:-messaging}"
-IMAGE_TAG="${IMAGE_TAG:-dev}"
 IMAGE_REPOSITORY="${IMAGE_REPOSITORY:-ghcr.io/acme/messaging}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 # Envoy Gateway release that implements Gateway API v1.4 (hack/tools/gateway-api pins v1.4.1).
@@ -154,16 +154,18 @@ MANIFESTS
 
 images() {
   need_docker
-  IMAGE_TAG="$IMAGE_TAG" IMAGE_REPOSITORY="$IMAGE_REPOSITORY" "$REPO_ROOT/hack/images.sh" build
-  IMAGE_TAG="$IMAGE_TAG" IMAGE_REPOSITORY="$IMAGE_REPOSITORY" KIND_CLUSTER="$KIND_CLUSTER" \
-    "$REPO_ROOT/hack/images.sh" load
+  IMAGE_REPOSITORY="$IMAGE_REPOSITORY" "$REPO_ROOT/hack/images.sh" build
+  IMAGE_REPOSITORY="$IMAGE_REPOSITORY" KIND_CLUSTER="$KIND_CLUSTER" "$REPO_ROOT/hack/images.sh" load
 }
 
 install_chart() {
-  log "installing the operator chart (image $IMAGE_REPOSITORY/operator:$IMAGE_TAG)"
+  local image tag
+  image=$(IMAGE_REPOSITORY="$IMAGE_REPOSITORY" "$REPO_ROOT/hack/images.sh" list operator)
+  tag=${image##*:}
+  log "installing the operator chart (image $image)"
   "$HELM" upgrade --install messaging-operator "$REPO_ROOT/charts/messaging-operator" \
     --namespace messaging-system --create-namespace \
-    --set image.repository="$IMAGE_REPOSITORY/operator" --set image.tag="$IMAGE_TAG" \
+    --set image.repository="$IMAGE_REPOSITORY/operator" --set image.tag="$tag" \
     --set image.pullPolicy=IfNotPresent --wait --timeout 5m
 }
 

@@ -141,6 +141,9 @@ echo
 kubectl get services,httproutes,gateways -n "$NAMESPACE"
 echo
 hack/stack/stack.sh status || true
+# What a crash of a store would cost: durable, unless the stores were started with MP_INFRA_FAST=1.
+STORES=$({ hack/infra.sh status 2>/dev/null || true; } |
+  awk '$1 == "postgres" || $1 == "redis" {printf "%s %s  ", $1, $5}')
 cat <<EOF
 
 Everything listens on 127.0.0.1 only.
@@ -152,6 +155,7 @@ Everything listens on 127.0.0.1 only.
   legacy monolith          http://127.0.0.1:8000 (answers with X-Served-By: legacy)
   Prometheus               http://127.0.0.1:19090  (gateway metrics: http://127.0.0.1:18404/metrics)
   SMTP sink (mails)        $MP_CACHE/smtp
+  store settings           ${STORES:-?}(durable | fast; hack/infra/README.md)
   Kubernetes               eval "\$(hack/cluster.sh env)"; kubectl get mp -n $NAMESPACE
   move traffic             kubectl patch mp $name -n $NAMESPACE --type=merge \\
                              -p '{"spec":{"services":{"auth":{"migration":{"weight":50}}}}}'

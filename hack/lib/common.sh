@@ -39,3 +39,6 @@ need_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
     || die "apt-get install ${missing[*]} failed"
 }
+
+# podman/buildah: this project's engine settings (see hack/images/containers.conf).
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$REPO_ROOT/hack/images/containers.conf}"

@@ -23,6 +23,11 @@ PRIVILEGED_PORT_OFFSET = 8000
 INVALID_BACKEND_PORT = 18099
 METRICS_PORT = 18404
 HAPROXY_MAX_WEIGHT = 256
+# The gateway's own answer when no backend of a route is up: the services' problem shape.
+UNAVAILABLE_PROBLEM = (
+    '{"type":"urn:messaging:problem:unavailable","title":"No backend is answering",'
+    '"status":503,"detail":"retry after the Retry-After seconds"}'
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +272,7 @@ GATEWAY_ERRORS = {
     500: ("gateway-error", "The gateway failed"),
     501: ("not-implemented", "Not implemented"),
     502: ("bad-gateway", "The service answered badly"),
-    503: ("service-unavailable", "No server is available"),
+    # 503 is the `http-error status 503` rule of the defaults: problem+json with Retry-After.
     504: ("gateway-timeout", "The service did not answer in time"),
 }
 
@@ -318,7 +323,14 @@ def render(table: Table, state: Path) -> str:
         # idle kept-alive client connections, and a request already on its way is lost. With it,
         # each one gets its next answer (marked Connection: close) from the old worker first.
         "  option idle-close-on-response",
-        "  timeout connect 5s",
+        # A dead backend is a fast error the client retries, not a stall (issue 23). Every
+        # server is on loopback: a connect takes microseconds, so 500 ms is generous, and it
+        # also bounds HAProxy's pause before a retry (min(1 s, timeout connect)). A refused
+        # connect is retried once, on another server of the rule when there is one (stable
+        # and canary, new and legacy); health checks every second (every 250 ms once one
+        # failed) take a dead server out after one failure and back after one success.
+        # With no server left the answer is at once a 503 problem with Retry-After.
+        "  timeout connect 500ms",
         "  timeout client 60s",
         "  timeout server 60s",
         "  timeout tunnel 1h",
@@ -326,6 +338,11 @@ def render(table: Table, state: Path) -> str:
             f"  errorfile {status} {state}/errors/{status}.http"
             for status in sorted(GATEWAY_ERRORS)
         ),
+        "  retries 1",
+        "  option redispatch 1",
+        "  default-server inter 1s fastinter 250ms downinter 500ms fall 1 rise 1",
+        "  http-error status 503 content-type application/problem+json"
+        f" string '{UNAVAILABLE_PROBLEM}' hdr Retry-After 1",
         "",
         "frontend metrics",
         f"  bind {BIND_ADDRESS}:{METRICS_PORT}",
@@ -389,7 +406,7 @@ def backend_section(name: str, rule: Rule) -> list[str]:
         if not ipaddress.ip_address(address).is_loopback:  # never, by construction; a last guard
             raise ValueError(f"refusing to render a non-loopback server {address}")
         target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-        lines.append(f"  server b{index} {target} weight {weight}")
+        lines.append(f"  server b{index} {target} weight {weight} check")
     return lines
 
 

@@ -4,7 +4,10 @@ It answers every request under the same /api/v1/... prefixes (and /ws) the servi
 `X-Served-By: legacy` and a JSON body whose `served_by` is "legacy", so anything reaching it
 through the gateway can tell which side of a weighted route it landed on.
 
-    python hack/stack/legacy_monolith.py [--host 127.0.0.1] [--port 8000]
+    python hack/stack/legacy_monolith.py [--host 127.0.0.1] [--port 8000] [--pod]
+
+On the host it binds loopback only. `--pod` (its image's default) binds every address of the
+network namespace it runs in, which in a pod is the pod's own address.
 """
 
 from __future__ import annotations
@@ -82,8 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", type=loopback, default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--pod", action="store_true", help="bind all addresses (inside a pod's own namespace)"
+    )
     args = parser.parse_args()
-    uvicorn.run(create_app(), host=args.host, port=args.port, access_log=False)
+    host = "0.0.0.0" if args.pod else args.host  # noqa: S104 - a pod's namespace, by request
+    uvicorn.run(create_app(), host=host, port=args.port, access_log=False)
 
 
 if __name__ == "__main__":

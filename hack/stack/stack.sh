@@ -75,6 +75,21 @@ database_url() { echo "${MP_PG_URL%/*}/stack_$1"; }
 # asks Prometheus for this version's request metrics.
 STACK_VERSION="$(awk -F'"' '/^  version:/ {print $2; exit}' "$(dirname "${BASH_SOURCE[0]}")/platform.yaml")"
 
+# websocket and relay are not ready on a Redis without an append-only file (what they acknowledge
+# lives only there), unless told to accept one: we do, with a warning, when the shared Redis runs
+# the fast test settings (MP_INFRA_FAST=1 hack/infra.sh up).
+redis_require_aof() {
+  if [ -z "${REDIS_AOF:-}" ]; then
+    REDIS_AOF=$(redis-cli -u "$MP_REDIS_URL" config get appendonly 2>/dev/null | sed -n 2p)
+    if [ "$REDIS_AOF" = no ]; then
+      log "warning: Redis at $MP_REDIS_URL keeps no append-only file (fast test settings): websocket" \
+        "and relay run with REDIS_REQUIRE_AOF=false, and what they hold does not survive a Redis" \
+        "crash. For durable settings: hack/infra.sh restart redis" >&2
+    fi
+  fi
+  if [ "$REDIS_AOF" = no ]; then echo false; else echo true; fi
+}
+
 service_env() { # name -> KEY=VALUE lines
   local s=$1
   echo "HOST=$HOST" "PORT=${PORT[$s]}" "LOG_LEVEL=INFO" "SERVICE_VERSION=${STACK_VERSION:-local}"
@@ -88,7 +103,8 @@ service_env() { # name -> KEY=VALUE lines
     auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \
       "PUBLIC_BASE_URL=http://$HOST:$GATEWAY_PORT" ;;
     # One prefix for the three: relay and notifications read the presence websocket writes.
-    relay | websocket) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" ;;
+    relay | websocket) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" \
+      "REDIS_REQUIRE_AOF=$(redis_require_aof)" ;;
     media) echo "S3_ENDPOINT_URL=$MP_S3_ENDPOINT" "S3_ACCESS_KEY=$MP_S3_ACCESS_KEY" \
       "S3_SECRET_KEY=$MP_S3_SECRET_KEY" "S3_BUCKET=stack-media" ;;
     notifications) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" "SMTP_HOST=$MP_SMTP_HOST" "SMTP_PORT=$MP_SMTP_PORT" "SMTP_STARTTLS=off" \

@@ -202,6 +202,8 @@ class Stack:
                 "REPLICA_ID": replica,
                 "EVENTS_QUEUE_PREFIX": f"bench.ws.{self.run_id}",
                 "QUEUE_EXPIRES_SECONDS": "600",
+                # The shared Redis may run the fast test settings (no append-only file).
+                "REDIS_REQUIRE_AOF": "false",
             },
         )
         return url

@@ -1,7 +1,7 @@
 from messaging_operator.builders.infrastructure import (
-    build_bucket_job,
     build_database_provision_job,
     build_infrastructure,
+    build_infrastructure_jobs,
 )
 
 
@@ -42,7 +42,6 @@ def test_external_parts_build_nothing(make_platform):
         }
     )
     assert build_infrastructure(platform) == []
-    assert build_bucket_job(platform) is None
     job = build_database_provision_job(platform)
     assert job is not None  # roles and databases are still made on the external server
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -62,3 +61,59 @@ def test_provision_job_is_named_after_what_it_provisions(platform, make_platform
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SERVICES"]["value"] == "auth groups media messages users"
     assert env["PASSWORD_auth"]["valueFrom"]["secretKeyRef"]["name"] == "chat-db-auth"
+
+
+def test_managed_images_are_the_ones_make_images_builds(make_platform):
+    """Managed mode runs the platform's own images (hack/images/<name>/Dockerfile), under the
+    platform's imageRepository, with the tags hack/images.sh builds."""
+    objs = build_infrastructure(make_platform({"imageRepository": "registry.local/chat"}))
+    images = {
+        o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["image"]
+        for o in objs
+        if o["kind"] == "StatefulSet"
+    }
+    assert images == {
+        "chat-postgres": "registry.local/chat/postgres:15",
+        "chat-redis": "registry.local/chat/redis:7.0",
+        "chat-rabbitmq": "registry.local/chat/rabbitmq:3.10",
+        "chat-minio": "registry.local/chat/minio:2026-02-12",
+    }
+
+
+def test_no_bucket_job_media_makes_its_bucket(platform):
+    names = [j["metadata"]["name"] for j in build_infrastructure_jobs(platform)]
+    assert len(names) == 1
+    assert names[0].startswith("chat-postgres-setup-")
+
+
+def _container(objs, name):
+    sts = next(o for o in objs if o["kind"] == "StatefulSet" and o["metadata"]["name"] == name)
+    return sts["spec"]["template"]["spec"]["containers"][0]
+
+
+def _pg_settings(container):
+    args = container["args"]
+    assert args[::2] == ["-c"] * (len(args) // 2)
+    return dict(a.split("=", 1) for a in args[1::2])
+
+
+def test_managed_stores_are_durable_by_default(platform):
+    objs = build_infrastructure(platform)
+    assert _pg_settings(_container(objs, "chat-postgres")) == {
+        "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"
+    }  # fmt: skip
+    redis = " ".join(_container(objs, "chat-redis")["command"])
+    assert "--appendonly yes" in redis
+    assert "--appendfsync everysec" in redis
+
+
+def test_relaxed_durability_keeps_fsync_and_the_append_only_file(make_platform):
+    objs = build_infrastructure(
+        make_platform({"postgres": {"durability": "relaxed"}, "redis": {"durability": "relaxed"}})
+    )
+    assert _pg_settings(_container(objs, "chat-postgres")) == {
+        "fsync": "on", "synchronous_commit": "off", "full_page_writes": "on"
+    }  # fmt: skip
+    redis = " ".join(_container(objs, "chat-redis")["command"])
+    assert "--appendonly yes" in redis
+    assert "--appendfsync no" in redis

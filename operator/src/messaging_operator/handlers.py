@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 import kopf
 
 from messaging_operator import GROUP, PLURAL, VERSION
+from messaging_operator import login as operator_login
 from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL
 from messaging_operator.kube import KubeClient
 from messaging_operator.queue import Key, ReconcileQueue
@@ -138,8 +140,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    # kopf's own minimal logins: no import of the official client (it dominates memory).
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    # kopf's own minimal logins (no import of the official client: it dominates memory), at the
+    # address client-go would use.
+    return operator_login.login(os.environ, **kwargs)
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

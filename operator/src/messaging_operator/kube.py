@@ -17,6 +17,8 @@ from typing import Any
 import aiohttp
 import kopf
 
+from messaging_operator import login as operator_login
+
 FIELD_MANAGER = "messaging-operator"
 # The pid tells replicas apart in the audit log (tests check who wrote what).
 USER_AGENT = f"messaging-operator/0.1 (pid {os.getpid()})"
@@ -95,9 +97,7 @@ class KubeClient:
 
     @classmethod
     def from_environment(cls, settings: kopf.OperatorSettings) -> KubeClient:
-        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-            settings=settings
-        )
+        info = operator_login.login(os.environ, settings=settings)
         if info is None:
             raise RuntimeError("no Kubernetes credentials: set KUBECONFIG or run in a pod")
         return cls(info)

@@ -100,6 +100,8 @@ class Backend:
     secret_ref: str | None = None
     replicas: int = 1
     bucket: str = "media"
+    # durable | relaxed (managed PostgreSQL and Redis): see the CRD's description.
+    durability: str = "durable"
 
     @property
     def managed(self) -> bool:
@@ -207,6 +209,7 @@ def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
         secret_ref=ref.get("name"),
         replicas=int(raw.get("replicas", 1)),
         bucket=raw.get("bucket", "media"),
+        durability=raw.get("durability", "durable"),
     )
 
 

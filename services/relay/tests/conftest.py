@@ -123,6 +123,8 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
                 events_exchange=exchange,
                 events_queue=f"test.relay.{run_id}",
                 redis_key_prefix=prefix,
+                # The shared test Redis may run the fast settings (no append-only file).
+                redis_require_aof=False,
                 **getattr(request, "param", {}),
             )
             app = create_app(settings)

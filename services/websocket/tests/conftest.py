@@ -288,6 +288,7 @@ def base(keys_dir: Path) -> Iterator[dict[str, Any]]:
                 events_queue=queues[1],
                 redis_key_prefix=prefix,
                 internal_token=SERVICE_TOKEN,
+                redis_require_aof=False,  # the shared test Redis may run the fast settings
             )
             relay_app = create_relay_app(relay_settings)
             with (
@@ -332,6 +333,7 @@ def ws_settings(context: dict[str, Any], replica: str, **overrides: Any) -> Sett
         "heartbeat_seconds": 5,
         "presence_ttl_seconds": 3,
         "internal_token": SERVICE_TOKEN,
+        "redis_require_aof": False,  # the shared test Redis may run the fast settings
     }
     values.update(overrides)
     return Settings(**values)

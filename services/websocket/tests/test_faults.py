@@ -123,6 +123,8 @@ def spawn_replica(context: dict[str, Any], replica: str, port: int) -> subproces
         "EVENTS_QUEUE_PREFIX": f"test.ws.{context['run_id']}",
         "QUEUE_EXPIRES_SECONDS": "600",
         "LOG_LEVEL": "WARNING",
+        # The shared test Redis may run the fast settings (no append-only file): ready anyway.
+        "REDIS_REQUIRE_AOF": "false",
     }
     context["queues"].append(f"test.ws.{context['run_id']}.{replica}")
     process = subprocess.Popen(

@@ -31,18 +31,31 @@ from messaging_operator.builders.secrets import (
 )
 from messaging_operator.spec import Backend, Platform
 
-POSTGRES_IMAGE = "postgres:16.4-alpine"
-REDIS_IMAGE = "redis:7.4.1-alpine"
-RABBITMQ_IMAGE = "rabbitmq:3.13.7-management-alpine"
-MINIO_IMAGE = "minio/minio:RELEASE.2024-10-13T13-34-11Z"
-MINIO_CLIENT_IMAGE = "minio/mc:RELEASE.2024-10-08T09-37-26Z"
+# Tags of the managed-mode images `make images` builds (hack/images/<name>/Dockerfile) and
+# publishes beside the services', under the platform's imageRepository: Debian's PostgreSQL,
+# Redis and RabbitMQ, and MinIO from the Go module hack/tools/minio pins. hack/images.sh reads
+# these four lines, so a new tag here is the tag it builds.
+POSTGRES_IMAGE_TAG = "15"
+REDIS_IMAGE_TAG = "7.0"
+RABBITMQ_IMAGE_TAG = "3.10"
+MINIO_IMAGE_TAG = "2026-02-12"
 MINIO_PORT = 9000
 
-# uid of the unprivileged user each upstream image already ships.
+# uid of the unprivileged user each of those images runs as.
 POSTGRES_UID = 70
 REDIS_UID = 999
 RABBITMQ_UID = 999
 MINIO_UID = 1000
+
+
+def infrastructure_image(platform: Platform, name: str) -> str:
+    tags = {
+        "postgres": POSTGRES_IMAGE_TAG,
+        "redis": REDIS_IMAGE_TAG,
+        "rabbitmq": RABBITMQ_IMAGE_TAG,
+        "minio": MINIO_IMAGE_TAG,
+    }
+    return f"{platform.spec.image_repository}/{name}:{tags[name]}"
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -126,6 +139,19 @@ def _statefulset(
     }
 
 
+# What a 2xx of the services stands on (services/EVENTS.md, "Durability"). relaxed keeps fsync on
+# (a crash never corrupts) but lets commits return before their WAL is flushed.
+def postgres_durability_args(durability: str) -> list[str]:
+    commit = "off" if durability == "relaxed" else "on"
+    settings = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": commit}
+    return [arg for name, value in settings.items() for arg in ("-c", f"{name}={value}")]
+
+
+# The append-only file takes every write before its reply (a killed Redis loses nothing);
+# everysec bounds a lost node to the last second, no leaves the flush to the kernel (~30 s).
+REDIS_APPENDFSYNC = {"durable": "everysec", "relaxed": "no"}
+
+
 def build_postgres(platform: Platform) -> list[dict[str, Any]]:
     backend = platform.spec.postgres
     if not backend.managed:
@@ -133,7 +159,7 @@ def build_postgres(platform: Platform) -> list[dict[str, Any]]:
     admin = postgres_admin_secret_name(platform)
     container = {
         "name": "postgres",
-        "image": POSTGRES_IMAGE,
+        "image": infrastructure_image(platform, "postgres"),
         "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT, "protocol": "TCP"}],
         "env": [
             _secret_env("POSTGRES_USER", admin, "username"),
@@ -141,6 +167,7 @@ def build_postgres(platform: Platform) -> list[dict[str, Any]]:
             # A subdirectory: the volume's root may hold lost+found, which initdb refuses.
             {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
         ],
+        "args": postgres_durability_args(backend.durability),
         "readinessProbe": {
             "exec": {"command": ["pg_isready", "-U", "postgres"]},
             "periodSeconds": 5,
@@ -167,11 +194,12 @@ def build_redis(platform: Platform) -> list[dict[str, Any]]:
         return []
     container = {
         "name": "redis",
-        "image": REDIS_IMAGE,
+        "image": infrastructure_image(platform, "redis"),
         "command": [
             "sh",
             "-c",
-            'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data',
+            'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data'
+            f" --appendfsync {REDIS_APPENDFSYNC[backend.durability]}",
         ],
         "env": [_secret_env("REDIS_PASSWORD", redis_secret_name(platform), "password")],
         "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
@@ -191,7 +219,7 @@ def build_rabbitmq(platform: Platform) -> list[dict[str, Any]]:
     secret = rabbitmq_secret_name(platform)
     container = {
         "name": "rabbitmq",
-        "image": RABBITMQ_IMAGE,
+        "image": infrastructure_image(platform, "rabbitmq"),
         "env": [
             _secret_env("RABBITMQ_DEFAULT_USER", secret, "username"),
             _secret_env("RABBITMQ_DEFAULT_PASS", secret, "password"),
@@ -225,7 +253,7 @@ def build_minio(platform: Platform) -> list[dict[str, Any]]:
     secret = object_storage_secret_name(platform)
     container = {
         "name": "minio",
-        "image": MINIO_IMAGE,
+        "image": infrastructure_image(platform, "minio"),
         "args": ["server", "/data", "--console-address", ":9001"],
         "env": [
             _secret_env("MINIO_ROOT_USER", secret, "accessKey"),
@@ -305,41 +333,11 @@ def build_database_provision_job(platform: Platform) -> dict[str, Any] | None:
         "postgres-setup",
         {
             "name": "provision",
-            "image": POSTGRES_IMAGE,
+            "image": infrastructure_image(platform, "postgres"),
             "command": ["sh", "-c", PROVISION_SCRIPT],
             "env": env,
         },
         uid=POSTGRES_UID,
-    )
-
-
-def build_bucket_job(platform: Platform) -> dict[str, Any] | None:
-    storage = platform.spec.object_storage
-    if not storage.managed:
-        return None
-    secret = object_storage_secret_name(platform)
-    script = (
-        'until mc alias set local "$ENDPOINT" "$ACCESS_KEY" "$SECRET_KEY"; do sleep 2; done\n'
-        'mc mb --ignore-existing "local/$BUCKET"\n'
-    )
-    digest = content_hash({"bucket": storage.bucket})[:8]
-    return job_object(
-        platform,
-        child_name(platform, f"minio-bucket-{digest}"),
-        "minio-bucket",
-        {
-            "name": "bucket",
-            "image": MINIO_CLIENT_IMAGE,
-            "command": ["sh", "-c", script],
-            "env": [
-                {"name": "ENDPOINT", "value": object_storage_endpoint(platform)},
-                {"name": "BUCKET", "value": storage.bucket},
-                {"name": "MC_CONFIG_DIR", "value": f"{CONTAINER_TMP}/mc"},
-                _secret_env("ACCESS_KEY", secret, "accessKey"),
-                _secret_env("SECRET_KEY", secret, "secretKey"),
-            ],
-        },
-        uid=MINIO_UID,
     )
 
 
@@ -353,5 +351,6 @@ def build_infrastructure(platform: Platform) -> list[dict[str, Any]]:
 
 
 def build_infrastructure_jobs(platform: Platform) -> list[dict[str, Any]]:
-    jobs = [build_database_provision_job(platform), build_bucket_job(platform)]
-    return [j for j in jobs if j]
+    # No bucket Job: media makes its bucket at start and its readiness waits for it.
+    job = build_database_provision_job(platform)
+    return [job] if job else []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
+from messaging_kit.redis_client import redis_client as redis_client_for
 from messaging_kit.tokens import TokenVerifier
 
 from auth_service import SERVICE, crud
@@ -31,9 +31,7 @@ def broker_check(amqp_url: str) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database.from_settings(settings)
-    redis_client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-    )
+    redis_client = redis_client_for(settings.redis_url)
     key_ring = KeyRing(settings.signing_keys_dir, settings.active_key_id)
     relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
     # Confirmations of account erasure from every other service.

@@ -11,18 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from sqlalchemy.exc import OperationalError
 
-from messaging_kit.backup import write_termination_message
-from messaging_kit.backup_commands import (
-    backup_arguments,
-    restore_arguments,
-    run_backup,
-    run_restore,
-)
 from messaging_kit.logs import configure_logging
-from messaging_kit.migrations import DEFERRED_PREFIX, upgrade_expanding
 from messaging_kit.settings import ServiceSettings
+
+# The database commands (migrate, backup, restore) import SQLAlchemy, alembic, psycopg2 and
+# MinIO inside the methods that run them: relay and websocket own no database, so their images
+# carry none of those (messaging-kit without its `db` extra) and must still start.
 
 log = logging.getLogger(__name__)
 # sysexits' EX_TEMPFAIL: try again later (the operator's migration Job retries on it).
@@ -61,6 +56,11 @@ class ServiceCli:
         return 0
 
     def migrate(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
+        from sqlalchemy.exc import OperationalError
+
+        from messaging_kit.backup import write_termination_message
+        from messaging_kit.migrations import DEFERRED_PREFIX, upgrade_expanding
+
         assert self.migrations_package is not None
         running = os.environ.get("RUNNING_VERSIONS")
         try:
@@ -93,6 +93,8 @@ class ServiceCli:
         sub = parser.add_subparsers(dest="command")
         sub.add_parser("serve", help="serve the HTTP API (default)")
         if self.migrations_package:
+            from messaging_kit.backup_commands import backup_arguments, restore_arguments
+
             migrate = sub.add_parser("migrate", help="apply database migrations (upgrade head)")
             migrate.add_argument(
                 "--allow-contract",
@@ -113,6 +115,8 @@ class ServiceCli:
         command = self.commands.get(name)
         if self.migrations_package and name in ("backup", "restore"):
             # Their own settings: a database and a bucket, not the whole service's environment.
+            from messaging_kit.backup_commands import run_backup, run_restore
+
             configure_logging(self.service)
             run = run_backup if name == "backup" else run_restore
             return run(self.service, args)

@@ -62,13 +62,29 @@ class Database:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
         )
 
-    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 20) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 20,
+        max_overflow: int = 20,
+        connect_timeout: int = 2,
+        pool_timeout: float = 5.0,
+    ) -> None:
         self.engine: Engine = create_engine(
             normalize_url(url),
             pool_size=pool_size,
             max_overflow=max_overflow,
+            # A server that does not answer (hung, or a half-open address) fails the request
+            # after this long instead of holding it for the OS' TCP timeout: a 503 the client
+            # retries (messaging_kit.unavailable). libpq counts whole seconds, at least 2.
+            connect_args={"connect_timeout": connect_timeout},
+            # Every pooled connection busy (a slow or blocked server): give up after this long.
+            pool_timeout=pool_timeout,
             # No pre-ping round trip per checkout: a dropped connection is found by polling
             # its socket (above), and an old one is recycled.
             pool_pre_ping=False,

@@ -1,22 +1,17 @@
 """`GET /api/v1/<service>/export`: a user's own data as one JSON document per service.
 
 Rows are exported column by column as JSON values (uuids and times as strings, bytes as
-base64), so an export shows what is stored, not what some API happens to show.
+base64), so an export shows what is stored, not what some API happens to show. The route of a
+database service is in export_routes.py: this module stays importable without SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-
-from fastapi import APIRouter
-from sqlalchemy import inspect
-from sqlalchemy.orm import Session
-
-from messaging_kit.request_deps import SessionDep, ViewerId
 
 
 def json_value(value: Any) -> Any:
@@ -35,6 +30,8 @@ def json_value(value: Any) -> Any:
 
 def row_data(row: Any, *, without: Iterable[str] = ()) -> dict[str, Any]:
     """An ORM object's columns (all but `without`: secrets, other people's keys)."""
+    from sqlalchemy import inspect  # here: relay and websocket export without SQLAlchemy
+
     skip = set(without)
     return {
         column.key: json_value(getattr(row, column.key))
@@ -50,15 +47,3 @@ def export_document(service: str, user_id: uuid.UUID | str, **sections: Any) -> 
         "exported_at": datetime.now(UTC).isoformat(),
         **{name: json_value(value) for name, value in sections.items()},
     }
-
-
-def export_router(service: str, build: Callable[[Session, uuid.UUID], dict[str, Any]]) -> APIRouter:
-    """`GET /api/v1/<service>/export` for a database service: build(session, caller's id).
-    Include it before routes like `/{id}`, which would otherwise take "export" as an id."""
-    router = APIRouter(prefix=f"/api/v1/{service}", tags=["export"])
-
-    @router.get("/export", summary=f"Your own data held by {service}, as JSON")
-    def export(viewer: ViewerId, session: SessionDep) -> dict[str, Any]:
-        return build(session, viewer)
-
-    return router

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from messaging_kit.logs import current_request_id
+from messaging_kit.unavailable import RETRY_AFTER_SECONDS, is_store_unavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:messaging:problem:"
@@ -133,6 +134,18 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_store_unavailable(exc):
+        log.warning(
+            "store unavailable on %s %s: %s", request.method, request.url.path, exc.__class__
+        )
+        return problem_response(
+            503,
+            "unavailable",
+            "A store this service needs is not answering",
+            "retry after the Retry-After seconds (with the same idempotency key)",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal-error", "Internal error", instance=request.url.path)
 

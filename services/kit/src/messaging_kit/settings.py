@@ -43,6 +43,10 @@ class DatabaseSettings(ServiceSettings):
     # process at 16 concurrent requests went into psycopg2.connect with 10).
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # A database that does not answer fails a request after this long (503, retryable), instead
+    # of stalling it: the connect, and the wait for a pooled connection.
+    db_connect_timeout_seconds: int = Field(default=2, ge=2)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 class TokenSettings(ServiceSettings):

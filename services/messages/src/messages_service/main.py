@@ -9,7 +9,7 @@ from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
-from messaging_kit.export import export_router
+from messaging_kit.export_routes import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from messages_service import SERVICE, crud

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.db import Database
@@ -11,7 +10,8 @@ from messaging_kit.erasure import USER_DELETED
 from messaging_kit.events.broker import connect
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
-from messaging_kit.export import export_router
+from messaging_kit.export_routes import export_router
+from messaging_kit.redis_client import redis_client as redis_client_for
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from notifications_service import SERVICE
@@ -31,9 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database.from_settings(settings)
     mailer, templates = SmtpMailer(settings), Templates()
-    redis_client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-    )
+    redis_client = redis_client_for(settings.redis_url)
     presence = PresenceReader(redis_client, settings.redis_key_prefix)
     # No redirects: a push goes to the registered URL and nowhere else.
     client = httpx.Client(timeout=settings.push_timeout_seconds, follow_redirects=False)

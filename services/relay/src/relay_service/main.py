@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import redis
 from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.events.broker import connect
+from messaging_kit.redis_client import redis_client as redis_client_for
+from messaging_kit.redis_durability import durable_redis_check
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from relay_service import SERVICE
@@ -21,7 +22,7 @@ def broker_check(amqp_url: str) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    client = redis_client_for(settings.redis_url, socket_timeout=5)
     queues = OfflineQueues(
         client,
         RelayKeys(settings.redis_key_prefix),
@@ -35,7 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SERVICE,
         settings.service_version,
         routers=[relay.router],
-        readiness={"redis": client.ping, "broker": lambda: broker_check(settings.amqp_url)},
+        readiness={
+            # The offline queues live only in Redis: it must keep them.
+            "redis": durable_redis_check(client, require_aof=settings.redis_require_aof),
+            "broker": lambda: broker_check(settings.amqp_url),
+        },
         on_startup=[consumer.start],
         on_shutdown=[client.close, consumer.stop],
         description="Offline queue per user: pending, acknowledge, expiry.",

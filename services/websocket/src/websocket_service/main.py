@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from messaging_kit.app import create_app as create_service_app
 from messaging_kit.erasure_consumer import BrokerErasureConsumer
 from messaging_kit.events.broker import connect
+from messaging_kit.redis_client import redis_client as redis_client_for
+from messaging_kit.redis_durability import durable_redis_check
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from websocket_service import SERVICE
@@ -27,7 +29,7 @@ def broker_check(amqp_url: str) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     keys = RedisKeys(settings.redis_key_prefix)
-    sync_redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    sync_redis = redis_client_for(settings.redis_url, socket_timeout=5)
     ingest = EventIngest(
         StreamWriter(sync_redis, keys, settings),
         settings.amqp_url,
@@ -55,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.service_version,
         routers=[ws.router],
         readiness={
-            "redis": sync_redis.ping,
+            # Streams and de-duplication keys live only in Redis: it must keep them.
+            "redis": durable_redis_check(sync_redis, require_aof=settings.redis_require_aof),
             "broker": lambda: broker_check(settings.amqp_url),
         },
         on_startup=[start_hub, ingest.start, erasure.start],

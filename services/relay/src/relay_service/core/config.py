@@ -15,6 +15,9 @@ class Settings(TokenSettings, EventSettings):
     redis_url: str = Field(pattern=r"^rediss?://")
     # Same prefix as websocket: relay reads the presence it keeps there.
     redis_key_prefix: str = "mp:"
+    # /ready fails while Redis keeps no append-only file (messaging_kit.redis_durability):
+    # what this service acknowledged to RabbitMQ would not survive a Redis restart.
+    redis_require_aof: bool = True
     events_queue: str = "relay.events"
     # Pending entries older than this are dropped (the history stays in messages/groups).
     entry_ttl_seconds: int = Field(default=7 * 86400, ge=1)

@@ -16,6 +16,9 @@ class Settings(TokenSettings, EventSettings):
     redis_url: str = Field(pattern=r"^rediss?://")
     # Shared with relay, which reads presence under the same prefix.
     redis_key_prefix: str = "mp:"
+    # /ready fails while Redis keeps no append-only file (messaging_kit.redis_durability):
+    # what this service acknowledged to RabbitMQ would not survive a Redis restart.
+    redis_require_aof: bool = True
     # Each replica consumes its own queue (named after it) so it sees every event; a stable
     # name (the pod name) lets a restarted replica pick up what it had not yet stored.
     replica_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9._-]+$")
