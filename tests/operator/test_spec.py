@@ -70,3 +70,17 @@ def test_operator_instances_split_platforms_by_label():
     assert not handled_by(plain, "blue")
     assert handled_by(labelled, "blue")
     assert not handled_by(labelled, "")
+
+
+def test_resources_set_by_the_user_get_no_default_beside_them():
+    # A default memory limit of 256Mi under a 512Mi request would make every pod invalid.
+    spec = parse_spec(
+        {"version": "1.0.0", "services": {"auth": {"resources": {"requests": {"memory": "512Mi"}}}}}
+    )
+    assert spec.services["auth"].resources.requests == {"memory": "512Mi"}
+    assert spec.services["auth"].resources.limits == {}
+    untouched = spec.services["users"].resources
+    assert (untouched.requests, untouched.limits) == (
+        {"cpu": "50m", "memory": "128Mi"},
+        {"memory": "256Mi"},
+    )

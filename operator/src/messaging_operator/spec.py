@@ -213,13 +213,14 @@ def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
 def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> ServiceSpec:
     raw = raw or {}
     resources_raw = raw.get("resources") or {}
-    default_resources = Resources()
-    resources = Resources(
-        requests={str(k): str(v) for k, v in resources_raw.get("requests", {}).items()}
-        or default_resources.requests,
-        limits={str(k): str(v) for k, v in resources_raw.get("limits", {}).items()}
-        or default_resources.limits,
-    )
+    resources = Resources()
+    if resources_raw.get("requests") or resources_raw.get("limits"):
+        # The user's own sizes, with nothing of ours mixed in: a default limit under their
+        # request (or a default request over their limit) would make every pod invalid.
+        resources = Resources(
+            requests={str(k): str(v) for k, v in (resources_raw.get("requests") or {}).items()},
+            limits={str(k): str(v) for k, v in (resources_raw.get("limits") or {}).items()},
+        )
     auto_raw = raw.get("autoscaling") or {}
     autoscaling = Autoscaling(
         enabled=bool(auto_raw.get("enabled", False)),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_operator.builders.jobs import contract_job_for
-from messaging_operator.builders.metadata import VERSION_LABEL
+from messaging_operator.builders.metadata import COMPONENT_LABEL, VERSION_LABEL
 from messaging_operator.spec import Platform
 
 CONDITION_TYPES = (
@@ -117,6 +117,12 @@ def _workload_ready(obj: dict[str, Any] | None) -> tuple[bool, int, int]:
     return current and updated and settled and ready >= want, ready, want
 
 
+def _migration_job(job: dict[str, Any]) -> bool:
+    """Schema migrations (and their contractions): reported by MigrationsSucceeded."""
+    component = (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL, "")
+    return str(component).endswith("-migrate")
+
+
 def _data_job(job: dict[str, Any]) -> bool:
     """Backup and restore Jobs: reported by their own conditions (backups.py), not as setup."""
     component = (job["metadata"].get("labels") or {}).get("app.kubernetes.io/name", "")
@@ -147,7 +153,7 @@ def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -
                 down = f"PostgreSQL {name}: {have}/{want} ready"
                 return Check("False", "DatabaseUnavailable", down, failed=seen.migration_gate_open)
     for (kind, name), job in sorted(live.items()):
-        if kind != "Job" or "-migrate-" in name or _data_job(job):
+        if kind != "Job" or _migration_job(job) or _data_job(job):
             continue
         state, detail = job_state(job)
         if state == "Failed":
