@@ -120,6 +120,31 @@ def test_bad_image_is_reported_at_once(platform):
     assert per_service["auth"]["ready"] is False
 
 
+def test_one_bad_image_repository_is_said_once_for_every_service(platform):
+    def stuck(service):
+        return {
+            "metadata": {
+                "name": f"chat-{service}-x",
+                "labels": {"app.kubernetes.io/name": service},
+            },
+            "status": {
+                "containerStatuses": [
+                    {
+                        "image": f"ghcr.io/Acme/{service}:1.0.0",
+                        "state": {"waiting": {"reason": "InvalidImageName"}},
+                    }
+                ]
+            },
+        }
+
+    services = [s.name for s in platform.spec.enabled_services]
+    live = {("Pod", f"chat-{name}-x"): stuck(name) for name in services}
+    check, _ = evaluate_services(platform, live, Observation())
+    assert check.reason == "ImagePullError"
+    assert check.message.count("InvalidImageName") == 1
+    assert check.message.startswith("InvalidImageName: auth (ghcr.io/Acme/auth:1.0.0), users")
+
+
 def test_missing_gateway(platform):
     check = evaluate_routes(platform, {}, Observation(gateway_found=False))
     assert (check.reason, check.failed) == ("GatewayNotFound", True)

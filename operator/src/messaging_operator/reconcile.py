@@ -16,6 +16,7 @@ from typing import Any
 
 from messaging_operator import backups, prometheus
 from messaging_operator.apply import apply_reason, with_applied_hash
+from messaging_operator.apply_failures import ApplyFailure, describe_failures, failure_of
 from messaging_operator.builders.autoscalers import build_autoscaler
 from messaging_operator.builders.backups import build_backup_cronjob
 from messaging_operator.builders.budgets import build_pod_disruption_budget
@@ -131,7 +132,7 @@ def utc_now() -> str:
 class Outcome:
     applied: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    failures: list[ApplyFailure] = field(default_factory=list)
     status_written: bool = False
     walk_events_posted: bool = False
     phase: str = ""
@@ -244,7 +245,7 @@ async def apply_all(
             try:
                 live[key] = await client.apply(with_applied_hash(obj))
             except ApiError as error:
-                outcome.errors.append(f"{key[0]} {key[1]}: {error}")
+                outcome.failures.append(failure_of(obj, error))
                 return
         outcome.applied.append(f"{key[0]}/{key[1]} ({reason})")
 
@@ -298,8 +299,8 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     if outcome.applied or outcome.pruned:
         summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
         await post_event(client, body, "Normal", "Applied", summary)
-    if outcome.errors:
-        raise ReconcileError("; ".join(outcome.errors))
+    if outcome.failures:
+        raise ReconcileError(describe_failures(outcome.failures).message)
     return outcome
 
 
@@ -326,8 +327,8 @@ async def report(
     checks["BackupsSucceeded"] = backups.evaluate_backups(platform, live, seen.backup_targets)
     checks["RestoreSucceeded"] = backups.evaluate_restores(seen.restores)
     ready = summarize(checks)
-    if outcome.errors:
-        ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
+    if outcome.failures:
+        ready = describe_failures(outcome.failures)
     checks["Ready"] = ready
     canaries = {name: walk.state for name, walk in (walks or {}).items()}
     moves = {name: walk.state for name, walk in migrations.walks.items()}

@@ -41,6 +41,21 @@ STUCK_POD_REASONS = frozenset(
 
 Live = Mapping[tuple[str, str], dict[str, Any]]
 
+# A condition message is read in `kubectl get mp -o wide` and `describe`: one line, this long
+# at most. Enough for a few causes with the objects they hit; the rest is in Events and logs.
+MESSAGE_LIMIT = 300
+
+
+def bounded(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """One line (newlines and runs of blanks become one space), cut with an ellipsis."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def distinct(parts: list[str]) -> list[str]:
+    """`parts` in order, each once: one cause hitting many objects is said once."""
+    return list(dict.fromkeys(parts))
+
 
 @dataclass(frozen=True)
 class Check:
@@ -88,8 +103,18 @@ def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
     return "Running", ""
 
 
-def stuck_pod(live: Live, component: str) -> str | None:
-    """A message naming a pod of `component` stuck on a reason that waiting will not cure."""
+@dataclass(frozen=True)
+class StuckPod:
+    pod: str
+    reason: str  # the container's waiting reason, e.g. ImagePullBackOff
+    image: str
+
+    def __str__(self) -> str:
+        return f"pod {self.pod}: {self.reason} ({self.image})"
+
+
+def stuck_pod(live: Live, component: str) -> StuckPod | None:
+    """A pod of `component` stuck on a reason that waiting will not cure."""
     for (kind, name), pod in sorted(live.items()):
         if kind != "Pod":
             continue
@@ -99,8 +124,7 @@ def stuck_pod(live: Live, component: str) -> str | None:
         for status in statuses:
             waiting = (status.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") in STUCK_POD_REASONS:
-                image = status.get("image", "")
-                return f"pod {name}: {waiting['reason']} ({image})"
+                return StuckPod(name, waiting["reason"], status.get("image", ""))
     return None
 
 
@@ -131,7 +155,7 @@ def _data_job(job: dict[str, Any]) -> bool:
 
 def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -> Check:
     if seen.missing:
-        return Check("False", "SecretMissing", "; ".join(seen.missing), failed=True)
+        return Check("False", "SecretMissing", "; ".join(distinct(seen.missing)), failed=True)
     waiting = []
     spec = platform.spec
     managed = {
@@ -216,7 +240,8 @@ def evaluate_services(
     platform: Platform, live: Live, seen: Observation
 ) -> tuple[Check, dict[str, dict[str, Any]]]:
     per_service: dict[str, dict[str, Any]] = {}
-    not_ready, stuck_messages = [], []
+    not_ready: list[str] = []
+    stuck_by_reason: dict[str, list[str]] = {}
     for service in platform.spec.enabled_services:
         deployment = live.get(("Deployment", f"{platform.name}-{service.name}"))
         ready, have, want = _workload_ready(deployment)
@@ -234,12 +259,17 @@ def evaluate_services(
         per_service[service.name] = entry
         stuck = stuck_pod(live, service.name)
         if stuck:
-            stuck_messages.append(f"{service.name}: {stuck}")
+            stuck_by_reason.setdefault(stuck.reason, []).append(f"{service.name} ({stuck.image})")
         if not entry["ready"]:
             not_ready.append(service.name)
-    if stuck_messages:
-        reason = "ImagePullError" if "Image" in stuck_messages[0] else "PodStuck"
-        return Check("False", reason, "; ".join(stuck_messages), failed=True), per_service
+    if stuck_by_reason:
+        # The same cause on several services (one bad image repository) is said once.
+        first = next(iter(stuck_by_reason))
+        reason = "ImagePullError" if "Image" in first else "PodStuck"
+        message = "; ".join(
+            f"{waiting}: {', '.join(services)}" for waiting, services in stuck_by_reason.items()
+        )
+        return Check("False", reason, message, failed=True), per_service
     if not_ready:
         total = len(platform.spec.enabled_services)
         message = f"{total - len(not_ready)}/{total} ready; waiting for " + ", ".join(not_ready)
@@ -319,7 +349,7 @@ def merge_conditions(
                 "observedGeneration": generation,
                 "lastTransitionTime": now if flipped else before["lastTransitionTime"],  # type: ignore[index]
                 "reason": check.reason,
-                "message": check.message,
+                "message": bounded(check.message),
             }
         )
     return result
