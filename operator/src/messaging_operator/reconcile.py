@@ -45,6 +45,7 @@ from messaging_operator.builders.web import build_web
 from messaging_operator.canary import serving
 from messaging_operator.canary_children import canary_objects, ready_version
 from messaging_operator.contracts import contract_jobs
+from messaging_operator.kinds import CHILD_KINDS, PRUNABLE_KINDS
 from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.observe import owned_by, read_external, read_live, read_routing
 from messaging_operator.platform_events import post_event
@@ -78,34 +79,6 @@ log = logging.getLogger(__name__)
 
 # Concurrent applies per reconcile: a fresh platform is ~55 objects; the API server copes.
 APPLY_CONCURRENCY = 8
-
-CHILD_KINDS = (
-    "Secret",
-    "ConfigMap",
-    "Service",
-    "Deployment",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "HTTPRoute",
-    "Pod",
-)
-# Kinds removed when no longer desired. Secrets (credentials) and Jobs (the record of a
-# migration) are kept; PVCs follow the StatefulSet's retention policy.
-PRUNABLE_KINDS = frozenset(
-    {
-        "ConfigMap",
-        "Service",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-        "HorizontalPodAutoscaler",
-        "HTTPRoute",
-    }
-)
 
 
 def generate_value(kind: str) -> str:
