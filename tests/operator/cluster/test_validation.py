@@ -111,6 +111,10 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"services": {"auth": {"canary": {"version": "1.1.0", "interval": "1d"}}}},
         "canary.interval must be a duration above zero",
     ),
+    "keep-warm in words": (
+        {"services": {"auth": {"canary": {"version": "1.1.0", "keepWarm": "10 minutes"}}}},
+        "canary.keepWarm must be a duration in s, m and h",
+    ),
     "migration interval of zero": (
         {"services": {"auth": {"migration": {"steps": [10, 100], "interval": "0m"}}}},
         "migration.interval must be a duration above zero",
@@ -262,6 +266,7 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
     },
     "https prometheus": {"analysis": {"prometheus": {"url": "https://prom.example.com/prom"}}},
     "durations": {"services": {"auth": {"canary": {"version": "2", "interval": "1h30m"}}}},
+    "no keep-warm": {"services": {"auth": {"canary": {"version": "2", "keepWarm": "0s"}}}},
     "annotations": {"services": {"auth": {"podAnnotations": {"prometheus.io/scrape": "true"}}}},
     "equal request and limit": {
         "services": {
