@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from messaging_operator.apply_failures import describe_failures, failure_of
+from messaging_operator.condition_messages import MESSAGE_LIMIT, bounded
 from messaging_operator.kube import ApiError
-from messaging_operator.status import MESSAGE_LIMIT, Check, bounded, merge_conditions
+from messaging_operator.status import Check, merge_conditions
 
 LONG = "a-platform-name-far-too-long-for-its-children-to-fit-anywhere"
 

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from messaging_operator.condition_messages import bounded
 from messaging_operator.kube import ApiError
-from messaging_operator.status import Check, bounded
+from messaging_operator.status import Check
 
 # HTTP status of the refusal -> the REASON shown in `kubectl get mp`.
 REASONS = {

@@ -8,11 +8,12 @@ status flips; reasons are CamelCase and never empty; every condition exists from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from messaging_operator.builders.jobs import contract_job_for
 from messaging_operator.builders.metadata import COMPONENT_LABEL, VERSION_LABEL
+from messaging_operator.condition_messages import bounded, distinct
 from messaging_operator.spec import Platform
 
 CONDITION_TYPES = (
@@ -41,21 +42,6 @@ STUCK_POD_REASONS = frozenset(
 
 Live = Mapping[tuple[str, str], dict[str, Any]]
 
-# A condition message is read in `kubectl get mp -o wide` and `describe`: one line, this long
-# at most. Enough for a few causes with the objects they hit; the rest is in Events and logs.
-MESSAGE_LIMIT = 300
-
-
-def bounded(message: str, limit: int = MESSAGE_LIMIT) -> str:
-    """One line (newlines and runs of blanks become one space), cut with an ellipsis."""
-    line = " ".join(message.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def distinct(parts: list[str]) -> list[str]:
-    """`parts` in order, each once: one cause hitting many objects is said once."""
-    return list(dict.fromkeys(parts))
-
 
 @dataclass(frozen=True)
 class Check:
@@ -71,22 +57,18 @@ class Check:
         return self.status == "True"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observation:
-    """What a reconcile found besides the children themselves."""
+    """What a reconcile found besides the children themselves (observe.py): read-only facts.
+    Decisions taken from them while planning live in plan.Plan."""
 
-    missing: list[str] = field(default_factory=list)  # messages about missing user objects
+    missing: tuple[str, ...] = ()  # messages about missing user objects
     gateway_found: bool | None = None  # None: no gateway configured
     gateway_api_installed: bool = True  # the Gateway API CRDs exist in the cluster
     legacy_found: bool | None = None
     # The provisioning Job completed: the database has run, so it being down now is a fault
     # (not a start-up), and migrations may run.
     migration_gate_open: bool = False
-    # service -> version its Deployment runs (or is about to), None when not yet deployable
-    deploy_versions: dict[str, str | None] = field(default_factory=dict)
-    # backups.py: service -> versions whose migration waits on a backup; service -> restore step
-    backup_targets: dict[str, list[str]] = field(default_factory=dict)
-    restores: dict[str, Any] = field(default_factory=dict)
 
 
 def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
