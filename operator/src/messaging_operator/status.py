@@ -7,6 +7,7 @@ status flips; reasons are CamelCase and never empty; every condition exists from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ STUCK_POD_REASONS = frozenset(
 )
 
 Live = Mapping[tuple[str, str], dict[str, Any]]
+# `pods "chat-auth-5d8f9c-" is forbidden: ...`: the name differs per ReplicaSet, the cause not.
+_POD_NAME = re.compile(r'pods? "[^"]*"')
 
 
 @dataclass(frozen=True)
@@ -218,12 +221,23 @@ def evaluate_migrations(
     return Check("True", "MigrationsSucceeded", "every schema is at its target version")
 
 
+def replica_failure(deployment: dict[str, Any] | None) -> str | None:
+    """Why a Deployment's pods cannot be created (its ReplicaFailure condition), without the
+    generated pod name, so one cause on several services reads the same."""
+    for condition in ((deployment or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+            message = str(condition.get("message") or condition.get("reason") or "FailedCreate")
+            return _POD_NAME.sub("pods", message)
+    return None
+
+
 def evaluate_services(
     platform: Platform, live: Live, seen: Observation
 ) -> tuple[Check, dict[str, dict[str, Any]]]:
     per_service: dict[str, dict[str, Any]] = {}
     not_ready: list[str] = []
     stuck_by_reason: dict[str, list[str]] = {}
+    not_created: dict[str, list[str]] = {}  # cause -> services whose pods cannot be created
     for service in platform.spec.enabled_services:
         deployment = live.get(("Deployment", f"{platform.name}-{service.name}"))
         ready, have, want = _workload_ready(deployment)
@@ -242,6 +256,9 @@ def evaluate_services(
         stuck = stuck_pod(live, service.name)
         if stuck:
             stuck_by_reason.setdefault(stuck.reason, []).append(f"{service.name} ({stuck.image})")
+        cause = replica_failure(deployment)
+        if cause:
+            not_created.setdefault(cause, []).append(service.name)
         if not entry["ready"]:
             not_ready.append(service.name)
     if stuck_by_reason:
@@ -252,6 +269,10 @@ def evaluate_services(
             f"{waiting}: {', '.join(services)}" for waiting, services in stuck_by_reason.items()
         )
         return Check("False", reason, message, failed=True), per_service
+    if not_created:
+        # Waiting will not bring these pods (a quota, an admission policy, an invalid pod).
+        message = "; ".join(f"{', '.join(names)}: {cause}" for cause, names in not_created.items())
+        return Check("False", "PodCreationFailed", message, failed=True), per_service
     if not_ready:
         total = len(platform.spec.enabled_services)
         message = f"{total - len(not_ready)}/{total} ready; waiting for " + ", ".join(not_ready)

@@ -170,3 +170,19 @@ def test_restart_in_the_middle_of_a_reconcile_converges(
     for item in kube.children(ns, "deploy,sts,httproute"):
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     assert counts == {"Deployment": 9, "StatefulSet": 4, "HTTPRoute": 9}  # 8 services + web
+
+
+def test_pods_refused_by_a_quota_name_the_quota_once(
+    kube, operator, make_namespace, minimal_sample
+):
+    """A Deployment whose pods cannot be created is a cause of its own, not a service
+    forever 'not ready': the ReplicaSet's refusal reaches REASON and the message, once."""
+    ns = make_namespace()
+    kube.run("create", "quota", "tiny", "-n", ns, "--hard=pods=1")
+    kube.apply(ns, _gateway(minimal_sample))
+    kube.apply(ns, _platform(minimal_sample))
+    kube.wait_for(lambda: kube.ready_reason(ns) == "PodCreationFailed", 60, "PodCreationFailed")
+    ready = kube.platform(ns)["status"]["conditions"][0]
+    assert ready["message"].count("exceeded quota: tiny") == 1, ready["message"]
+    assert len(ready["message"]) <= 300
+    assert kube.platform(ns)["status"]["phase"] == "Failed"
