@@ -30,13 +30,13 @@ from messaging_operator.builders.routes import build_http_route, with_foreign_ru
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.builders.web import build_web
-from messaging_operator.canary import serving
-from messaging_operator.canary_children import canary_objects, ready_version
 from messaging_operator.contracts import contract_jobs
 from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform
 from messaging_operator.status import Observation, job_state
-from messaging_operator.walks import Walk
+from messaging_operator.walks.canary import serving
+from messaging_operator.walks.canary_children import canary_objects, ready_version
+from messaging_operator.walks.decisions import Walk
 
 Live = Mapping[tuple[str, str], dict[str, Any]]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from messaging_operator import backups, prometheus
+from messaging_operator import backups
 from messaging_operator.apply import apply_reason, with_applied_hash
 from messaging_operator.apply_failures import ApplyFailure, describe_failures, failure_of
 from messaging_operator.builders.metadata import (
@@ -28,7 +28,6 @@ from messaging_operator.kube import ApiError, KubeClient
 from messaging_operator.observe import observe, owned_by, read_live
 from messaging_operator.plan import Plan, plan_children
 from messaging_operator.platform_events import post_event
-from messaging_operator.progress_report import progress_check
 from messaging_operator.spec import Platform, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
@@ -42,7 +41,8 @@ from messaging_operator.status import (
     summarize,
     transitions,
 )
-from messaging_operator.walks import (
+from messaging_operator.walks import prometheus
+from messaging_operator.walks.decisions import (
     Migrations,
     Walk,
     decide_canaries,
@@ -51,6 +51,7 @@ from messaging_operator.walks import (
     with_migration_weights,
     with_stable_versions,
 )
+from messaging_operator.walks.progress_report import progress_check
 
 log = logging.getLogger(__name__)
 

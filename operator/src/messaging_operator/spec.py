@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_operator import GROUP, VERSION
-from messaging_operator.canary_settings import (
+from messaging_operator.walks.migration_plan import plan_order
+from messaging_operator.walks.settings import (
     RolloutControls,
     WalkSettings,
     canary_settings,
     migration_settings,
 )
-from messaging_operator.migration_plan import plan_order
 
 # Service name -> container port (fixed by the platform's design, one port per service).
 SERVICE_PORTS: dict[str, int] = {
@@ -72,7 +72,7 @@ class ServiceSpec:
     pod_annotations: dict[str, str] = field(default_factory=dict)
     # Share (0..100) of this service's path that goes to the new service rather than legacy.
     migration_weight: int = 100
-    # The walks the spec asks for (canary_settings.py), parsed here once for every reader.
+    # The walks the spec asks for (walks/settings.py), parsed here once for every reader.
     canary: WalkSettings = field(default_factory=lambda: canary_settings(None, ""))
     # Gaps filled from spec.migrationPlan when the service is in the plan's order.
     migration: WalkSettings = field(default_factory=lambda: migration_settings(None))

@@ -8,11 +8,11 @@ from typing import Any
 
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.metadata import VERSION_LABEL
-from messaging_operator.canary import Serving, canary_running
 from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform, ServiceSpec
 from messaging_operator.status import Observation, job_state
-from messaging_operator.walks import Walk
+from messaging_operator.walks.canary import Serving, canary_running
+from messaging_operator.walks.decisions import Walk
 
 
 def ready_version(deployment: dict[str, Any] | None) -> str | None:

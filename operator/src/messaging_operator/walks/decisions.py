@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from messaging_operator.analysis import PASSED, AnalysisResult, Target, Thresholds
-from messaging_operator.canary import (
+from messaging_operator.spec import Platform, ServiceSpec
+from messaging_operator.walks.analysis import PASSED, AnalysisResult, Target, Thresholds
+from messaging_operator.walks.canary import (
     SUCCEEDED,
     Decision,
     WalkState,
@@ -24,9 +25,8 @@ from messaging_operator.canary import (
     stable_version,
     warm_version,
 )
-from messaging_operator.canary_settings import RolloutControls, WalkSettings
-from messaging_operator.migration_plan import PlanStatus, decide_plan
-from messaging_operator.spec import Platform, ServiceSpec
+from messaging_operator.walks.migration_plan import PlanStatus, decide_plan
+from messaging_operator.walks.settings import RolloutControls, WalkSettings
 
 Analyse = Callable[[str, Target, str, Thresholds], Awaitable[AnalysisResult]]
 
