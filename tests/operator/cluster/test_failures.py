@@ -176,13 +176,34 @@ def test_pods_refused_by_a_quota_name_the_quota_once(
     kube, operator, make_namespace, minimal_sample
 ):
     """A Deployment whose pods cannot be created is a cause of its own, not a service
-    forever 'not ready': the ReplicaSet's refusal reaches REASON and the message, once."""
+    forever 'not ready': the ReplicaSet's refusal reaches REASON and the message, once.
+    The quota comes after Ready (kwok's Job pods succeed without a database, so a quota from
+    the start could leave PostgreSQL without its pod behind an open migration gate)."""
     ns = make_namespace()
-    kube.run("create", "quota", "tiny", "-n", ns, "--hard=pods=1")
     kube.apply(ns, _gateway(minimal_sample))
     kube.apply(ns, _platform(minimal_sample))
-    kube.wait_for(lambda: kube.ready_reason(ns) == "PodCreationFailed", 60, "PodCreationFailed")
+    kube.wait_for(lambda: kube.ready_reason(ns) == "Ready", 120, "Ready")
+    pods = kube.json("get", "pods", "-n", ns, "--field-selector=status.phase=Running")["items"]
+    kube.run("create", "quota", "tiny", "-n", ns, f"--hard=pods={len(pods)}")
+    kube.wait_for(
+        lambda: (kube.json("get", "quota", "tiny", "-n", ns).get("status") or {}).get("used"),
+        30,
+        "the quota's usage counted",
+    )
+    more = {"spec": {"services": {"relay": {"replicas": 3}, "websocket": {"replicas": 3}}}}
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(more))
+    seen: list[str] = []
+
+    def refused() -> bool:
+        seen.append(kube.ready_reason(ns))
+        return seen[-1] == "PodCreationFailed"
+
+    try:
+        kube.wait_for(refused, 60, "PodCreationFailed")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; reasons seen: {set(seen)}") from None
     ready = kube.platform(ns)["status"]["conditions"][0]
     assert ready["message"].count("exceeded quota: tiny") == 1, ready["message"]
+    assert ready["message"].startswith("ServicesReady: relay, websocket: pods is forbidden")
     assert len(ready["message"]) <= 300
     assert kube.platform(ns)["status"]["phase"] == "Failed"
