@@ -315,9 +315,11 @@ def group(kube: Kube) -> Iterator[str]:
         conditions = kube.json("get", "crd", crd_name).get("status", {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
-    wait_for(established, 30, f"CRD {crd_name} established")
-    yield name
-    kube.run("delete", "crd", crd_name, "--wait=false", check=False)
+    try:
+        wait_for(established, 30, f"CRD {crd_name} established")
+        yield name
+    finally:
+        kube.run("delete", "crd", crd_name, "--wait=false", check=False)
 
 
 def dry_run_create(kube: Kube, namespace: str, body: dict[str, Any]):
