@@ -48,23 +48,24 @@ def render_children(platform_body: dict[str, Any], gated: bool = True) -> list[d
     """Every child the operator's builders want once every Job has completed (the end state);
     with gated=False only those wanted before any Job ran (the first pass)."""
     from messaging_operator.builders.infrastructure import build_database_provision_job
-    from messaging_operator.reconcile import desired_objects
+    from messaging_operator.plan import plan_children
     from messaging_operator.spec import parse_platform
     from messaging_operator.status import Observation
 
     platform = parse_platform(platform_body)
     if not gated:
-        return desired_objects(platform, {}, Observation(), None)[0]
-    done = {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}
+        return plan_children(platform, {}, Observation(), None).objects
+    done = {"metadata": {}, "status": {"conditions": [{"type": "Complete", "status": "True"}]}}
     live: dict[tuple[str, str], dict[str, Any]] = {}
     provision = build_database_provision_job(platform)
     if provision is not None:
         live[("Job", provision["metadata"]["name"])] = done
-    desired, migrations = desired_objects(platform, live, Observation(), None)
-    for job in migrations.values():
+    # observe.py reads the completed provisioning Job as the open migration gate.
+    provisioned = Observation(migration_gate_open=True)
+    plan = plan_children(platform, live, provisioned, None)
+    for job in plan.migration_jobs.values():
         live[("Job", job)] = done
-    desired, _ = desired_objects(platform, live, Observation(), None)
-    return desired
+    return plan_children(platform, live, provisioned, None).objects
 
 
 def expected_names(namespace: str, gated: bool = True) -> set[tuple[str, str]]:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from messaging_operator.analysis import (
+from messaging_operator.walks.analysis import (
     FAILED,
     PASSED,
     WAIT,

@@ -7,7 +7,7 @@ from messaging_operator.builders.jobs import build_migration_job
 
 def _live_copy(desired):
     """What the API server returns after an apply: our fields plus defaults and status."""
-    live = with_applied_hash(desired)
+    live = copy.deepcopy(with_applied_hash(desired))  # the server answers with a new object
     live["metadata"]["resourceVersion"] = "7"
     live["spec"]["progressDeadlineSeconds"] = 600
     container = live["spec"]["template"]["spec"]["containers"][0]

@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from messaging_operator.analysis import FAILED, PASSED, WAIT, AnalysisResult, Thresholds
-from messaging_operator.canary import (
+from messaging_operator.status import Check
+from messaging_operator.walks.analysis import FAILED, PASSED, WAIT, AnalysisResult, Thresholds
+from messaging_operator.walks.canary import (
     ABORTED,
     ANALYSIS_FAILED,
     FROZEN,
@@ -28,16 +29,7 @@ from messaging_operator.canary import (
     stable_version,
     warm_version,
 )
-from messaging_operator.canary_settings import (
-    CANARY,
-    MIGRATION,
-    RolloutControls,
-    WalkSettings,
-    canary_settings,
-    migration_settings,
-    parse_duration,
-)
-from messaging_operator.migration_plan import (
+from messaging_operator.walks.migration_plan import (
     PLAN_PROGRESSING,
     PLAN_STOPPED,
     PLAN_SUCCEEDED,
@@ -46,8 +38,16 @@ from messaging_operator.migration_plan import (
     plan_order,
     planned_weight,
 )
-from messaging_operator.progress_report import in_flight, progress_check
-from messaging_operator.status import Check
+from messaging_operator.walks.progress_report import in_flight, progress_check
+from messaging_operator.walks.settings import (
+    CANARY,
+    MIGRATION,
+    RolloutControls,
+    WalkSettings,
+    canary_settings,
+    migration_settings,
+    parse_duration,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GOOD = AnalysisResult(PASSED, "WithinThresholds", "500 requests, error rate 0.10%, p95 80 ms")

@@ -6,11 +6,11 @@ import asyncio
 import copy
 from datetime import timedelta
 
-from messaging_operator.analysis import FAILED, PASSED, AnalysisResult
 from messaging_operator.builders.routes import build_http_route, read_back
-from messaging_operator.canary import ROLLED_BACK, SUCCEEDED
 from messaging_operator.spec import parse_platform
-from messaging_operator.walks import decide_migrations, with_migration_weights
+from messaging_operator.walks.analysis import FAILED, PASSED, AnalysisResult
+from messaging_operator.walks.canary import ROLLED_BACK, SUCCEEDED
+from messaging_operator.walks.decisions import decide_migrations, with_migration_weights
 
 from tests.operator.conftest import sample_platform_body
 from tests.operator.test_walks import NOW, Recorder

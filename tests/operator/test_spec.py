@@ -57,8 +57,32 @@ def test_external_backends_and_canary():
     )
     assert not spec.postgres.managed
     assert spec.postgres.secret_ref == "pg"
-    assert spec.services["messages"].canary_declared
+    assert spec.services["messages"].canary.declared
     assert spec.services["messages"].canary.steps == (10, 50)
+    assert not spec.services["auth"].canary.declared
+
+
+def test_walk_settings_are_parsed_once_with_the_plan_filling_gaps():
+    spec = parse_spec(
+        {
+            "version": "1",
+            "analysis": {"prometheus": {"url": "http://prometheus:9090"}},
+            "rollout": {"paused": True},
+            "migrationPlan": {"order": ["media", "auth"], "steps": [20, 100], "interval": "5m"},
+            "services": {
+                "auth": {"migration": {"interval": "1m"}},
+                "users": {"migration": {"steps": [50, 100]}},
+                "media": {"enabled": False},
+            },
+        }
+    )
+    assert spec.migration_plan is not None
+    assert spec.migration_plan.order == ("auth",)  # media is disabled
+    auth, users = spec.services["auth"].migration, spec.services["users"].migration
+    assert (auth.steps, auth.interval) == ((20, 100), "1m")  # its own interval, the plan's steps
+    assert (users.steps, users.interval) == ((50, 100), "10m")  # not in the plan: no plan gaps
+    assert spec.rollout.paused
+    assert spec.prometheus_url == "http://prometheus:9090"
 
 
 def test_operator_instances_split_platforms_by_label():
@@ -70,3 +94,17 @@ def test_operator_instances_split_platforms_by_label():
     assert not handled_by(plain, "blue")
     assert handled_by(labelled, "blue")
     assert not handled_by(labelled, "")
+
+
+def test_resources_set_by_the_user_get_no_default_beside_them():
+    # A default memory limit of 256Mi under a 512Mi request would make every pod invalid.
+    spec = parse_spec(
+        {"version": "1.0.0", "services": {"auth": {"resources": {"requests": {"memory": "512Mi"}}}}}
+    )
+    assert spec.services["auth"].resources.requests == {"memory": "512Mi"}
+    assert spec.services["auth"].resources.limits == {}
+    untouched = spec.services["users"].resources
+    assert (untouched.requests, untouched.limits) == (
+        {"cpu": "50m", "memory": "128Mi"},
+        {"memory": "256Mi"},
+    )

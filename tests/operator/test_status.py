@@ -120,6 +120,57 @@ def test_bad_image_is_reported_at_once(platform):
     assert per_service["auth"]["ready"] is False
 
 
+def test_one_bad_image_repository_is_said_once_for_every_service(platform):
+    def stuck(service):
+        return {
+            "metadata": {
+                "name": f"chat-{service}-x",
+                "labels": {"app.kubernetes.io/name": service},
+            },
+            "status": {
+                "containerStatuses": [
+                    {
+                        "image": f"ghcr.io/Acme/{service}:1.0.0",
+                        "state": {"waiting": {"reason": "InvalidImageName"}},
+                    }
+                ]
+            },
+        }
+
+    services = [s.name for s in platform.spec.enabled_services]
+    live = {("Pod", f"chat-{name}-x"): stuck(name) for name in services}
+    check, _ = evaluate_services(platform, live, Observation())
+    assert check.reason == "ImagePullError"
+    assert check.message.count("InvalidImageName") == 1
+    assert check.message.startswith("InvalidImageName: auth (ghcr.io/Acme/auth:1.0.0), users")
+
+
+def test_pods_that_cannot_be_created_name_their_cause_once(platform):
+    def refused(service):
+        return {
+            "metadata": {"name": f"chat-{service}", "labels": {}, "generation": 1},
+            "spec": {"replicas": 2},
+            "status": {
+                "observedGeneration": 1,
+                "conditions": [
+                    {
+                        "type": "ReplicaFailure",
+                        "status": "True",
+                        "reason": "FailedCreate",
+                        "message": f'pods "chat-{service}-5d8f9c-" is forbidden: exceeded quota:'
+                        " compute, requested: requests.memory=128Mi, used: 1Gi, limited: 1Gi",
+                    }
+                ],
+            },
+        }
+
+    live = {("Deployment", f"chat-{name}"): refused(name) for name in ("auth", "users")}
+    check, _ = evaluate_services(platform, live, Observation())
+    assert (check.reason, check.failed) == ("PodCreationFailed", True)
+    assert check.message.count("exceeded quota") == 1
+    assert check.message.startswith("auth, users: pods is forbidden: exceeded quota")
+
+
 def test_missing_gateway(platform):
     check = evaluate_routes(platform, {}, Observation(gateway_found=False))
     assert (check.reason, check.failed) == ("GatewayNotFound", True)

@@ -7,15 +7,15 @@ import copy
 import socket
 from datetime import UTC, datetime, timedelta
 
-from messaging_operator.analysis import FAILED, PASSED, AnalysisResult, Target, Thresholds
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.deployments import build_deployment
 from messaging_operator.builders.routes import build_http_route, with_foreign_rules
-from messaging_operator.canary import iso
-from messaging_operator.prometheus import analyse
 from messaging_operator.spec import parse_platform
 from messaging_operator.status import Check, build_status
-from messaging_operator.walks import decide_canaries, next_look, with_stable_versions
+from messaging_operator.walks.analysis import FAILED, PASSED, AnalysisResult, Target, Thresholds
+from messaging_operator.walks.canary import iso
+from messaging_operator.walks.decisions import decide_canaries, next_look, with_stable_versions
+from messaging_operator.walks.prometheus import analyse
 
 from tests.operator.conftest import sample_platform_body
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from messaging_operator.analysis import FAILED, PASSED, WAIT, AnalysisResult, Thresholds
-from messaging_operator.canary import (
+from messaging_operator.walks.analysis import FAILED, PASSED, WAIT, AnalysisResult, Thresholds
+from messaging_operator.walks.canary import (
     ROLLED_BACK,
     WalkState,
     canary_weight,
@@ -18,7 +18,7 @@ from messaging_operator.canary import (
     migration_weight,
     serving,
 )
-from messaging_operator.canary_settings import CANARY, MIGRATION, RolloutControls, WalkSettings
+from messaging_operator.walks.settings import CANARY, MIGRATION, RolloutControls, WalkSettings
 from messaging_operator.weights import RouteWeights, route_weights
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

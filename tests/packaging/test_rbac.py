@@ -1,7 +1,8 @@
 """The operator's RBAC is exactly what its code does: no wildcard, no missing verb, no spare one.
 
 The needed permissions are derived from operator/src/messaging_operator by reading the code
-(the kopf watches in handlers.py, KubeClient calls in reconcile.py and elsewhere, the kinds the
+(the table of kinds in kinds.py, which drives the client, the reconcile's lists and prunes and
+the child watches; the other kopf watches in handlers.py; KubeClient calls; the kinds the
 builders emit) and compared with manifests/base/clusterrole.yaml, which the chart renders too.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from messaging_operator.kinds import CHILD_KINDS, KINDS, PRUNABLE_KINDS, Watch
 
 from .conftest import REPO
 
@@ -28,25 +30,8 @@ def modules() -> dict[Path, ast.Module]:
 
 
 def kinds_table() -> dict[str, tuple[str, str]]:
-    """kube.py's KINDS: kind -> (apiVersion, plural), read from the source."""
-    tree = ast.parse((SOURCE / "kube.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.AnnAssign | ast.Assign):
-            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-            if isinstance(target, ast.Name) and target.id == "KINDS":
-                return ast.literal_eval(node.value)  # type: ignore[arg-type]
-    raise AssertionError("kube.py has no KINDS table: update tests/packaging/test_rbac.py")
-
-
-def constant_set(path: Path, name: str) -> set[str]:
-    """A module-level tuple/frozenset/set of kind names, e.g. reconcile.CHILD_KINDS."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
-            value = node.value
-            if isinstance(value, ast.Call):  # frozenset({...})
-                value = value.args[0]
-            return set(ast.literal_eval(value))
-    raise AssertionError(f"{path.name} has no {name}: update tests/packaging/test_rbac.py")
+    """kinds.py's table: kind -> (apiVersion, plural)."""
+    return {kind.name: (kind.api_version, kind.plural) for kind in KINDS}
 
 
 def object_literals(tree: ast.AST, *, top_level_only: bool) -> list[ast.Dict]:
@@ -103,11 +88,14 @@ def needed_permissions() -> dict[Permission, str]:
 
     for kind in builder_kinds():
         need(kind, "create patch", "server-side apply of a builders/ object")
-    reconcile = SOURCE / "reconcile.py"
-    for kind in constant_set(reconcile, "CHILD_KINDS"):
+    for kind in CHILD_KINDS:
         need(kind, "list", "reconcile.py lists CHILD_KINDS by label")
-    for kind in constant_set(reconcile, "PRUNABLE_KINDS"):
+    for kind in PRUNABLE_KINDS:
         need(kind, "delete", "reconcile.py prunes PRUNABLE_KINDS")
+    for entry in KINDS:
+        if entry.watch is not Watch.NONE:
+            why = f"handlers.py watches {entry.name} ({entry.watch.value})"
+            need(entry.name, "list watch", why)
 
     for path, tree in modules().items():
         where = path.relative_to(SOURCE)

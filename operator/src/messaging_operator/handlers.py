@@ -22,6 +22,7 @@ import kopf
 from messaging_operator import GROUP, PLURAL, VERSION
 from messaging_operator import login as operator_login
 from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL
+from messaging_operator.kinds import Watch, watched
 from messaging_operator.kube import KubeClient
 from messaging_operator.queue import Key, ReconcileQueue
 from messaging_operator.reconcile import reconcile
@@ -168,22 +169,10 @@ def _owner_event(body: kopf.Body, namespace: str, memo: Any) -> bool:
     return False
 
 
-@kopf.on.event("apps", "v1", "deployments", labels=OURS)
-@kopf.on.event("apps", "v1", "statefulsets", labels=OURS)
-@kopf.on.event("batch", "v1", "jobs", labels=OURS)
-@kopf.on.event("", "v1", "configmaps", labels=OURS)
-@kopf.on.event("", "v1", "pods", labels=OURS)
-@kopf.on.event("policy", "v1", "poddisruptionbudgets", labels=OURS)
-@kopf.on.event("autoscaling", "v2", "horizontalpodautoscalers", labels=OURS)
-@kopf.on.event("gateway.networking.k8s.io", "v1", "httproutes", labels=OURS)
 def child_event(body: kopf.Body, namespace: str | None, memo: Any, **_: Any) -> None:
     _owner_event(body, namespace or "", memo)
 
 
-# Secrets and Services are watched whole: a user's Secret for an external part, or the legacy
-# monolith's Service, may appear after the platform and must unblock it at once.
-@kopf.on.event("", "v1", "secrets")
-@kopf.on.event("", "v1", "services")
 def secret_or_service_event(
     body: kopf.Body, name: str, namespace: str | None, memo: Any, **_: Any
 ) -> None:
@@ -195,6 +184,15 @@ def secret_or_service_event(
         names = refs.secrets if kind == "Secret" else refs.services
         if key[0] == namespace and name in names:
             state.queue.add(key)
+
+
+# Every child kind is watched (kinds.py): an edit or a deletion is repaired at once, not at the
+# next resync. Secrets and Services are watched whole: a user's Secret for an external part, or
+# the legacy monolith's Service, may appear after the platform and must unblock it at once.
+for _kind in watched(Watch.CHILDREN):
+    kopf.on.event(_kind.group, _kind.version, _kind.plural, labels=OURS)(child_event)
+for _kind in watched(Watch.CHILDREN_AND_REFERENCES):
+    kopf.on.event(_kind.group, _kind.version, _kind.plural)(secret_or_service_event)
 
 
 @kopf.on.event("gateway.networking.k8s.io", "v1", "gateways")

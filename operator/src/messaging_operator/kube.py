@@ -18,29 +18,14 @@ import aiohttp
 import kopf
 
 from messaging_operator import login as operator_login
+from messaging_operator.kinds import KINDS as TABLE
 
 FIELD_MANAGER = "messaging-operator"
 # The pid tells replicas apart in the audit log (tests check who wrote what).
 USER_AGENT = f"messaging-operator/0.1 (pid {os.getpid()})"
 
-# kind -> (apiVersion, plural); every kind the operator reads or writes.
-KINDS: dict[str, tuple[str, str]] = {
-    "Secret": ("v1", "secrets"),
-    "ConfigMap": ("v1", "configmaps"),
-    "Service": ("v1", "services"),
-    "Pod": ("v1", "pods"),
-    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims"),
-    "Event": ("v1", "events"),
-    "Deployment": ("apps/v1", "deployments"),
-    "StatefulSet": ("apps/v1", "statefulsets"),
-    "Job": ("batch/v1", "jobs"),
-    "CronJob": ("batch/v1", "cronjobs"),
-    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
-    "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers"),
-    "HTTPRoute": ("gateway.networking.k8s.io/v1", "httproutes"),
-    "Gateway": ("gateway.networking.k8s.io/v1", "gateways"),
-    "MessagingPlatform": ("messaging.platform.dev/v1alpha1", "messagingplatforms"),
-}
+# kind -> (apiVersion, plural), from the one table of kinds (kinds.py).
+KINDS: dict[str, tuple[str, str]] = {kind.name: (kind.api_version, kind.plural) for kind in TABLE}
 
 
 class ApiError(Exception):

@@ -9,46 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets as random_secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from messaging_operator import backups, prometheus
+from messaging_operator import backups
 from messaging_operator.apply import apply_reason, with_applied_hash
-from messaging_operator.builders.autoscalers import build_autoscaler
-from messaging_operator.builders.backups import build_backup_cronjob
-from messaging_operator.builders.budgets import build_pod_disruption_budget
-from messaging_operator.builders.configmaps import build_configmap
-from messaging_operator.builders.deployments import build_deployment
-from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
-from messaging_operator.builders.infrastructure import (
-    build_database_provision_job,
-    build_infrastructure,
-    build_infrastructure_jobs,
-)
-from messaging_operator.builders.jobs import migration_job_name
+from messaging_operator.apply_failures import ApplyFailure, describe_failures, failure_of
 from messaging_operator.builders.metadata import (
-    VERSION_LABEL,
     child_name,
 )
 from messaging_operator.builders.routes import (
-    build_http_route,
     effective_weight,
     read_back,
-    with_foreign_rules,
 )
-from messaging_operator.builders.secrets import build_secrets, decode
-from messaging_operator.builders.services import build_service
-from messaging_operator.builders.web import build_web
-from messaging_operator.canary import serving
-from messaging_operator.canary_children import canary_objects, ready_version
-from messaging_operator.contracts import contract_jobs
+from messaging_operator.kinds import CHILD_KINDS, PRUNABLE_KINDS
 from messaging_operator.kube import ApiError, KubeClient
-from messaging_operator.observe import owned_by, read_external, read_live, read_routing
+from messaging_operator.observe import observe, owned_by, read_live
+from messaging_operator.plan import Plan, plan_children
 from messaging_operator.platform_events import post_event
-from messaging_operator.progress_report import progress_check
-from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform, handled_by, parse_platform
 from messaging_operator.status import (
     Check,
@@ -58,12 +37,12 @@ from messaging_operator.status import (
     evaluate_migrations,
     evaluate_routes,
     evaluate_services,
-    job_state,
     merge_patch,
     summarize,
     transitions,
 )
-from messaging_operator.walks import (
+from messaging_operator.walks import prometheus
+from messaging_operator.walks.decisions import (
     Migrations,
     Walk,
     decide_canaries,
@@ -72,55 +51,12 @@ from messaging_operator.walks import (
     with_migration_weights,
     with_stable_versions,
 )
+from messaging_operator.walks.progress_report import progress_check
 
 log = logging.getLogger(__name__)
 
 # Concurrent applies per reconcile: a fresh platform is ~55 objects; the API server copes.
 APPLY_CONCURRENCY = 8
-
-CHILD_KINDS = (
-    "Secret",
-    "ConfigMap",
-    "Service",
-    "Deployment",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "HTTPRoute",
-    "Pod",
-)
-# Kinds removed when no longer desired. Secrets (credentials) and Jobs (the record of a
-# migration) are kept; PVCs follow the StatefulSet's retention policy.
-PRUNABLE_KINDS = frozenset(
-    {
-        "ConfigMap",
-        "Service",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-        "HorizontalPodAutoscaler",
-        "HTTPRoute",
-    }
-)
-
-
-def generate_value(kind: str) -> str:
-    if kind == "jwt-private-key":
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        return key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-    if kind == "key-id":
-        return random_secrets.token_hex(8)
-    return random_secrets.token_urlsafe(24)
 
 
 def utc_now() -> str:
@@ -131,7 +67,7 @@ def utc_now() -> str:
 class Outcome:
     applied: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    failures: list[ApplyFailure] = field(default_factory=list)
     status_written: bool = False
     walk_events_posted: bool = False
     phase: str = ""
@@ -143,99 +79,13 @@ def prefixed(walks: dict[str, Walk]) -> dict[str, Walk]:
     return {f"migration/{name}": walk for name, walk in walks.items()}
 
 
-def desired_objects(
-    platform: Platform,
-    live: dict[tuple[str, str], dict[str, Any]],
-    seen: Observation,
-    external_postgres: dict[str, str] | None,
-    walks: dict[str, Walk] | None = None,
-    now: datetime | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Every child we want now, and service -> the migration Job name of its target version."""
-    existing = {
-        name: decode(obj.get("data")) for (kind, name), obj in live.items() if kind == "Secret"
-    }
-    desired = build_secrets(platform, existing, generate_value, external_postgres)
-    desired += build_infrastructure(platform)
-    if not seen.missing:
-        desired += build_infrastructure_jobs(platform)
-    provision = build_database_provision_job(platform)
-    if provision is not None:
-        state, _ = job_state(live.get(("Job", provision["metadata"]["name"])))
-        seen.migration_gate_open = state == "Complete"
-    jobs: dict[str, str] = {}
-    for service in platform.spec.enabled_services:
-        desired.append(build_configmap(platform, service))
-        desired.append(
-            build_local_service(
-                platform, service, platform.spec.endpoints.address or DEFAULT_LOCAL_ADDRESS
-            )
-            if platform.spec.endpoints.local
-            else build_service(platform, service)
-        )
-        version: str | None = service.version
-        if service.owns_database:
-            jobs[service.name] = migration_job_name(platform, service, service.version)
-            needed, job = schema_jobs(platform, service, service.version, live, seen)
-            desired += needed
-            if job_state(job)[0] != "Complete":
-                # The new version waits for its schema; the running one (if any) stays.
-                running = live.get(("Deployment", f"{platform.name}-{service.name}"))
-                labels = (running or {}).get("metadata", {}).get("labels") or {}
-                version = labels.get(VERSION_LABEL)
-        seen.deploy_versions[service.name] = version
-        restore = backups.plan_restore(platform, service, version, live, seen.migration_gate_open)
-        if restore is not None:
-            seen.restores[service.name] = restore
-            desired += restore.jobs
-        deployed = backups.restoring(service, restore)  # zero replicas while restoring
-        if version is not None:
-            desired.append(build_deployment(platform, deployed, version))
-            cronjob = build_backup_cronjob(platform, service, version)
-            if cronjob is not None:
-                desired.append(cronjob)
-            desired += contract_jobs(platform, service, live)
-        walk = (walks or {}).get(service.name)
-        canary_share = None
-        if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
-            stable_live = live.get(("Deployment", child_name(platform, service.name)))
-            now_serving = serving(
-                walk.settings,
-                walk.state,
-                now or datetime.now(UTC),
-                service.version,
-                service.replicas,
-                ready_version(stable_live),
-            )
-            desired += canary_objects(platform, service, walk, now_serving, live, seen)
-            canary_share = now_serving.canary_share
-        route = (
-            with_foreign_rules(
-                build_http_route(platform, service, canary_share),
-                live.get(("HTTPRoute", child_name(platform, service.name))),
-            )
-            if seen.gateway_api_installed
-            else None
-        )
-        for optional in (
-            build_pod_disruption_budget(platform, deployed),
-            build_autoscaler(platform, deployed),
-            route,
-        ):
-            if optional is not None:
-                desired.append(optional)
-    desired += build_web(platform, with_route=seen.gateway_api_installed)
-    return desired, jobs
-
-
 async def apply_all(
     client: KubeClient,
-    desired: list[dict[str, Any]],
+    pending: list[tuple[dict[str, Any], str]],
     live: dict[tuple[str, str], dict[str, Any]],
     outcome: Outcome,
 ) -> None:
-    """Apply, concurrently, every desired object that differs from its live self."""
-    pending = [(obj, apply_reason(obj, live.get(key_of(obj)))) for obj in desired]
+    """Apply, concurrently, every desired object that differs from its live self (with why)."""
     limit = asyncio.Semaphore(APPLY_CONCURRENCY)
 
     async def one(obj: dict[str, Any], reason: str) -> None:
@@ -244,11 +94,11 @@ async def apply_all(
             try:
                 live[key] = await client.apply(with_applied_hash(obj))
             except ApiError as error:
-                outcome.errors.append(f"{key[0]} {key[1]}: {error}")
+                outcome.failures.append(failure_of(obj, error))
                 return
         outcome.applied.append(f"{key[0]}/{key[1]} ({reason})")
 
-    await asyncio.gather(*(one(obj, reason) for obj, reason in pending if reason))
+    await asyncio.gather(*(one(obj, reason) for obj, reason in pending))
 
 
 def key_of(obj: dict[str, Any]) -> tuple[str, str]:
@@ -283,23 +133,27 @@ async def reconcile(client: KubeClient, namespace: str, name: str, instance: str
     migrations = await decide_migrations(platform, body, now, prometheus.analyse)
     platform = with_migration_weights(with_stable_versions(platform, walks, now), migrations)
     live = await read_live(client, platform, CHILD_KINDS)
-    seen = Observation()
-    external_postgres = await read_external(client, platform, seen)
-    await read_routing(client, platform, seen)
+    seen, external_postgres = await observe(client, platform, live)
 
-    desired, jobs = desired_objects(platform, live, seen, external_postgres, walks, now)
-    if any(apply_reason(obj, live.get(key_of(obj))) for obj in desired):
+    plan = plan_children(platform, live, seen, external_postgres, walks, now)
+    desired = plan.objects
+    # Decided once per pass: comparing every child with its live self is most of the CPU a
+    # pass costs (tests/bench measures it at scale).
+    pending = [
+        (obj, reason) for obj in desired if (reason := apply_reason(obj, live.get(key_of(obj))))
+    ]
+    if pending:
         # Report what is already known (a missing Secret or Gateway) before the slow part.
-        await report(client, body, platform, live, seen, jobs, outcome, walks, migrations)
-    await apply_all(client, desired, live, outcome)
+        await report(client, body, platform, live, seen, plan, outcome, walks, migrations)
+    await apply_all(client, pending, live, outcome)
     await prune(client, platform, desired, live, outcome)
-    await report(client, body, platform, live, seen, jobs, outcome, walks, migrations)
+    await report(client, body, platform, live, seen, plan, outcome, walks, migrations)
     outcome.requeue_after = next_look({**walks, **prefixed(migrations.walks)})
     if outcome.applied or outcome.pruned:
         summary = ", ".join(outcome.applied + [f"deleted {p}" for p in outcome.pruned])
         await post_event(client, body, "Normal", "Applied", summary)
-    if outcome.errors:
-        raise ReconcileError("; ".join(outcome.errors))
+    if outcome.failures:
+        raise ReconcileError(describe_failures(outcome.failures).message)
     return outcome
 
 
@@ -309,7 +163,7 @@ async def report(
     platform: Platform,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
-    jobs: dict[str, str],
+    plan: Plan,
     outcome: Outcome,
     walks: dict[str, Walk] | None = None,
     migrations: Migrations | None = None,
@@ -318,16 +172,16 @@ async def report(
     migrations = migrations or Migrations({})
     checks: dict[str, Check] = {
         "InfrastructureReady": evaluate_infrastructure(platform, live, seen),
-        "MigrationsSucceeded": evaluate_migrations(platform, live, seen, jobs),
+        "MigrationsSucceeded": evaluate_migrations(platform, live, seen, plan.migration_jobs),
         "RoutesReady": evaluate_routes(platform, live, seen),
     }
     services_check, per_service = evaluate_services(platform, live, seen)
     checks["ServicesReady"] = services_check
-    checks["BackupsSucceeded"] = backups.evaluate_backups(platform, live, seen.backup_targets)
-    checks["RestoreSucceeded"] = backups.evaluate_restores(seen.restores)
+    checks["BackupsSucceeded"] = backups.evaluate_backups(platform, live, plan.backup_targets)
+    checks["RestoreSucceeded"] = backups.evaluate_restores(plan.restores)
     ready = summarize(checks)
-    if outcome.errors:
-        ready = Check("False", "ApplyFailed", "; ".join(outcome.errors), failed=True)
+    if outcome.failures:
+        ready = describe_failures(outcome.failures)
     checks["Ready"] = ready
     canaries = {name: walk.state for name, walk in (walks or {}).items()}
     moves = {name: walk.state for name, walk in migrations.walks.items()}
@@ -347,7 +201,7 @@ async def report(
         if served is not None and service.name in per_service:
             per_service[service.name]["routeWeights"] = served.to_status()
     old_status = body.get("status") or {}
-    backups.annotate_services(platform, per_service, live, seen.restores, old_status)
+    backups.annotate_services(platform, per_service, live, plan.restores, old_status)
     new_status = build_status(platform, checks, per_service, weights, old_status, utc_now())
     if migrations.plan is not None:
         new_status["migrationPlan"] = migrations.plan.to_status()

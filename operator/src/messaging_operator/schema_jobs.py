@@ -22,11 +22,13 @@ def schema_jobs(
     version: str,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
+    backup_targets: dict[str, list[str]],
     *,
     wanted: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The backup and migration Jobs to apply for `version` (none unless `wanted`, e.g. a
-    canary no longer walking), and the live migration Job of that version if there is one."""
+    canary no longer walking), and the live migration Job of that version if there is one.
+    A version whose migration waits on a backup is added to `backup_targets` (the plan's)."""
     at = replace(service, version=version)
     job = live.get(("Job", migration_job_name(platform, at, version)))
     objects: list[dict[str, Any]] = []
@@ -35,7 +37,7 @@ def schema_jobs(
         running = backups.deployed_version(live, child_name(platform, service.name))
         gate = backups.backup_gate(platform, at, version, running, live, datetime.now(UTC))
         objects += gate.jobs if seen.migration_gate_open else []
-        seen.backup_targets.setdefault(service.name, []).append(version)
+        backup_targets.setdefault(service.name, []).append(version)
     if wanted and ((seen.migration_gate_open and gate.open) or job is not None):
         env = build_service_env(platform, at, version)
         migration = build_migration_job(platform, at, env, image_for(platform, at, version))

@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging_operator import GROUP, VERSION
+from messaging_operator.walks.migration_plan import plan_order
+from messaging_operator.walks.settings import (
+    RolloutControls,
+    WalkSettings,
+    canary_settings,
+    migration_settings,
+)
 
 # Service name -> container port (fixed by the platform's design, one port per service).
 SERVICE_PORTS: dict[str, int] = {
@@ -54,15 +61,6 @@ class Autoscaling:
 
 
 @dataclass(frozen=True)
-class Canary:
-    version: str | None = None
-    steps: tuple[int, ...] = ()
-    interval: str = "2m"
-    on_failure: str = "rollback"
-    abort: bool = False
-
-
-@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     port: int
@@ -74,21 +72,16 @@ class ServiceSpec:
     pod_annotations: dict[str, str] = field(default_factory=dict)
     # Share (0..100) of this service's path that goes to the new service rather than legacy.
     migration_weight: int = 100
-    canary: Canary = field(default_factory=Canary)
+    # The walks the spec asks for (walks/settings.py), parsed here once for every reader.
+    canary: WalkSettings = field(default_factory=lambda: canary_settings(None, ""))
+    # Gaps filled from spec.migrationPlan when the service is in the plan's order.
+    migration: WalkSettings = field(default_factory=lambda: migration_settings(None))
     # spec.services.<name>.restore.backup: the backup to restore (backups.py walks the steps).
     restore_backup: str | None = None
 
     @property
     def owns_database(self) -> bool:
         return self.name in DATABASE_SERVICES
-
-    @property
-    def canary_declared(self) -> bool:
-        return (
-            self.canary.version is not None
-            and self.canary.version != self.version
-            and not self.canary.abort
-        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +151,13 @@ class Backups:
 
 
 @dataclass(frozen=True)
+class MigrationPlan:
+    """spec.migrationPlan: the enabled services it walks, one after another, in this order."""
+
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     version: str
     image_repository: str = DEFAULT_IMAGE_REPOSITORY
@@ -173,6 +173,10 @@ class PlatformSpec:
     log_level: str = "INFO"
     web: Web = field(default_factory=Web)
     backups: Backups = field(default_factory=Backups)
+    rollout: RolloutControls = field(default_factory=RolloutControls)
+    migration_plan: MigrationPlan | None = None
+    # spec.analysis.prometheus.url: what walks are judged by (None: by time alone).
+    prometheus_url: str | None = None
 
     @property
     def enabled_services(self) -> list[ServiceSpec]:
@@ -213,16 +217,22 @@ def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
     )
 
 
-def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> ServiceSpec:
+def _service(
+    name: str,
+    raw: dict[str, Any] | None,
+    default_version: str,
+    plan: dict[str, Any] | None = None,
+) -> ServiceSpec:
     raw = raw or {}
     resources_raw = raw.get("resources") or {}
-    default_resources = Resources()
-    resources = Resources(
-        requests={str(k): str(v) for k, v in resources_raw.get("requests", {}).items()}
-        or default_resources.requests,
-        limits={str(k): str(v) for k, v in resources_raw.get("limits", {}).items()}
-        or default_resources.limits,
-    )
+    resources = Resources()
+    if resources_raw.get("requests") or resources_raw.get("limits"):
+        # The user's own sizes, with nothing of ours mixed in: a default limit under their
+        # request (or a default request over their limit) would make every pod invalid.
+        resources = Resources(
+            requests={str(k): str(v) for k, v in (resources_raw.get("requests") or {}).items()},
+            limits={str(k): str(v) for k, v in (resources_raw.get("limits") or {}).items()},
+        )
     auto_raw = raw.get("autoscaling") or {}
     autoscaling = Autoscaling(
         enabled=bool(auto_raw.get("enabled", False)),
@@ -230,25 +240,19 @@ def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> Ser
         max_replicas=int(auto_raw.get("maxReplicas", 10)),
         target_cpu_percent=int(auto_raw.get("targetCPUUtilizationPercentage", 70)),
     )
-    canary_raw = raw.get("canary") or {}
-    canary = Canary(
-        version=canary_raw.get("version"),
-        steps=tuple(int(s) for s in canary_raw.get("steps", ())),
-        interval=canary_raw.get("interval", "2m"),
-        on_failure=canary_raw.get("onFailure", "rollback"),
-        abort=bool(canary_raw.get("abort", False)),
-    )
+    version = str(raw.get("version") or default_version)
     return ServiceSpec(
         name=name,
         port=SERVICE_PORTS[name],
-        version=str(raw.get("version") or default_version),
+        version=version,
         replicas=int(raw.get("replicas", DEFAULT_REPLICAS)),
         enabled=bool(raw.get("enabled", True)),
         resources=resources,
         autoscaling=autoscaling,
         pod_annotations={str(k): str(v) for k, v in (raw.get("podAnnotations") or {}).items()},
         migration_weight=int((raw.get("migration") or {}).get("weight", 100)),
-        canary=canary,
+        canary=canary_settings(raw.get("canary"), version),
+        migration=migration_settings(raw.get("migration"), plan),
         restore_backup=(raw.get("restore") or {}).get("backup") or None,
     )
 
@@ -256,7 +260,18 @@ def _service(name: str, raw: dict[str, Any] | None, default_version: str) -> Ser
 def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
     version = str(raw["version"])
     services_raw = raw.get("services") or {}
-    services = {name: _service(name, services_raw.get(name), version) for name in SERVICE_NAMES}
+    raw_plan = raw.get("migrationPlan")
+    enabled = [n for n in SERVICE_NAMES if (services_raw.get(n) or {}).get("enabled", True)]
+    plan = None if raw_plan is None else MigrationPlan(plan_order(raw_plan, enabled))
+    services = {
+        name: _service(
+            name,
+            services_raw.get(name),
+            version,
+            raw_plan if plan is not None and name in plan.order else None,
+        )
+        for name in SERVICE_NAMES
+    }
     gateway = None
     gw_raw = raw.get("gateway")
     if gw_raw and gw_raw.get("gatewayRef"):
@@ -298,6 +313,9 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
             schedule=(raw.get("backups") or {}).get("schedule") or None,
             retain=int((raw.get("backups") or {}).get("retain", DEFAULT_BACKUPS_RETAIN)),
         ),
+        rollout=RolloutControls.from_spec(raw.get("rollout")),
+        migration_plan=plan,
+        prometheus_url=((raw.get("analysis") or {}).get("prometheus") or {}).get("url") or None,
     )
 
 

@@ -7,12 +7,14 @@ status flips; reasons are CamelCase and never empty; every condition exists from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from messaging_operator.builders.jobs import contract_job_for
-from messaging_operator.builders.metadata import VERSION_LABEL
+from messaging_operator.builders.metadata import COMPONENT_LABEL, VERSION_LABEL
+from messaging_operator.condition_messages import bounded, distinct
 from messaging_operator.spec import Platform
 
 CONDITION_TYPES = (
@@ -40,6 +42,8 @@ STUCK_POD_REASONS = frozenset(
 )
 
 Live = Mapping[tuple[str, str], dict[str, Any]]
+# `pods "chat-auth-5d8f9c-" is forbidden: ...`: the name differs per ReplicaSet, the cause not.
+_POD_NAME = re.compile(r'pods? "[^"]*"')
 
 
 @dataclass(frozen=True)
@@ -56,22 +60,18 @@ class Check:
         return self.status == "True"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observation:
-    """What a reconcile found besides the children themselves."""
+    """What a reconcile found besides the children themselves (observe.py): read-only facts.
+    Decisions taken from them while planning live in plan.Plan."""
 
-    missing: list[str] = field(default_factory=list)  # messages about missing user objects
+    missing: tuple[str, ...] = ()  # messages about missing user objects
     gateway_found: bool | None = None  # None: no gateway configured
     gateway_api_installed: bool = True  # the Gateway API CRDs exist in the cluster
     legacy_found: bool | None = None
     # The provisioning Job completed: the database has run, so it being down now is a fault
     # (not a start-up), and migrations may run.
     migration_gate_open: bool = False
-    # service -> version its Deployment runs (or is about to), None when not yet deployable
-    deploy_versions: dict[str, str | None] = field(default_factory=dict)
-    # backups.py: service -> versions whose migration waits on a backup; service -> restore step
-    backup_targets: dict[str, list[str]] = field(default_factory=dict)
-    restores: dict[str, Any] = field(default_factory=dict)
 
 
 def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
@@ -88,8 +88,18 @@ def job_state(job: dict[str, Any] | None) -> tuple[str, str]:
     return "Running", ""
 
 
-def stuck_pod(live: Live, component: str) -> str | None:
-    """A message naming a pod of `component` stuck on a reason that waiting will not cure."""
+@dataclass(frozen=True)
+class StuckPod:
+    pod: str
+    reason: str  # the container's waiting reason, e.g. ImagePullBackOff
+    image: str
+
+    def __str__(self) -> str:
+        return f"pod {self.pod}: {self.reason} ({self.image})"
+
+
+def stuck_pod(live: Live, component: str) -> StuckPod | None:
+    """A pod of `component` stuck on a reason that waiting will not cure."""
     for (kind, name), pod in sorted(live.items()):
         if kind != "Pod":
             continue
@@ -99,8 +109,7 @@ def stuck_pod(live: Live, component: str) -> str | None:
         for status in statuses:
             waiting = (status.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") in STUCK_POD_REASONS:
-                image = status.get("image", "")
-                return f"pod {name}: {waiting['reason']} ({image})"
+                return StuckPod(name, waiting["reason"], status.get("image", ""))
     return None
 
 
@@ -117,6 +126,12 @@ def _workload_ready(obj: dict[str, Any] | None) -> tuple[bool, int, int]:
     return current and updated and settled and ready >= want, ready, want
 
 
+def _migration_job(job: dict[str, Any]) -> bool:
+    """Schema migrations (and their contractions): reported by MigrationsSucceeded."""
+    component = (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL, "")
+    return str(component).endswith("-migrate")
+
+
 def _data_job(job: dict[str, Any]) -> bool:
     """Backup and restore Jobs: reported by their own conditions (backups.py), not as setup."""
     component = (job["metadata"].get("labels") or {}).get("app.kubernetes.io/name", "")
@@ -125,7 +140,7 @@ def _data_job(job: dict[str, Any]) -> bool:
 
 def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -> Check:
     if seen.missing:
-        return Check("False", "SecretMissing", "; ".join(seen.missing), failed=True)
+        return Check("False", "SecretMissing", "; ".join(distinct(seen.missing)), failed=True)
     waiting = []
     spec = platform.spec
     managed = {
@@ -147,7 +162,7 @@ def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -
                 down = f"PostgreSQL {name}: {have}/{want} ready"
                 return Check("False", "DatabaseUnavailable", down, failed=seen.migration_gate_open)
     for (kind, name), job in sorted(live.items()):
-        if kind != "Job" or "-migrate-" in name or _data_job(job):
+        if kind != "Job" or _migration_job(job) or _data_job(job):
             continue
         state, detail = job_state(job)
         if state == "Failed":
@@ -206,11 +221,23 @@ def evaluate_migrations(
     return Check("True", "MigrationsSucceeded", "every schema is at its target version")
 
 
+def replica_failure(deployment: dict[str, Any] | None) -> str | None:
+    """Why a Deployment's pods cannot be created (its ReplicaFailure condition), without the
+    generated pod name, so one cause on several services reads the same."""
+    for condition in ((deployment or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+            message = str(condition.get("message") or condition.get("reason") or "FailedCreate")
+            return _POD_NAME.sub("pods", message)
+    return None
+
+
 def evaluate_services(
     platform: Platform, live: Live, seen: Observation
 ) -> tuple[Check, dict[str, dict[str, Any]]]:
     per_service: dict[str, dict[str, Any]] = {}
-    not_ready, stuck_messages = [], []
+    not_ready: list[str] = []
+    stuck_by_reason: dict[str, list[str]] = {}
+    not_created: dict[str, list[str]] = {}  # cause -> services whose pods cannot be created
     for service in platform.spec.enabled_services:
         deployment = live.get(("Deployment", f"{platform.name}-{service.name}"))
         ready, have, want = _workload_ready(deployment)
@@ -228,12 +255,24 @@ def evaluate_services(
         per_service[service.name] = entry
         stuck = stuck_pod(live, service.name)
         if stuck:
-            stuck_messages.append(f"{service.name}: {stuck}")
+            stuck_by_reason.setdefault(stuck.reason, []).append(f"{service.name} ({stuck.image})")
+        cause = replica_failure(deployment)
+        if cause:
+            not_created.setdefault(cause, []).append(service.name)
         if not entry["ready"]:
             not_ready.append(service.name)
-    if stuck_messages:
-        reason = "ImagePullError" if "Image" in stuck_messages[0] else "PodStuck"
-        return Check("False", reason, "; ".join(stuck_messages), failed=True), per_service
+    if stuck_by_reason:
+        # The same cause on several services (one bad image repository) is said once.
+        first = next(iter(stuck_by_reason))
+        reason = "ImagePullError" if "Image" in first else "PodStuck"
+        message = "; ".join(
+            f"{waiting}: {', '.join(services)}" for waiting, services in stuck_by_reason.items()
+        )
+        return Check("False", reason, message, failed=True), per_service
+    if not_created:
+        # Waiting will not bring these pods (a quota, an admission policy, an invalid pod).
+        message = "; ".join(f"{', '.join(names)}: {cause}" for cause, names in not_created.items())
+        return Check("False", "PodCreationFailed", message, failed=True), per_service
     if not_ready:
         total = len(platform.spec.enabled_services)
         message = f"{total - len(not_ready)}/{total} ready; waiting for " + ", ".join(not_ready)
@@ -313,7 +352,7 @@ def merge_conditions(
                 "observedGeneration": generation,
                 "lastTransitionTime": now if flipped else before["lastTransitionTime"],  # type: ignore[index]
                 "reason": check.reason,
-                "message": check.message,
+                "message": bounded(check.message),
             }
         )
     return result

@@ -170,3 +170,40 @@ def test_restart_in_the_middle_of_a_reconcile_converges(
     for item in kube.children(ns, "deploy,sts,httproute"):
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
     assert counts == {"Deployment": 9, "StatefulSet": 4, "HTTPRoute": 9}  # 8 services + web
+
+
+def test_pods_refused_by_a_quota_name_the_quota_once(
+    kube, operator, make_namespace, minimal_sample
+):
+    """A Deployment whose pods cannot be created is a cause of its own, not a service
+    forever 'not ready': the ReplicaSet's refusal reaches REASON and the message, once.
+    The quota comes after Ready (kwok's Job pods succeed without a database, so a quota from
+    the start could leave PostgreSQL without its pod behind an open migration gate)."""
+    ns = make_namespace()
+    kube.apply(ns, _gateway(minimal_sample))
+    kube.apply(ns, _platform(minimal_sample))
+    kube.wait_for(lambda: kube.ready_reason(ns) == "Ready", 120, "Ready")
+    pods = kube.json("get", "pods", "-n", ns, "--field-selector=status.phase=Running")["items"]
+    kube.run("create", "quota", "tiny", "-n", ns, f"--hard=pods={len(pods)}")
+    kube.wait_for(
+        lambda: (kube.json("get", "quota", "tiny", "-n", ns).get("status") or {}).get("used"),
+        30,
+        "the quota's usage counted",
+    )
+    more = {"spec": {"services": {"relay": {"replicas": 3}, "websocket": {"replicas": 3}}}}
+    kube.run("patch", "mp", "chat", "-n", ns, "--type=merge", "-p", json.dumps(more))
+    seen: list[str] = []
+
+    def refused() -> bool:
+        seen.append(kube.ready_reason(ns))
+        return seen[-1] == "PodCreationFailed"
+
+    try:
+        kube.wait_for(refused, 60, "PodCreationFailed")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; reasons seen: {set(seen)}") from None
+    ready = kube.platform(ns)["status"]["conditions"][0]
+    assert ready["message"].count("exceeded quota: tiny") == 1, ready["message"]
+    assert ready["message"].startswith("ServicesReady: relay, websocket: pods is forbidden")
+    assert len(ready["message"]) <= 300
+    assert kube.platform(ns)["status"]["phase"] == "Failed"

@@ -22,6 +22,7 @@ from messaging_operator.builders.metadata import (
     child_name,
     content_hash,
     dns_label,
+    fit_name,
     object_meta,
 )
 from messaging_operator.builders.secrets import (
@@ -43,7 +44,7 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
 
 
 def _name(platform: Platform, component: str) -> str:
-    return child_name(platform, component)[:63].rstrip("-")
+    return fit_name(child_name(platform, component))
 
 
 def backup_object_name(service: ServiceSpec, version: str, at: str) -> str:
@@ -57,7 +58,8 @@ def backup_job_name(platform: Platform, service: ServiceSpec, target_version: st
 
 
 def backup_cronjob_name(platform: Platform, service: ServiceSpec) -> str:
-    return _name(platform, f"{service.name}-backup")
+    # Never shortened, as no fixed name is: MAX_PLATFORM_NAME is what makes this one fit.
+    return child_name(platform, f"{service.name}-backup")
 
 
 def restore_job_name(platform: Platform, service: ServiceSpec, backup: str) -> str:
@@ -68,8 +70,7 @@ def restore_migration_job_name(
     platform: Platform, service: ServiceSpec, version: str, backup: str
 ) -> str:
     """The migration after a restore: its own Job (the version's first one is long complete)."""
-    base = migration_job_name(platform, service, version)[:50].rstrip("-")
-    return f"{base}-r{content_hash(backup)[:8]}"
+    return fit_name(f"{migration_job_name(platform, service, version)}-r{content_hash(backup)[:8]}")
 
 
 def storage_env(platform: Platform) -> list[dict[str, Any]]:

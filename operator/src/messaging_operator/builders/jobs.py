@@ -9,6 +9,7 @@ from messaging_operator.builders.metadata import (
     NON_ROOT_UID,
     child_name,
     dns_label,
+    fit_name,
     object_meta,
     restricted_container_security,
     restricted_pod_security,
@@ -75,7 +76,7 @@ def job_object(
 
 
 def migration_job_name(platform: Platform, service: ServiceSpec, version: str) -> str:
-    return child_name(platform, f"{service.name}-migrate-{dns_label(version)}")[:63].rstrip("-")
+    return fit_name(child_name(platform, f"{service.name}-migrate-{dns_label(version)}"))
 
 
 def build_migration_job(
@@ -108,6 +109,5 @@ def build_migration_job(
 
 
 def contract_job_for(migration_job: str) -> str:
-    """The contract Job of a migration Job (messaging_operator.contracts), by name. Keeps
-    "-migrate-" in the name: status treats it as a migration, not a setup Job."""
-    return migration_job[:54].rstrip("-") + "-contract"
+    """The contract Job of a migration Job (messaging_operator.contracts), by name."""
+    return fit_name(f"{migration_job}-contract")

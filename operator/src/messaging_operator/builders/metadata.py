@@ -17,8 +17,33 @@ VERSION_LABEL = "app.kubernetes.io/version"
 APPLIED_HASH_ANNOTATION = "messaging.platform.dev/applied-hash"
 
 
+# Kubernetes' limits on what carries a platform's name. Label values and the names of Services
+# and Jobs (their pods carry the name as a label) take 63 characters; a CronJob 52, since its
+# Jobs add an 11-character suffix; a StatefulSet 52, since its pods' controller-revision-hash
+# label adds one too.
+NAME_LIMIT = 63
+CRONJOB_NAME_LIMIT = 52
+STATEFULSET_NAME_LIMIT = 52
+# The longest platform name whose fixed child names all fit without shortening: the CronJob
+# `<name>-messages-backup` (16 more characters) under CRONJOB_NAME_LIMIT. The CRD refuses longer
+# names at admission (rule on metadata.name); tests/operator/test_names.py proves the fit.
+MAX_PLATFORM_NAME = 36
+# Names that carry a version or a digest (Jobs) can still be too long: fit_name shortens them.
+HASH_LENGTH = 8
+
+
 def child_name(platform: Platform, component: str) -> str:
     return f"{platform.name}-{component}"
+
+
+def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """`name` itself when it fits, else its head and a hash of the whole name: two long names
+    never share a shortened name (a plain cut would, e.g. two versions with a long common prefix,
+    and a create-only Job of the one would pass for the other's)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]
+    return f"{name[: limit - HASH_LENGTH - 1].rstrip('-.')}-{digest}"
 
 
 def dns_label(value: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from messaging_operator.canary import (
+from messaging_operator.status import Check
+from messaging_operator.walks.canary import (
     ACTIVE,
     FROZEN,
     PAUSED,
@@ -18,8 +19,7 @@ from messaging_operator.canary import (
     WAITING,
     WalkState,
 )
-from messaging_operator.migration_plan import PLAN_STOPPED, PlanStatus
-from messaging_operator.status import Check
+from messaging_operator.walks.migration_plan import PLAN_STOPPED, PlanStatus
 
 CONDITION_TYPE = "CanaryProgressing"
 

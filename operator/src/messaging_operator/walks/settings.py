@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from messaging_operator.analysis import Thresholds
+from messaging_operator.walks.analysis import Thresholds
 
 CANARY = "canary"
 MIGRATION = "migration"

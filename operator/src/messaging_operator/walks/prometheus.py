@@ -12,7 +12,13 @@ from typing import Any
 
 import aiohttp
 
-from messaging_operator.analysis import AnalysisResult, Target, Thresholds, analysis_queries, judge
+from messaging_operator.walks.analysis import (
+    AnalysisResult,
+    Target,
+    Thresholds,
+    analysis_queries,
+    judge,
+)
 
 QUERY_TIMEOUT_SECONDS = 5.0
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from messaging_operator.canary import FROZEN, ROLLED_BACK, SUCCEEDED, WalkState
+from messaging_operator.walks.canary import FROZEN, ROLLED_BACK, SUCCEEDED, WalkState
 
 # The seed's order: leaves first (relay, media, notifications), then auth and the services
 # that need its tokens, websocket last since it fans out everything the others publish.

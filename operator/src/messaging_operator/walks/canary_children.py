@@ -8,11 +8,11 @@ from typing import Any
 
 from messaging_operator.builders.canaries import build_canary_deployment, build_canary_service
 from messaging_operator.builders.metadata import VERSION_LABEL
-from messaging_operator.canary import Serving, canary_running
 from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform, ServiceSpec
 from messaging_operator.status import Observation, job_state
-from messaging_operator.walks import Walk
+from messaging_operator.walks.canary import Serving, canary_running
+from messaging_operator.walks.decisions import Walk
 
 
 def ready_version(deployment: dict[str, Any] | None) -> str | None:
@@ -35,6 +35,7 @@ def canary_objects(
     now_serving: Serving,
     live: dict[tuple[str, str], dict[str, Any]],
     seen: Observation,
+    backup_targets: dict[str, list[str]],
 ) -> list[dict[str, Any]]:
     """The canary's Deployment and Service, and (data-owning services) the migration Job of
     its version, which must complete before the canary pods start on that version."""
@@ -45,7 +46,9 @@ def canary_objects(
     version: str | None = now_serving.canary_version
     objects: list[dict[str, Any]] = []
     if service.owns_database:
-        needed, job = schema_jobs(platform, service, state.version, live, seen, wanted=running)
+        needed, job = schema_jobs(
+            platform, service, state.version, live, seen, backup_targets, wanted=running
+        )
         objects += needed
         if job_state(job)[0] != "Complete":
             current = live.get(("Deployment", f"{platform.name}-{service.name}-canary"))

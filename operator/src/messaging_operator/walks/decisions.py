@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from messaging_operator.analysis import PASSED, AnalysisResult, Target, Thresholds
-from messaging_operator.canary import (
+from messaging_operator.spec import Platform, ServiceSpec
+from messaging_operator.walks.analysis import PASSED, AnalysisResult, Target, Thresholds
+from messaging_operator.walks.canary import (
     SUCCEEDED,
     Decision,
     WalkState,
@@ -24,14 +25,8 @@ from messaging_operator.canary import (
     stable_version,
     warm_version,
 )
-from messaging_operator.canary_settings import (
-    RolloutControls,
-    WalkSettings,
-    canary_settings,
-    migration_settings,
-)
-from messaging_operator.migration_plan import PlanStatus, decide_plan, plan_order
-from messaging_operator.spec import Platform, ServiceSpec
+from messaging_operator.walks.migration_plan import PlanStatus, decide_plan
+from messaging_operator.walks.settings import RolloutControls, WalkSettings
 
 Analyse = Callable[[str, Target, str, Thresholds], Awaitable[AnalysisResult]]
 
@@ -55,11 +50,6 @@ class Walk:
 def recorded(status: Mapping[str, Any] | None, service: str, kind: str) -> WalkState | None:
     entry = ((status or {}).get("services") or {}).get(service) or {}
     return WalkState.from_status(entry.get(kind))
-
-
-def prometheus_url(raw_spec: Mapping[str, Any]) -> str | None:
-    url = ((raw_spec.get("analysis") or {}).get("prometheus") or {}).get("url")
-    return str(url) if url else None
 
 
 async def _decide_one(
@@ -88,14 +78,10 @@ async def decide_canaries(
     platform: Platform, body: Mapping[str, Any], now: datetime, analyse: Analyse
 ) -> dict[str, Walk]:
     """Service -> its canary walk, for every enabled service with a canary declared or recorded."""
-    raw_spec = body.get("spec") or {}
-    controls = RolloutControls.from_spec(raw_spec.get("rollout"))
-    url = prometheus_url(raw_spec)
-    raw_services = raw_spec.get("services") or {}
+    controls, url = platform.spec.rollout, platform.spec.prometheus_url
     walks: dict[str, Walk] = {}
     for service in platform.spec.enabled_services:
-        raw = (raw_services.get(service.name) or {}).get("canary")
-        settings = canary_settings(raw, service.version)
+        settings = service.canary
         state = recorded(body.get("status"), service.name, "canary")
         if not settings.declared and state is None:
             continue
@@ -125,17 +111,13 @@ async def decide_migrations(
     gateway = platform.spec.gateway
     if gateway is None or gateway.legacy is None:
         return Migrations({})
-    raw_spec = body.get("spec") or {}
-    controls = RolloutControls.from_spec(raw_spec.get("rollout"))
-    url = prometheus_url(raw_spec)
-    raw_services = raw_spec.get("services") or {}
-    raw_plan = raw_spec.get("migrationPlan")
+    controls, url = platform.spec.rollout, platform.spec.prometheus_url
     enabled = {s.name: s for s in platform.spec.enabled_services}
-    order = plan_order(raw_plan, enabled) if raw_plan is not None else ()
+    plan = platform.spec.migration_plan
+    order = plan.order if plan is not None else ()
 
     def settings_of(name: str) -> WalkSettings:
-        raw = (raw_services.get(name) or {}).get("migration")
-        return migration_settings(raw, raw_plan if name in order else None)
+        return enabled[name].migration
 
     async def one(name: str) -> Walk:
         return await _decide_one(
@@ -162,15 +144,15 @@ async def decide_migrations(
         if state is not None and state.phase == SUCCEEDED:
             walks[name] = await one(name)
             states[name] = walks[name].state
-    plan = decide_plan(order, states)
+    progress = decide_plan(order, states)
     # When the current service finishes in this pass the next one starts at once.
-    while plan.current is not None and plan.current not in walks:
-        walk = await one(plan.current)
-        walks[plan.current] = walk
-        states[plan.current] = walk.state
-        plan = decide_plan(order, states)
+    while progress.current is not None and progress.current not in walks:
+        walk = await one(progress.current)
+        walks[progress.current] = walk
+        states[progress.current] = walk.state
+        progress = decide_plan(order, states)
     # Later services wait on legacy, whatever an older record of theirs says.
-    return Migrations(walks, plan, tuple(n for n in plan.pending if n not in walks))
+    return Migrations(walks, progress, tuple(n for n in progress.pending if n not in walks))
 
 
 def with_migration_weights(platform: Platform, migrations: Migrations) -> Platform:

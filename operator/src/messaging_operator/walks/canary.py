@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from messaging_operator.analysis import FAILED, PASSED, AnalysisResult, Target
-from messaging_operator.canary_settings import (
+from messaging_operator.walks.analysis import FAILED, PASSED, AnalysisResult, Target
+from messaging_operator.walks.settings import (
     CANARY,
     MIGRATION,
     RolloutControls,
