@@ -114,3 +114,16 @@ def test_auth_mails_links_to_the_public_hostname(platform, make_platform):
     assert "PUBLIC_BASE_URL" not in build_service_config(platform, platform.spec.services["users"])
     bare = make_platform({"gateway": None})
     assert "PUBLIC_BASE_URL" not in build_service_config(bare, bare.spec.services["auth"])
+
+
+def test_relaxed_redis_lets_relay_and_websocket_accept_one_without_an_append_only_file(
+    make_platform,
+):
+    durable = make_platform()
+    relaxed = make_platform({"redis": {"mode": "external", "secretRef": {"name": "r"},
+                                       "durability": "relaxed"}})  # fmt: skip
+    for name in ("relay", "websocket"):
+        assert "REDIS_REQUIRE_AOF" not in build_service_config(durable, durable.spec.services[name])
+        config = build_service_config(relaxed, relaxed.spec.services[name])
+        assert config["REDIS_REQUIRE_AOF"] == "false"
+    assert "REDIS_REQUIRE_AOF" not in build_service_config(relaxed, relaxed.spec.services["auth"])

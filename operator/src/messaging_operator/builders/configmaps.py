@@ -10,6 +10,9 @@ from messaging_operator.spec import SERVICE_PORTS, Platform, ServiceSpec
 
 # Services that judge blocks with messaging_kit.blocks (users' snapshot plus its events).
 BLOCK_JUDGES = frozenset({"groups", "media", "websocket"})
+# Services that keep what they acknowledge only in Redis: not ready while it keeps no
+# append-only file (services/EVENTS.md, Durability), unless the user relaxed that.
+REDIS_DURABLE_SERVICES = frozenset({"relay", "websocket"})
 
 
 def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, str]:
@@ -29,6 +32,9 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         users = child_name(platform, "users")
         port = SERVICE_PORTS["users"]
         data["BLOCKS_URL"] = f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/blocks"
+    if service.name in REDIS_DURABLE_SERVICES and platform.spec.redis.durability == "relaxed":
+        # An external Redis without appendonly is then accepted (managed: appendfsync no).
+        data["REDIS_REQUIRE_AOF"] = "false"
     gateway = platform.spec.gateway
     if service.name == "auth" and gateway is not None and gateway.hostname:
         # Links in mails (email verification) open the web client on the public hostname.
