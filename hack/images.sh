@@ -11,6 +11,7 @@
 #            build-args. Images land in the podman/buildah store (/var/lib/containers).
 # A build is skipped when the image already carries the content key of its inputs (Dockerfile,
 # context files, build-args, base image), so a second `make images` takes seconds.
+#   hack/images.sh names                    every image name, one a line
 #   hack/images.sh list [NAME...]           image references, one a line
 #   hack/images.sh build [NAME...]          build what changed (default: every image)
 #   hack/images.sh sizes [NAME...]          NAME, reference and size of each built image
@@ -330,6 +331,10 @@ push() {
 main() {
   local cmd="${1:-}" dir=""
   [ $# -gt 0 ] && shift
+  if [ "$cmd" = names ]; then
+    printf '%s\n' "${ALL_IMAGES[@]}"
+    return 0
+  fi
   if [ "$cmd" = save ]; then
     [ $# -gt 0 ] || die "usage: hack/images.sh save DIR [NAME...]"
     dir=$1
@@ -344,7 +349,7 @@ main() {
       return 0
       ;;
     build | sizes | save | load | push) choose_engine ;;
-    *) die "usage: hack/images.sh list|build|sizes|save|load|push [NAME...]  (names: ${ALL_IMAGES[*]})" ;;
+    *) die "usage: hack/images.sh names|list|build|sizes|save|load|push [NAME...]  (names: ${ALL_IMAGES[*]})" ;;
   esac
   case "$cmd" in
     build) build "${names[@]}" ;;
