@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -338,7 +339,7 @@ def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
         assert plain == 0
 
 
-def test_logout_revokes_the_refresh_token(gateway: httpx.Client, carol: User) -> None:
+def test_logout_revokes_the_refresh_and_access_tokens(gateway: httpx.Client, carol: User) -> None:
     login = gateway.post("/api/v1/auth/login", json={"login": carol.email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     tokens = login.json()
@@ -346,11 +347,14 @@ def test_logout_revokes_the_refresh_token(gateway: httpx.Client, carol: User) ->
     assert out.status_code == 204, out.text
     refused = gateway.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refused.status_code == 401, refused.text
-    # The access token lives out its short lifetime by design (verified locally by services).
-    me = gateway.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert me.status_code == 200
+    # The access token of that session ends too (its `sid` is revoked on every service within
+    # a second), not only at its expiry.
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    deadline = time.monotonic() + 2
+    while (me := gateway.get("/api/v1/auth/me", headers=bearer)).status_code == 200:
+        assert time.monotonic() < deadline, "the access token still works 2 s after logout"
+        time.sleep(0.1)
+    assert me.status_code == 401, me.text
     # The other login (the fixture's) is a different token family: still good.
     other = gateway.post("/api/v1/auth/refresh", json={"refresh_token": carol.refresh_token})
     assert other.status_code == 200, other.text
