@@ -27,7 +27,7 @@ EXPECTED_CHILDREN = {
     "Service": 13,
     "ConfigMap": 8,
     "Secret": 11,  # with the service credential (<platform>-internal)
-    "Job": 7,  # 5 migrations + database provisioning + bucket
+    "Job": 6,  # 5 migrations + database provisioning (media makes its own bucket)
     "PodDisruptionBudget": 8,
     "HTTPRoute": 9,
 }
