@@ -114,7 +114,8 @@ recipe() {
     web)
       DOCKERFILE="$WEB_DIR/Dockerfile" CONTEXT="$WEB_DIR"
       INPUTS=(services/web/Dockerfile services/web/nginx.conf services/web/package-lock.json
-        services/web/index.html services/web/app services/web/vite.config.ts)
+        services/web/index.html services/web/app services/web/vite.config.ts
+        services/web/tsconfig.json)
       ;;
     legacy)
       DOCKERFILE="$IMAGES_DIR/legacy/Dockerfile" CONTEXT="$REPO_ROOT"
