@@ -15,17 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from testkit.kube import CACHE, REPO
+from testkit.kube import REPO
 
 ENGINE_ENV = {**os.environ, "CONTAINERS_CONF": str(REPO / "hack/images/containers.conf")}
 # What the operator gives every pod: a read-only root, scratch only at /tmp.
@@ -57,23 +54,6 @@ def require_image(name: str) -> str:
     if podman("image", "exists", ref, check=False).returncode != 0:
         pytest.fail(f"image {ref} is not built: run `make images`", pytrace=False)
     return ref
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.5)
 
 
 @dataclass
@@ -129,16 +109,3 @@ class Containers:
 
 def image_config(ref: str) -> dict:
     return json.loads(podman("image", "inspect", ref).stdout)[0]
-
-
-def infra_env() -> dict[str, str]:
-    """The connection settings `make infra-up` wrote (hack/infra.sh env), as the tests use them."""
-    env: dict[str, str] = {}
-    path = CACHE / "infra.env"
-    if not path.exists():
-        pytest.fail(f"no {path}: run `make infra-up`", pytrace=False)
-    for line in path.read_text().splitlines():
-        if line.startswith("export ") and "=" in line:
-            key, value = line[len("export ") :].split("=", 1)
-            env[key] = value.strip("'\"")
-    return env

@@ -7,7 +7,7 @@ a database that the client then logs into."""
 from __future__ import annotations
 
 import pytest
-from images.engine import Containers, image_ref, require_image, wait_until
+from images.engine import Containers, image_ref, require_image
 from images.pods import probe_passes, run_job, start_pod
 from messaging_operator.builders.infrastructure import (
     build_database_provision_job,
@@ -17,6 +17,7 @@ from messaging_operator.builders.infrastructure import (
     build_redis,
 )
 from messaging_operator.spec import Platform, parse_platform
+from testkit.kube import eventually
 
 pytestmark = pytest.mark.images
 
@@ -60,7 +61,7 @@ def client(containers: Containers, server: str, code: str, timeout: float = 60) 
 
 def ready(containers: Containers, run, timeout: float = 90) -> None:
     auth = require_image("auth")
-    wait_until(lambda: probe_passes(containers, run, auth), timeout, f"{run.name} to be ready")
+    eventually(lambda: probe_passes(containers, run, auth), timeout, f"{run.name} to be ready")
 
 
 def test_postgres_initialises_accepts_logins_and_runs_the_provision_job(

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from images.engine import HARDENED, Containers, free_port, require_image, wait_until
-from testkit.kube import CACHE, KUBECONFIG, REPO, Kubectl, kube_bin_dir
+from images.engine import HARDENED, Containers, require_image
+from messaging_kit.testing import free_port
+from testkit.kube import CACHE, KUBECONFIG, REPO, Kubectl, eventually, kube_bin_dir
 
 pytestmark = [pytest.mark.images, pytest.mark.cluster]
 
@@ -97,7 +98,7 @@ def test_operator_image_reconciles_with_the_charts_service_account(
             except OSError:
                 return False
 
-        wait_until(healthy, 90, "the operator container's liveness endpoint")
+        eventually(healthy, 90, "the operator container's liveness endpoint")
         sample = next(
             d
             for d in yaml.safe_load_all((REPO / "manifests/samples/minimal.yaml").read_text())
@@ -115,7 +116,7 @@ def test_operator_image_reconciles_with_the_charts_service_account(
             return bool(body.get("status", {}).get("phase")) and f"{platform}-auth" in deployments
 
         try:
-            wait_until(reconciled, 120, "the platform's status and Deployments from the image")
+            eventually(reconciled, 120, "the platform's status and Deployments from the image")
         except AssertionError as error:
             raise AssertionError(f"{error}\noperator log:\n{containers.logs(name)}") from None
         logs = containers.logs(name)

@@ -4,24 +4,18 @@ capabilities, answers `/ready`, runs as uid 10001, and carries no installer or c
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import urllib.request
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
-from images.engine import (
-    HARDENED,
-    Containers,
-    free_port,
-    image_config,
-    infra_env,
-    podman,
-    require_image,
-    wait_until,
-)
-from testkit.kube import REPO
+from images.engine import HARDENED, Containers, image_config, podman, require_image
+from messaging_kit.testing import free_port, fresh_database
+from testkit.kube import REPO, eventually
+
+from tests.conftest import S3Settings, SmtpSettings
 
 pytestmark = pytest.mark.images
 
@@ -29,57 +23,50 @@ SERVICES = ["auth", "users", "messages", "groups", "media", "relay", "notificati
 DATABASE_SERVICES = {"auth", "users", "messages", "groups", "media", "notifications"}
 
 
-def service_env(service: str, port: int, run_id: str) -> dict[str, str]:
+@pytest.fixture
+def infra(
+    redis_url: str, amqp_url: str, s3_settings: S3Settings, smtp_settings: SmtpSettings
+) -> dict[str, str]:
+    """The settings of `make infra-up`'s servers (tests/conftest.py checks each answers)."""
+    return {
+        "AMQP_URL": amqp_url,
+        "REDIS_URL": redis_url,
+        "S3_ENDPOINT_URL": s3_settings.endpoint,
+        "S3_ACCESS_KEY": s3_settings.access_key,
+        "S3_SECRET_KEY": s3_settings.secret_key,
+        "SMTP_HOST": smtp_settings.host,
+        "SMTP_PORT": str(smtp_settings.port),
+    }
+
+
+def service_env(service: str, port: int, run_id: str, infra: dict[str, str]) -> dict[str, str]:
     """The settings `make up` gives a service (hack/stack/stack.sh), on this test's own names."""
-    infra = infra_env()
     env = {
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
         "SERVICE_VERSION": "1.0.0",
-        "AMQP_URL": infra["MP_AMQP_URL"],
+        "AMQP_URL": infra["AMQP_URL"],
         "JWKS_URL": f"http://127.0.0.1:{free_port()}/.well-known/jwks.json",
-        "REDIS_URL": infra["MP_REDIS_URL"],
+        "REDIS_URL": infra["REDIS_URL"],
         "REDIS_KEY_PREFIX": f"images-{run_id}:",
         # The tests' shared Redis may run the fast settings (MP_INFRA_FAST): no append-only file.
         "REDIS_REQUIRE_AOF": "false",
     }
-    if service in DATABASE_SERVICES:
-        env["DATABASE_URL"] = f"{infra['MP_PG_URL'].rsplit('/', 1)[0]}/images_{service}_{run_id}"
     if service == "auth":
         env["SIGNING_KEYS_DIR"] = "/keys"
         env["PUBLIC_BASE_URL"] = "http://127.0.0.1:8080"
     if service == "media":
-        env |= {
-            "S3_ENDPOINT_URL": infra["MP_S3_ENDPOINT"],
-            "S3_ACCESS_KEY": infra["MP_S3_ACCESS_KEY"],
-            "S3_SECRET_KEY": infra["MP_S3_SECRET_KEY"],
-            "S3_BUCKET": f"images-{run_id}",
-        }
+        env |= {key: infra[key] for key in ("S3_ENDPOINT_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY")}
+        env["S3_BUCKET"] = f"images-{run_id}"
     if service == "notifications":
         env |= {
-            "SMTP_HOST": infra["MP_SMTP_HOST"],
-            "SMTP_PORT": infra["MP_SMTP_PORT"],
+            "SMTP_HOST": infra["SMTP_HOST"],
+            "SMTP_PORT": infra["SMTP_PORT"],
             "SMTP_STARTTLS": "off",
             "APP_URL": "http://127.0.0.1:8080",
         }
     return env
-
-
-def create_database(name: str) -> None:
-    conn = psycopg2.connect(infra_env()["MP_PG_URL"])
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-def drop_database(name: str) -> None:
-    conn = psycopg2.connect(infra_env()["MP_PG_URL"])
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
 
 
 def signing_keys(tmp_path: Path) -> Path:
@@ -105,33 +92,29 @@ def ready(port: int) -> bool:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_image_migrates_serves_and_is_ready(
-    service: str, containers: Containers, tmp_path: Path
+    service: str, containers: Containers, tmp_path: Path, infra: dict[str, str]
 ) -> None:
     image = require_image(service)
-    run_id = uuid.uuid4().hex[:8]
     port = free_port()
-    env = service_env(service, port, run_id)
-    options = ["--network", "host", *HARDENED]
-    for key, value in env.items():
-        options += ["--env", f"{key}={value}"]
-    if service == "auth":
-        options += ["--volume", f"{signing_keys(tmp_path)}:/keys:ro"]
-    database = env.get("DATABASE_URL", "").rsplit("/", 1)[-1]
-    if database:
-        create_database(database)
-    try:
-        if database:
+    env = service_env(service, port, uuid.uuid4().hex[:8], infra)
+    with contextlib.ExitStack() as cleanup:
+        if service in DATABASE_SERVICES:
+            env["DATABASE_URL"] = cleanup.enter_context(fresh_database(f"images_{service}"))
+            # Before the drop: the server holds connections to the database.
+            cleanup.callback(containers.remove_all)
+        options = ["--network", "host", *HARDENED]
+        for key, value in env.items():
+            options += ["--env", f"{key}={value}"]
+        if service == "auth":
+            options += ["--volume", f"{signing_keys(tmp_path)}:/keys:ro"]
+        if "DATABASE_URL" in env:
             done = podman("run", "--rm", *options, image, "migrate", check=False, timeout=180)
             assert done.returncode == 0, f"{service} migrate failed:\n{done.stderr[-3000:]}"
         name = containers.run(image, "serve", options=tuple(options))
-        wait_until(
+        eventually(
             lambda: containers.running(name) and ready(port), 90, f"{service}'s /ready on {port}"
         )
         assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
-    finally:
-        if database:
-            containers.remove_all()
-            drop_database(database)
 
 
 @pytest.mark.parametrize("name", [*SERVICES, "operator", "legacy"])

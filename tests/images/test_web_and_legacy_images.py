@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from images.engine import HARDENED, Containers, image_config, require_image, wait_until
+from images.engine import HARDENED, Containers, image_config, require_image
+from testkit.kube import eventually
 
 pytestmark = pytest.mark.images
 
@@ -37,7 +38,7 @@ def test_web_image_serves_the_app_unprivileged(containers: Containers) -> None:
     image = require_image("web")
     assert image_config(image)["Config"]["User"] == "101:101"
     server = containers.run(image, options=("--network", "none", *HARDENED))
-    wait_until(
+    eventually(
         lambda: containers.running(server) and fetch(containers, server, "8080/health"),
         60,
         "nginx in the web image",
@@ -59,7 +60,7 @@ def test_web_image_serves_the_app_unprivileged(containers: Containers) -> None:
 def test_legacy_image_answers_for_every_service(containers: Containers) -> None:
     image = require_image("legacy")
     server = containers.run(image, options=("--network", "none", *HARDENED))
-    wait_until(
+    eventually(
         lambda: containers.running(server) and fetch(containers, server, "8000/api/v1/auth/x"),
         60,
         "the legacy stand-in",
