@@ -32,6 +32,7 @@ DRY_RUN="${DRY_RUN:-0}"
 IMAGES_DIR="$REPO_ROOT/hack/images"
 WEB_DIR="$REPO_ROOT/services/web"
 HOST_CA_BUNDLE="${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+BASE_IDS="" # the local bases' image ids (buildah), part of every content key
 
 # image name -> workspace package (hack/images/Dockerfile). The name is what the operator puts
 # after spec.imageRepository (<imageRepository>/<name>:<version>), and the chart's image.repository.
@@ -159,10 +160,7 @@ content_key() {
     [ "$name" != minio ] || sha256sum "$MINIO_BIN"
     [ "$name" != web ] || [ "$ENGINE" != buildah ] \
       || (cd "$WEB_DIR/dist" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-    if [ "$ENGINE" = buildah ]; then
-      local base
-      for base in "${BASES[@]}"; do buildah inspect --type image --format '{{.FromImageID}}' "${base#*=}"; done
-    fi
+    echo "$BASE_IDS"
   } | sha256sum | cut -c1-16
 }
 
@@ -184,6 +182,10 @@ prepare_local() {
     mapfile -t BASES < <("$IMAGES_DIR/bases.sh") || die "the local base images could not be built"
   fi
   for line in "${BASES[@]}"; do declare -g "$line"; done
+  # Read once: every image's content key includes the ids of the bases.
+  [ "$DRY_RUN" = 1 ] || BASE_IDS=$(for line in "${BASES[@]}"; do
+    buildah inspect --type image --format '{{.FromImageID}}' "${line#*=}"
+  done)
 }
 
 # The web client's files for the local build: `npm run build` when its sources changed.
