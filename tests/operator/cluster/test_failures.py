@@ -195,11 +195,15 @@ def test_pods_refused_by_a_quota_name_the_quota_once(
     seen: list[str] = []
 
     def refused() -> bool:
+        # Both Deployments are refused, each in its own time: wait until the status says both.
         seen.append(kube.ready_reason(ns))
-        return seen[-1] == "PodCreationFailed"
+        message = kube.platform(ns)["status"]["conditions"][0].get("message", "")
+        return seen[-1] == "PodCreationFailed" and message.startswith(
+            "ServicesReady: relay, websocket:"
+        )
 
     try:
-        kube.wait_for(refused, 60, "PodCreationFailed")
+        kube.wait_for(refused, 60, "PodCreationFailed for relay and websocket")
     except AssertionError as error:
         raise AssertionError(f"{error}; reasons seen: {set(seen)}") from None
     ready = kube.platform(ns)["status"]["conditions"][0]
