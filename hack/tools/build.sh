@@ -17,17 +17,32 @@ declare -A PKGS=(
   [kind]="sigs.k8s.io/kind"
   [minio]="github.com/minio/minio"
   [actionlint]="github.com/rhysd/actionlint/cmd/actionlint"
+  [node]="k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy"
+  [containerd]="github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 github.com/containerd/containerd/v2/cmd/ctr"
+  [runc]="github.com/opencontainers/runc"
+  [coredns]="github.com/coredns/coredns"
 )
+# Build tags: containerd without the snapshotters that need C libraries we do not use; runc with
+# seccomp (cgo + Debian's libseccomp-dev), or every pod fails with "seccomp not supported".
+declare -A TAGS=(
+  [containerd]="no_btrfs no_devmapper no_zfs"
+  [runc]="seccomp"
+)
+# CGO_ENABLED where a tool needs it set: runc links libseccomp.
+declare -A CGO=([runc]=1)
 ALL_TOOLS=(kube etcd kwok helm kind minio)
+# The real node (hack/node.sh): built only where a node runs.
+NODE_TOOLS=(node containerd runc coredns)
 
 # The cache key covers everything that shapes the binary: pins, sources, packages and link flags.
 tool_key() {
   { cat "$TOOLS_DIR/$1"/go.mod "$TOOLS_DIR/$1"/go.sum "$TOOLS_DIR/$1"/*.go 2>/dev/null
-    echo "${PKGS[$1]:-}"; ldflags_for "$1"; } | sha256sum | cut -c1-12
+    echo "${PKGS[$1]:-}"; ldflags_for "$1"
+    [ -z "${TAGS[$1]:-}${CGO[$1]:-}" ] || echo "tags=${TAGS[$1]:-} cgo=${CGO[$1]:-}"; } | sha256sum | cut -c1-12
 }
 ldflags_for() {
   echo "-s -w"
-  case $1 in kube) kube_ldflags ;; helm) helm_ldflags ;; esac
+  case $1 in kube | node) kube_ldflags ;; helm) helm_ldflags ;; esac
 }
 
 module_version() { # tool module -> the version its go.mod requires
@@ -80,7 +95,8 @@ build_tool() {
   rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   local start=$SECONDS
   # -v prints each package as it compiles: that is the progress shown during a long cold build.
-  (cd "$TOOLS_DIR/$tool" && go build -v -trimpath -ldflags "$ldflags" -o "$out.tmp/" ${PKGS[$tool]}) 2>&1 \
+  (cd "$TOOLS_DIR/$tool" && env ${CGO[$tool]:+CGO_ENABLED=${CGO[$tool]}} go build -v -trimpath -tags "${TAGS[$tool]:-}" \
+    -ldflags "$ldflags" -o "$out.tmp/" ${PKGS[$tool]}) 2>&1 \
     | awk -v t="$tool" '/^#|\.go:[0-9]+|^go: / {print > "/dev/stderr"; next}
         {n++; if (n % 100 == 0) printf "  %s: %d packages compiled (%s)\n", t, n, $0 > "/dev/stderr"}'
   local rc=${PIPESTATUS[0]}
@@ -98,4 +114,5 @@ if [ "${1:-}" = --path ]; then
   tool_dir "$2"
   exit 0
 fi
+if [ "${1:-}" = --node ]; then set -- "${NODE_TOOLS[@]}"; fi
 for t in "${@:-${ALL_TOOLS[@]}}"; do build_tool "$t"; done
