@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane without Docker: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler and kwok (fake nodes whose pod status it simulates), all built from pinned Go modules
-# (hack/tools/build.sh) and bound to 127.0.0.1.
+# (hack/tools/build.sh) and bound to 127.0.0.1. hack/node.sh adds a real node beside the kwok ones.
 #   hack/cluster.sh up       start (idempotent), install Gateway API CRDs, wait for Ready nodes
 #   hack/cluster.sh down     stop every process (state is kept)
 #   hack/cluster.sh reset    stop and delete all state (etcd data, certs, logs)
@@ -15,8 +15,15 @@ PKI="$DIR/pki"
 LOGS="$DIR/logs"
 KUBECONFIG_PATH="$DIR/kubeconfig"
 ETCD_PORT=12379 ETCD_PEER_PORT=12380 API_PORT=16443 KCM_PORT=16257 SCHED_PORT=16259 KWOK_PORT=16247
-SERVICE_CIDR=10.96.0.0/16
+# Addresses shared with the real node (hack/node.sh): Services in 198.19.0.0/16 and pods in
+# 198.18.0.0/24 (RFC 2544 benchmarking space, collides with nothing on the host); the host reaches
+# both only through the node's bridge, so no Service address can leave the machine. Pods reach the
+# API server at NODE_HOST_IP, the bridge's own address, where hack/node.sh forwards to loopback.
+SERVICE_CIDR=198.19.0.0/16 SERVICE_API_IP=198.19.0.1 NODE_HOST_IP=198.18.0.1 CLUSTER_RANGES=198.18.0.0/15
+# What the state on disk was made for: a change of addresses or certificates starts afresh.
+LAYOUT="services=$SERVICE_CIDR api=$NODE_HOST_IP pki=2"
 NODES=${MP_KWOK_NODES:-2}
+REAL_NODE=mp-node
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 pid_of() { local f="$DIR/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
@@ -38,13 +45,20 @@ gen_pki() {
   # The service account key pair signs and verifies pod tokens.
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-  local sans="IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
+  local sans="IP:127.0.0.1,IP:$SERVICE_API_IP,IP:$NODE_HOST_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
   sans+=",DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   issue apiserver "/CN=kube-apiserver" "$sans" serverAuth
   issue admin "/O=system:masters/CN=admin" "" clientAuth
   issue kube-controller-manager "/CN=system:kube-controller-manager" "" clientAuth
   issue kube-scheduler "/CN=system:kube-scheduler" "" clientAuth
   # kwok plays every kubelet at once (nodes, leases, pod status in all namespaces): it gets admin.
+  # The real node's agents (hack/node.sh): the kubelet as its node, kube-proxy and CoreDNS with the
+  # roles bootstrap policy (system:node-proxier) and hack/node/coredns-rbac.yaml give them.
+  issue kubelet "/O=system:nodes/CN=system:node:$REAL_NODE" "" clientAuth
+  issue kube-proxy "/CN=system:kube-proxy" "" clientAuth
+  issue coredns "/CN=system:coredns" "" clientAuth
+  # The API server's identity towards kubelets (logs, exec, port-forward).
+  issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "" clientAuth
   touch .done
   cd - >/dev/null
 }
@@ -83,6 +97,15 @@ KC
   chmod 600 "$file"
 }
 
+# Nothing addressed to the cluster's ranges (Services, real and kwok pods) may leave the machine,
+# whether a node runs or not: a blackhole route catches what the real node's more specific routes
+# over its bridge do not (kwok's pod and node addresses, Services kube-proxy has not programmed).
+blackhole_cluster_ranges() {
+  ip route show type blackhole | grep -q "^blackhole $CLUSTER_RANGES" && return 0
+  ip route replace blackhole "$CLUSTER_RANGES" 2>/dev/null \
+    || log "warning: cannot add 'blackhole $CLUSTER_RANGES' (not root?): cluster addresses are unroutable only while hack/node.sh runs"
+}
+
 # --- processes ------------------------------------------------------------------------------
 start() { # name command...
   local name=$1; shift
@@ -96,11 +119,20 @@ healthy_url() { curl -fsk --max-time 2 "$1" >/dev/null; }
 
 up() {
   bins
+  if [ -d "$DIR/etcd" ] && [ "$(cat "$DIR/layout" 2>/dev/null)" != "$LAYOUT" ]; then
+    log "the cluster's addresses or certificates changed ($LAYOUT): starting from empty state"
+    down
+    rm -rf "$DIR/etcd" "$PKI"
+  fi
   mkdir -p "$DIR" "$LOGS"
+  echo "$LAYOUT" >"$DIR/layout"
+  blackhole_cluster_ranges
   gen_pki
   write_kubeconfig "$KUBECONFIG_PATH" admin
   write_kubeconfig "$DIR/kube-controller-manager.kubeconfig" kube-controller-manager
   write_kubeconfig "$DIR/kube-scheduler.kubeconfig" kube-scheduler
+  local agent
+  for agent in kubelet kube-proxy coredns; do write_kubeconfig "$DIR/$agent.kubeconfig" "$agent"; done
   cp "$REPO_ROOT/hack/cluster/audit-policy.yaml" "$DIR/audit-policy.yaml"
 
   # --unsafe-no-fsync: a throwaway test cluster trades durability for speed on slow disks.
@@ -114,12 +146,16 @@ up() {
   # The audit log lets tests count every mutating request (zero writes at rest).
   start kube-apiserver "$KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --bind-address 127.0.0.1 --advertise-address "$NODE_HOST_IP" --secure-port "$API_PORT" \
     --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
     --client-ca-file "$PKI/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC --allow-privileged \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
+    --enable-admission-plugins NodeRestriction,PodNodeSelector,PodTolerationRestriction \
     --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$LOGS/audit.log" \
     --audit-log-maxsize 200 --audit-log-maxbackup 1 --audit-log-format json \
     --profiling=false --v 1
@@ -143,7 +179,7 @@ up() {
   start kwok "$KWOK_BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" \
     --config "$REPO_ROOT/hack/cluster/kwok-stages.yaml" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --cidr 10.244.0.1/16 --node-ip 10.0.0.1 --server-address "127.0.0.1:$KWOK_PORT" \
+    --cidr 198.18.128.1/17 --node-ip 198.18.255.254 --server-address "127.0.0.1:$KWOK_PORT" \
     --node-lease-duration-seconds 40
   wait_for kube-controller-manager 60 "See $LOGS/kube-controller-manager.log." -- healthy_url "https://127.0.0.1:$KCM_PORT/healthz"
   wait_for kube-scheduler 60 "See $LOGS/kube-scheduler.log." -- healthy_url "https://127.0.0.1:$SCHED_PORT/healthz"

@@ -6,10 +6,11 @@ what the operator writes) into haproxy.cfg, reloads HAProxy when the file change
 the Gateway and HTTPRoute status a controller owes. Traefik's Kubernetes Gateway provider was the
 first choice; see hack/stack/README.md for why it cannot be built here.
 
-Only loopback addresses are ever configured (hack/stack/gateway_config.py: the routing table and
-haproxy.cfg, pure); the API server must be on loopback too.
+Only loopback addresses, and with --pod-range the ready pod addresses of the real node
+(hack/node.sh) inside it, are ever configured (hack/stack/gateway_config.py: the routing table
+and haproxy.cfg, pure); the API server must be on loopback too.
 
-    python hack/stack/gateway.py --kubeconfig FILE --state DIR [--interval 1]
+    python hack/stack/gateway.py --kubeconfig FILE --state DIR [--interval 1] [--pod-range CIDR]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gateway_config import (
     BIND_ADDRESS,
     CONTROLLER,
     GATEWAY_GROUP,
+    Network,
     Table,
     build_table,
     error_files,
@@ -268,12 +270,13 @@ class HAProxy:
                 self.process.kill()
 
 
-def sync(kube: Kube, haproxy: HAProxy, state: Path) -> None:
+def sync(kube: Kube, haproxy: HAProxy, state: Path, pod_ranges: tuple[Network, ...]) -> None:
     classes = kube.items(f"/apis/{GATEWAY_GROUP}/v1/gatewayclasses")
     gateways = kube.items(f"/apis/{GATEWAY_GROUP}/v1/gateways")
     routes = kube.items(f"/apis/{GATEWAY_GROUP}/v1/httproutes")
     services = kube.items("/api/v1/services")
-    table = build_table(classes, gateways, routes, services)
+    slices = kube.items("/apis/discovery.k8s.io/v1/endpointslices") if pod_ranges else []
+    table = build_table(classes, gateways, routes, services, slices, pod_ranges)
     haproxy.apply(render(table, state))
     write_statuses(kube, table, classes, gateways, routes)
 
@@ -283,6 +286,13 @@ def main() -> int:
     parser.add_argument("--kubeconfig", type=Path, required=True)
     parser.add_argument("--state", type=Path, required=True)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument(
+        "--pod-range",
+        type=ipaddress.ip_network,
+        action="append",
+        default=[],
+        help="route to ready pods of Services inside this range (the real node's pods)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -301,7 +311,7 @@ def main() -> int:
     try:
         while not stopping:
             try:
-                sync(kube, haproxy, args.state)
+                sync(kube, haproxy, args.state, tuple(args.pod_range))
             except (httpx.HTTPError, KeyError, ValueError) as error:
                 log.warning("sync failed: %s", error)
             if haproxy.process is not None and not haproxy.running():

@@ -1,9 +1,11 @@
 """The gateway's pure part: Gateway API objects -> routing table -> haproxy.cfg.
 
-Only loopback addresses are ever configured: a backendRef resolves only to a Service of type
-ExternalName whose name is a loopback IP literal. Any other backend (a Service with pods, whose
-addresses in the local cluster are kwok bookkeeping) is refused: its share of the route answers
-500, as the Gateway API asks for invalid backends. hack/stack/gateway.py runs it.
+Only loopback addresses and pod addresses on the real node's bridge are ever configured. A
+backendRef resolves to a Service of type ExternalName whose name is a loopback IP literal, or,
+given `pod_ranges` (hack/node.sh's pod range), to the ready endpoints of a Service's
+EndpointSlices inside those ranges, as every Gateway API implementation routes to pods. Anything
+else (kwok's bookkeeping addresses above all) is refused: its share of the route answers 500, as
+the Gateway API asks for invalid backends. hack/stack/gateway.py runs it.
 """
 
 from __future__ import annotations
@@ -36,9 +38,19 @@ UNAVAILABLE_PROBLEM = (
 
 @dataclass(frozen=True)
 class Backend:
-    address: str  # loopback IP literal, or "" when the ref is invalid (its share answers 500)
-    port: int
+    address: str  # loopback IP literal; "" when the ref is invalid or `pods` holds the addresses
+    port: int  # the port to dial: the ExternalName's, or the pods' target port
     weight: int
+    pods: tuple[str, ...] | None = None  # a Service with pods: its ready endpoints (may be none)
+
+    def servers(self) -> tuple[str, ...]:
+        if self.pods is not None:
+            return self.pods
+        return (self.address,) if self.address else ()
+
+    @property
+    def valid(self) -> bool:
+        return self.pods is not None or bool(self.address)
 
 
 @dataclass
@@ -63,6 +75,7 @@ class RouteVerdict:
 
 @dataclass
 class Table:
+    pod_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     listeners: dict[int, list[Rule]] = field(default_factory=dict)  # local port -> rules
     gateways: dict[str, list[int]] = field(default_factory=dict)  # ns/name -> local ports
     verdicts: dict[str, dict[str, RouteVerdict]] = field(default_factory=dict)  # route -> parent
@@ -80,10 +93,55 @@ def loopback_literal(value: str) -> str | None:
     return str(address) if address.is_loopback else None
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What backendRefs resolve against: Services and EndpointSlices by (namespace, service)."""
+
+    services: dict[tuple[str, str], dict[str, Any]]
+    slices: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    pod_ranges: tuple[Network, ...] = ()
+
+
+def in_ranges(address: str, ranges: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in ranges)
+
+
+def ready_pods(
+    service: dict[str, Any], port: int, slices: list[dict[str, Any]], ranges: tuple[Network, ...]
+) -> tuple[int, tuple[str, ...]] | None:
+    """The target port and ready endpoint addresses (inside `ranges`) behind a Service port."""
+    ports = service["spec"].get("ports") or []
+    service_port = next((p for p in ports if p.get("port") == port), None)
+    if service_port is None:
+        return None
+    name = service_port.get("name", "")
+    target, addresses = 0, set()
+    for endpoint_slice in slices:
+        slice_port = next(
+            (p for p in endpoint_slice.get("ports") or [] if p.get("name", "") == name), None
+        )
+        if slice_port is None or not slice_port.get("port"):
+            continue
+        target = int(slice_port["port"])
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            # Ready excludes terminating pods: a rolling update drains them from the gateway first.
+            if (endpoint.get("conditions") or {}).get("ready") is False:
+                continue
+            addresses.update(a for a in endpoint.get("addresses") or [] if in_ranges(a, ranges))
+    return target, tuple(sorted(addresses))
+
+
 def resolve_backend(
-    ref: dict[str, Any], namespace: str, services: dict[tuple[str, str], dict[str, Any]]
+    ref: dict[str, Any], namespace: str, cluster: Cluster
 ) -> tuple[Backend, str | None]:
-    """A backendRef as a loopback address, or an invalid Backend and why."""
+    """A backendRef as loopback or pod addresses, or an invalid Backend and why."""
     weight = int(ref.get("weight", 1))
     port = int(ref.get("port") or 0)
     invalid = Backend("", 0, weight)
@@ -91,10 +149,18 @@ def resolve_backend(
         return invalid, f"{ref.get('kind')} {ref.get('name')}: only Services are supported"
     if ref.get("namespace", namespace) != namespace:
         return invalid, f"Service {ref['name']}: cross-namespace refs need a ReferenceGrant"
-    service = services.get((namespace, ref["name"]))
+    service = cluster.services.get((namespace, ref["name"]))
     if service is None:
         return invalid, f"Service {namespace}/{ref['name']} not found"
     spec = service.get("spec") or {}
+    if cluster.pod_ranges and spec.get("type", "ClusterIP") == "ClusterIP" and spec.get("selector"):
+        found = ready_pods(
+            service, port, cluster.slices.get((namespace, ref["name"]), []), cluster.pod_ranges
+        )
+        if found is None:
+            return invalid, f"Service {namespace}/{ref['name']} has no port {port}"
+        target, pods = found
+        return Backend("", target, weight, pods), None
     address = (
         loopback_literal(spec.get("externalName", ""))
         if spec.get("type") == "ExternalName"
@@ -102,8 +168,8 @@ def resolve_backend(
     )
     if address is None:
         return invalid, (
-            f"Service {namespace}/{ref['name']} is not an ExternalName Service on a loopback "
-            "address; this gateway never routes to pod or cluster IPs"
+            f"Service {namespace}/{ref['name']} is neither an ExternalName Service on a loopback "
+            "address nor a Service selecting pods on the real node's bridge"
         )
     if port not in [p.get("port") for p in spec.get("ports") or []]:
         return invalid, f"Service {namespace}/{ref['name']} has no port {port}"
@@ -149,6 +215,8 @@ def build_table(
     gateways: list[dict[str, Any]],
     routes: list[dict[str, Any]],
     services: list[dict[str, Any]],
+    endpoint_slices: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    pod_ranges: tuple[Network, ...] = (),
 ) -> Table:
     ours = {c["metadata"]["name"] for c in classes if c["spec"].get("controllerName") == CONTROLLER}
     our_gateways = {
@@ -156,8 +224,18 @@ def build_table(
         for g in gateways
         if g["spec"].get("gatewayClassName") in ours
     }
-    by_name = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services}
-    table = Table()
+    slices: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for endpoint_slice in endpoint_slices:
+        meta = endpoint_slice["metadata"]
+        owner = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+        if owner:
+            slices.setdefault((meta["namespace"], owner), []).append(endpoint_slice)
+    cluster = Cluster(
+        {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services},
+        slices,
+        pod_ranges,
+    )
+    table = Table(pod_ranges=pod_ranges)
     for (ns, name), gateway in our_gateways.items():
         ports = sorted(
             {
@@ -185,7 +263,7 @@ def build_table(
                 verdict.accepted, verdict.accepted_reason = False, "NotAllowedByListeners"
                 verdict.accepted_message = refusal
                 continue
-            rules = rules_of(route, verdict, by_name)
+            rules = rules_of(route, verdict, cluster)
             for listener in listeners:
                 hostnames = tuple(spec.get("hostnames") or ())
                 if listener.get("hostname"):
@@ -198,16 +276,14 @@ def build_table(
     return table
 
 
-def rules_of(
-    route: dict[str, Any], verdict: RouteVerdict, services: dict[tuple[str, str], dict[str, Any]]
-) -> list[Rule]:
+def rules_of(route: dict[str, Any], verdict: RouteVerdict, cluster: Cluster) -> list[Rule]:
     meta = route["metadata"]
     rules = []
     problems = []
     for rule in route["spec"].get("rules") or []:
         backends = []
         for ref in rule.get("backendRefs") or []:
-            backend, problem = resolve_backend(ref, meta["namespace"], services)
+            backend, problem = resolve_backend(ref, meta["namespace"], cluster)
             backends.append(backend)
             if problem:
                 problems.append(problem)
@@ -384,29 +460,49 @@ def render(table: Table, state: Path) -> str:
                         lines.append(f"  acl {name}_host req.hdr(host),field(1,:) -m str -i {host}")
                 conditions.append(f"{name}_host")
             lines.append(f"  use_backend {name} if {' '.join(conditions)}")
-            backends += backend_section(name, rule)
+            backends += backend_section(name, rule, table.pod_ranges)
         lines.append("  default_backend no_route")
         lines += backends
     return "\n".join(lines) + "\n"
 
 
-def backend_section(name: str, rule: Rule) -> list[str]:
+def server_weights(backends: list[Backend]) -> list[int]:
+    """One HAProxy weight per server: a backendRef's weight shared among its servers, so that
+    each backendRef keeps its share however many pods it has (an invalid ref: one server)."""
+    shares = [b.weight / max(1, len(b.servers())) if b.valid else float(b.weight) for b in backends]
+    top = max(shares, default=0)
+    if not top:
+        return [0 for _ in backends]
+    scale = HAPROXY_MAX_WEIGHT / top
+    return [max(1, round(share * scale)) if share else 0 for share in shares]
+
+
+def backend_section(name: str, rule: Rule, pod_ranges: tuple[Network, ...] = ()) -> list[str]:
     lines = [
         "",
         f"backend {name}",
         f"  # {rule.route} {rule.path_type} {rule.path}",
         "  balance roundrobin",
     ]
-    weights = haproxy_weights([b.weight for b in rule.backends])
-    if not any(weights):
+    if not any(b.weight for b in rule.backends):
         return [*lines, f"  server invalid {BIND_ADDRESS}:{INVALID_BACKEND_PORT}"]
+    weights = (
+        server_weights(rule.backends)
+        if any(b.pods is not None for b in rule.backends)
+        else haproxy_weights([b.weight for b in rule.backends])
+    )
     for index, (backend, weight) in enumerate(zip(rule.backends, weights, strict=True)):
-        address = backend.address or BIND_ADDRESS
-        port = backend.port if backend.address else INVALID_BACKEND_PORT
-        if not ipaddress.ip_address(address).is_loopback:  # never, by construction; a last guard
-            raise ValueError(f"refusing to render a non-loopback server {address}")
-        target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-        lines.append(f"  server b{index} {target} weight {weight} check")
+        if not backend.valid:
+            servers, port = (BIND_ADDRESS,), INVALID_BACKEND_PORT
+        else:
+            servers, port = backend.servers(), backend.port
+        for number, address in enumerate(servers):
+            # Never reached by construction (resolve_backend filters); a last guard.
+            if not (ipaddress.ip_address(address).is_loopback or in_ranges(address, pod_ranges)):
+                raise ValueError(f"refusing to render server {address}: neither loopback nor a pod")
+            target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+            server = f"b{index}" if backend.pods is None else f"b{index}_{number}"
+            lines.append(f"  server {server} {target} weight {weight} check")
     return lines
 
 

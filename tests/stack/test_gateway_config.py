@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 CLASS = {
@@ -94,7 +95,7 @@ def test_a_backend_with_pods_is_refused_and_answers_500(gateway, tmp_path):
     table = table_for(gateway, [bad])
     verdict = table.verdicts["demo/bad"]["demo/local"]
     assert not verdict.resolved
-    assert "never routes to pod or cluster IPs" in verdict.resolved_message
+    assert "nor a Service selecting pods on the real node" in verdict.resolved_message
     config = gateway.render(table, tmp_path)
     assert "10.96.0.20" not in config
     assert f"server b0 127.0.0.1:{gateway.INVALID_BACKEND_PORT} weight 1" in config
@@ -148,3 +149,85 @@ def test_routes_from_another_namespace_are_not_admitted_by_a_same_namespace_list
     verdict = table_for(gateway, [foreign]).verdicts["elsewhere/foreign"]["demo/local"]
     assert not verdict.accepted
     assert verdict.accepted_reason == "NotAllowedByListeners"
+
+
+# --- the real node: Services selecting pods resolve to their ready EndpointSlice addresses -----
+
+POD_RANGE = (ipaddress.ip_network("198.18.0.0/24"),)
+
+
+def pod_service(name: str, port: int, port_name: str = "http") -> dict:
+    service = with_pods(name, port)
+    service["spec"]["ports"] = [{"name": port_name, "port": port, "targetPort": port_name}]
+    return service
+
+
+def endpoint_slice(service: str, target: int, *endpoints: tuple[str, bool]) -> dict:
+    return {
+        "metadata": {
+            "name": f"{service}-x",
+            "namespace": "demo",
+            "labels": {"kubernetes.io/service-name": service},
+        },
+        "ports": [{"name": "http", "port": target}],
+        "endpoints": [{"addresses": [a], "conditions": {"ready": ok}} for a, ok in endpoints],
+    }
+
+
+def pod_table(gateway, routes, slices, services=None):
+    services = services or [pod_service("chat-auth", 80), pod_service("monolith", 80)]
+    return gateway.build_table(
+        [CLASS], [gateway_obj()], routes, services, slices, pod_ranges=POD_RANGE
+    )
+
+
+def test_a_service_with_pods_routes_to_its_ready_pods_only(gateway, tmp_path):
+    auth = route("chat-auth", "/api/v1/auth", [("chat-auth", 80, 1)])
+    slices = [
+        endpoint_slice(
+            "chat-auth", 8000, ("198.18.0.11", True), ("198.18.0.12", False), ("198.18.0.13", True)
+        )
+    ]
+    table = pod_table(gateway, [auth], slices)
+    assert table.verdicts["demo/chat-auth"]["demo/local"].resolved
+    config = gateway.render(table, tmp_path)
+    assert "server b0_0 198.18.0.11:8000 weight 256 check" in config
+    assert "server b0_1 198.18.0.13:8000 weight 256 check" in config
+    assert "198.18.0.12" not in config  # not ready: terminating, or failing its probe
+
+
+def test_addresses_outside_the_pod_range_are_never_configured(gateway, tmp_path):
+    """kwok's pod addresses are bookkeeping: the gateway must never dial them."""
+    auth = route("chat-auth", "/api/v1/auth", [("chat-auth", 80, 1)])
+    slices = [endpoint_slice("chat-auth", 8000, ("198.18.200.7", True), ("10.244.0.5", True))]
+    config = gateway.render(pod_table(gateway, [auth], slices), tmp_path)
+    assert "198.18.200.7" not in config
+    assert "10.244.0.5" not in config
+    # No ready pod: HAProxy has no server and answers the 503 problem, never a stranger.
+    assert "server b0" not in config
+
+
+def test_each_backend_ref_keeps_its_weight_whatever_its_pod_count(gateway, tmp_path):
+    split = route("chat-auth", "/api/v1/auth", [("chat-auth", 80, 75), ("monolith", 80, 25)])
+    slices = [
+        endpoint_slice("chat-auth", 8000, ("198.18.0.11", True), ("198.18.0.12", True)),
+        endpoint_slice("monolith", 8000, ("198.18.0.21", True)),
+    ]
+    config = gateway.render(pod_table(gateway, [split], slices), tmp_path)
+    weights = {
+        line.split()[2]: int(line.split()[4])
+        for line in config.splitlines()
+        if line.strip().startswith("server b")
+    }
+    new = weights["198.18.0.11:8000"] + weights["198.18.0.12:8000"]
+    assert abs(new / (new + weights["198.18.0.21:8000"]) - 0.75) < 0.01
+
+
+def test_the_gateway_never_renders_a_pod_address_without_a_pod_range(gateway, tmp_path):
+    auth = route("chat-auth", "/api/v1/auth", [("chat-auth", 80, 1)])
+    slices = [endpoint_slice("chat-auth", 8000, ("198.18.0.11", True))]
+    table = gateway.build_table(
+        [CLASS], [gateway_obj()], [auth], [pod_service("chat-auth", 80)], slices
+    )
+    assert not table.verdicts["demo/chat-auth"]["demo/local"].resolved
+    assert "198.18.0.11" not in gateway.render(table, tmp_path)
