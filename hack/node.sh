@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real node beside the kwok ones, the way Kubernetes' hack/local-up-cluster.sh runs one: kubelet
 # and kube-proxy (the control plane's k8s.io/kubernetes), containerd v2 and runc (Go modules),
-# Debian's CNI plugins, a pause image compiled from the kubernetes module's pause.c, and CoreDNS.
+# Debian's CNI plugins, a pause image compiled from the kubernetes module's pause.c, CoreDNS, and
+# rancher's local-path provisioner (StorageClass local-path: volumes under the node's folder).
 # Pods never pull: the platform's images (hack/images.sh) are imported into containerd.
 #
 # Network (hard rule: nothing leaves the machine): pods get 198.18.0.0/24 on the bridge mpbr0 with
@@ -35,9 +36,11 @@ HOST_IP=198.18.0.1 POD_CIDR=198.18.0.0/24 SERVICE_CIDR=198.19.0.0/16 CLUSTER_RAN
 API_PORT=16443
 CNI_BIN=/usr/lib/cni
 PAUSE_IMAGE=localhost/messaging-platform/pause:3.10.2
+# The local-path provisioner's helper pods (mkdir, rm -rf): the Debian base of every image.
+HELPER_IMAGE=localhost/messaging-platform/node-helper:bookworm
 TAINT=messaging.platform.dev/real-node
 NODE_LABEL=messaging.platform.dev/node=real
-COMPONENTS=(api-forward containerd coredns kubelet kube-proxy)
+COMPONENTS=(api-forward containerd coredns kubelet kube-proxy local-path)
 FIREWALL_CHAIN=MP-NODE-FORWARD
 
 pid_of() { local f="$DIR/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
@@ -48,6 +51,7 @@ bins() {
   CONTAINERD_BIN=$("$REPO_ROOT/hack/tools/build.sh" --path containerd)
   RUNC_BIN=$("$REPO_ROOT/hack/tools/build.sh" --path runc)
   COREDNS_BIN=$("$REPO_ROOT/hack/tools/build.sh" --path coredns)
+  LOCAL_PATH_BIN=$("$REPO_ROOT/hack/tools/build.sh" --path local-path)
   KUBECTL="$("$REPO_ROOT/hack/tools/build.sh" --path kube)/kubectl"
   for b in "$NODE_BIN/kubelet" "$CONTAINERD_BIN/containerd" "$RUNC_BIN/runc" "$COREDNS_BIN/coredns"; do
     [ -x "$b" ] || die "missing $b (hack/tools/build.sh --node)"
@@ -60,7 +64,8 @@ render() { # template -> stdout, with the @NAME@ placeholders filled
   sed -e "s|@DIR@|$DIR|g" -e "s|@RUN@|$RUN|g" -e "s|@PAUSE_IMAGE@|$PAUSE_IMAGE|g" \
     -e "s|@RUNC@|$RUNC_BIN/runc|g" -e "s|@CNI_BIN@|$CNI_BIN|g" -e "s|@BRIDGE@|$BRIDGE|g" \
     -e "s|@POD_CIDR@|$POD_CIDR|g" -e "s|@HOST_IP@|$HOST_IP|g" -e "s|@SERVICE_CIDR@|$SERVICE_CIDR|g" \
-    -e "s|@PKI@|$PKI|g" -e "s|@CLUSTER@|$CLUSTER|g" "$REPO_ROOT/hack/node/$1"
+    -e "s|@PKI@|$PKI|g" -e "s|@CLUSTER@|$CLUSTER|g" -e "s|@HELPER_IMAGE@|$HELPER_IMAGE|g" \
+    "$REPO_ROOT/hack/node/$1"
 }
 
 start() { # name command...
@@ -116,11 +121,18 @@ pause_image() {
   rm -rf "$out"
 }
 
+helper_image() {
+  local base
+  base=$("$REPO_ROOT/hack/images/bases.sh" --list | sed -n 's/^DEBIAN_IMAGE=//p')
+  [ -n "$base" ] && podman image exists "$base" || die "no Debian base image: run make images"
+  podman tag "$base" "$HELPER_IMAGE"
+}
+
 # --- images: import what changed (by image id) into containerd's k8s.io namespace --------------
 import_images() {
   local refs ref id want archive imported=0
   mapfile -t refs < <("$REPO_ROOT/hack/images.sh" list)
-  refs+=("$PAUSE_IMAGE")
+  refs+=("$PAUSE_IMAGE" "$HELPER_IMAGE")
   mkdir -p "$DIR/imported"
   archive=$(mktemp --suffix .tar)
   for ref in "${refs[@]}"; do
@@ -155,6 +167,9 @@ up() {
   render cni.conflist >"$DIR/cni/10-mp-pods.conflist"
   render kubelet.yaml >"$DIR/kubelet.yaml"
   render Corefile >"$DIR/Corefile"
+  render local-path-config.json >"$DIR/local-path-config.json"
+  render local-path-helper.yaml >"$DIR/local-path-helper.yaml"
+  mkdir -p "$DIR/volumes"
   # Pods' resolv.conf comes from clusterDNS; this is what hostNetwork pods would inherit.
   echo "nameserver $HOST_IP" >"$DIR/resolv.conf"
 
@@ -162,6 +177,7 @@ up() {
   start containerd env PATH="$CONTAINERD_BIN:$PATH" "$CONTAINERD_BIN/containerd" --config "$DIR/containerd.toml"
   wait_for containerd 30 "See $LOGS/containerd.log." -- ctr_ version
   pause_image
+  helper_image
   import_images
 
   k apply --server-side -f "$REPO_ROOT/hack/node/coredns-rbac.yaml" >/dev/null
@@ -176,6 +192,13 @@ up() {
   wait_for "node $NODE_NAME" 90 "See $LOGS/kubelet.log." -- \
     k wait node "$NODE_NAME" --for=condition=Ready --timeout=1s
   wait_for kube-proxy 30 "See $LOGS/kube-proxy.log." -- curl -fs http://127.0.0.1:16256/healthz
+  k apply --server-side -f "$REPO_ROOT/hack/node/local-path.yaml" >/dev/null
+  # The admin identity, as kwok has: it creates PVs, helper pods and events across namespaces.
+  start local-path "$LOCAL_PATH_BIN/local-path-provisioner" --debug start \
+    --kubeconfig "$CLUSTER/kubeconfig" --namespace local-path-storage \
+    --config "$DIR/local-path-config.json" --helper-pod-file "$DIR/local-path-helper.yaml" \
+    --helper-image "$HELPER_IMAGE" --service-account-name local-path-helper \
+    --configmap-name local-path-config --provisioner-name rancher.io/local-path
   log "real node $NODE_NAME Ready: pods on $POD_CIDR over $BRIDGE, Services $SERVICE_CIDR, DNS $HOST_IP"
   log "run pods there with: hack/node.sh namespace NS"
 }
@@ -202,6 +225,7 @@ stop_pid() {
 
 down() {
   bins
+  stop_pid local-path
   stop_pid kube-proxy
   stop_pid kubelet
   # The kubelet leaves its pods running; containerd's shims outlive containerd: stop them all.

@@ -21,6 +21,7 @@ declare -A PKGS=(
   [containerd]="github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 github.com/containerd/containerd/v2/cmd/ctr"
   [runc]="github.com/opencontainers/runc"
   [coredns]="github.com/coredns/coredns"
+  [local-path]="github.com/rancher/local-path-provisioner"
 )
 # Build tags: containerd without the snapshotters that need C libraries we do not use; runc with
 # seccomp (cgo + Debian's libseccomp-dev), or every pod fails with "seccomp not supported".
@@ -32,7 +33,7 @@ declare -A TAGS=(
 declare -A CGO=([runc]=1)
 ALL_TOOLS=(kube etcd kwok helm kind minio)
 # The real node (hack/node.sh): built only where a node runs.
-NODE_TOOLS=(node containerd runc coredns)
+NODE_TOOLS=(node containerd runc coredns local-path)
 
 # The cache key covers everything that shapes the binary: pins, sources, packages and link flags.
 tool_key() {

@@ -24,6 +24,20 @@ def test_managed_parts_are_statefulsets_with_services(platform):
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_storage_class_is_the_clusters_default_unless_named(make_platform):
+    def claims(platform):
+        return {
+            o["metadata"]["name"]: o["spec"]["volumeClaimTemplates"][0]["spec"]
+            for o in build_infrastructure(platform)
+            if o["kind"] == "StatefulSet"
+        }
+
+    assert all("storageClassName" not in c for c in claims(make_platform()).values())
+    named = claims(make_platform({"postgres": {"storageClassName": "local-path"}}))
+    assert named["chat-postgres"]["storageClassName"] == "local-path"
+    assert "storageClassName" not in named["chat-redis"]
+
+
 def test_deletion_policy_maps_to_pvc_retention(make_platform):
     retain = build_infrastructure(make_platform())
     delete = build_infrastructure(make_platform({"deletionPolicy": "Delete"}))
@@ -59,7 +73,7 @@ def test_provision_job_is_named_after_what_it_provisions(platform, make_platform
     assert other is not None
     assert other["metadata"]["name"] != job["metadata"]["name"]
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["SERVICES"]["value"] == "auth groups media messages users"
+    assert env["SERVICES"]["value"] == "auth groups media messages notifications users"
     assert env["PASSWORD_auth"]["valueFrom"]["secretKeyRef"]["name"] == "chat-db-auth"
 
 

@@ -12,7 +12,7 @@ def test_managed_platform_gets_every_credential(platform, generate):
     assert set(secrets) == {
         "chat-postgres-admin", "chat-redis", "chat-rabbitmq", "chat-objectstorage", "chat-jwt",
         "chat-internal", "chat-db-auth", "chat-db-users", "chat-db-messages", "chat-db-groups",
-        "chat-db-media",
+        "chat-db-media", "chat-db-notifications",
     }  # fmt: skip
     db = decode(secrets["chat-db-auth"]["data"])
     assert db["username"] == db["database"] == "auth"

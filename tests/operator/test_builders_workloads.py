@@ -33,7 +33,7 @@ def test_env_points_each_service_at_what_it_uses(platform):
             e["name"] for e in build_service_env(platform, platform.spec.services[service], "1")
         }
 
-    assert {"DATABASE_URL", "AMQP_URL", "JWT_PRIVATE_KEY"} <= names("auth")
+    assert {"DATABASE_URL", "AMQP_URL", "REDIS_URL", "SIGNING_KEYS_DIR"} <= names("auth")
     assert "DATABASE_URL" not in names("relay")
     assert "REDIS_URL" in names("relay")
     assert {"S3_ACCESS_KEY", "S3_SECRET_KEY"} <= names("media")

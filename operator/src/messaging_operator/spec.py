@@ -31,12 +31,13 @@ SERVICE_PORTS: dict[str, int] = {
 }
 SERVICE_NAMES: tuple[str, ...] = tuple(SERVICE_PORTS)
 
-# Services that own tables: each gets a database, a role and a schema-migration Job.
-DATABASE_SERVICES: frozenset[str] = frozenset({"auth", "users", "messages", "groups", "media"})
-REDIS_SERVICES: frozenset[str] = frozenset({"relay", "notifications", "websocket"})
-BROKER_SERVICES: frozenset[str] = frozenset(
-    {"auth", "users", "messages", "groups", "relay", "notifications", "websocket"}
+# What each service's settings require (services/<name>/src/*/core/config.py; a test holds the
+# two together). Services that own tables get a database, a role and a schema-migration Job.
+DATABASE_SERVICES: frozenset[str] = frozenset(
+    {"auth", "users", "messages", "groups", "media", "notifications"}
 )
+REDIS_SERVICES: frozenset[str] = frozenset({"auth", "relay", "notifications", "websocket"})
+BROKER_SERVICES: frozenset[str] = frozenset(SERVICE_PORTS)
 STORAGE_SERVICES: frozenset[str] = frozenset({"media"})
 
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/acme/messaging"
@@ -90,6 +91,7 @@ class Backend:
 
     mode: str = "managed"
     storage: str = "1Gi"
+    storage_class: str | None = None  # None: the cluster's default StorageClass
     secret_ref: str | None = None
     replicas: int = 1
     bucket: str = "media"
@@ -210,6 +212,7 @@ def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
     return Backend(
         mode=raw.get("mode", "managed"),
         storage=str(raw.get("storage", storage)),
+        storage_class=raw.get("storageClassName"),
         secret_ref=ref.get("name"),
         replicas=int(raw.get("replicas", 1)),
         bucket=raw.get("bucket", "media"),

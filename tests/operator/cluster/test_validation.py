@@ -30,7 +30,7 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
     # metadata.name: it begins every child's name
     "name one character too long": (
         "a" * (MAX_PLATFORM_NAME + 1),
-        "metadata.name must be at most 36 characters long: it begins every child's name",
+        "metadata.name must be at most 31 characters long: it begins every child's name",
     ),
     "name with a dot": ("chat.v2", "metadata.name must start with a lowercase letter"),
     "name starting with a digit": ("1chat", "metadata.name must start with a lowercase letter"),

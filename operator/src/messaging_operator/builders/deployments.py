@@ -16,12 +16,13 @@ from messaging_operator.builders.metadata import (
     selector_labels,
 )
 from messaging_operator.builders.secrets import (
+    SIGNING_KEYS_DIR,
     database_secret_name,
     internal_secret_name,
-    jwt_secret_name,
     object_storage_secret_name,
     rabbitmq_secret_name,
     redis_secret_name,
+    signing_key_volume,
 )
 from messaging_operator.spec import (
     BROKER_SERVICES,
@@ -32,6 +33,11 @@ from messaging_operator.spec import (
 )
 
 CONFIG_HASH_ANNOTATION = "messaging.platform.dev/config-hash"
+
+
+# Longer than the gateway's endpoint poll (1 s) and kube-proxy's sync after an EndpointSlice
+# change, shorter than the grace period (30 s) minus the services' own drain (20 s).
+PRE_STOP_SECONDS = 5
 
 
 def image_for(platform: Platform, service: ServiceSpec, version: str) -> str:
@@ -75,8 +81,7 @@ def build_service_env(
         if not storage.managed:
             env.append(_from_secret("S3_ENDPOINT_URL", secret, "endpoint"))
     if service.name == "auth":
-        env.append(_from_secret("JWT_PRIVATE_KEY", jwt_secret_name(platform), "private.pem"))
-        env.append(_from_secret("JWT_KEY_ID", jwt_secret_name(platform), "kid"))
+        env.append({"name": "SIGNING_KEYS_DIR", "value": SIGNING_KEYS_DIR})
     return env
 
 
@@ -86,6 +91,7 @@ def build_deployment(platform: Platform, service: ServiceSpec, version: str) -> 
     config_hash = content_hash(build_service_config(platform, service))
     meta = object_meta(platform, name, service.name, version=version)
     probe_port = {"port": "http"}
+    key_volumes, key_mounts = signing_key_volume(platform, service.name)
     container = {
         "name": service.name,
         "image": f"{platform.spec.image_repository}/{service.name}:{version}",
@@ -109,7 +115,10 @@ def build_deployment(platform: Platform, service: ServiceSpec, version: str) -> 
             "limits": dict(service.resources.limits),
         },
         "securityContext": restricted_container_security(),
-        "volumeMounts": [{"name": "tmp", "mountPath": CONTAINER_TMP}],
+        "volumeMounts": [{"name": "tmp", "mountPath": CONTAINER_TMP}, *key_mounts],
+        # The pod leaves the Service's endpoints (and the gateway's servers) while it still
+        # serves: the services drain on SIGTERM only after every router has stopped sending.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
     }
     pod_annotations = {CONFIG_HASH_ANNOTATION: config_hash, **service.pod_annotations}
     spec: dict[str, Any] = {
@@ -127,7 +136,7 @@ def build_deployment(platform: Platform, service: ServiceSpec, version: str) -> 
                 # Matches the services' own shutdown grace (20 s) plus headroom for preStop.
                 "terminationGracePeriodSeconds": 30,
                 "containers": [container],
-                "volumes": [{"name": "tmp", "emptyDir": {}}],
+                "volumes": [{"name": "tmp", "emptyDir": {}}, *key_volumes],
             },
         },
     }

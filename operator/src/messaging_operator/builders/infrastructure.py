@@ -132,6 +132,11 @@ def _statefulset(
                         "accessModes": ["ReadWriteOnce"],
                         "resources": {"requests": {"storage": backend.storage}},
                         "volumeMode": "Filesystem",
+                        **(
+                            {"storageClassName": backend.storage_class}
+                            if backend.storage_class
+                            else {}
+                        ),
                     },
                 }
             ],

@@ -14,6 +14,7 @@ from messaging_operator.builders.metadata import (
     restricted_container_security,
     restricted_pod_security,
 )
+from messaging_operator.builders.secrets import signing_key_volume
 from messaging_operator.spec import Platform, ServiceSpec
 
 # Retries are for a database still starting: `migrate` exits 75 (EX_TEMPFAIL) for that.
@@ -34,6 +35,7 @@ def job_object(
     pod_annotations: dict[str, str] | None = None,
     backoff_limit: int = SETUP_BACKOFF_LIMIT,
     fail_fast: bool = False,
+    volumes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     container = {
         "imagePullPolicy": "IfNotPresent",
@@ -53,7 +55,7 @@ def job_object(
                 "restartPolicy": "Never",
                 "securityContext": restricted_pod_security(uid),
                 "containers": [container],
-                "volumes": [{"name": "tmp", "emptyDir": {}}],
+                "volumes": [{"name": "tmp", "emptyDir": {}}, *(volumes or [])],
             },
         },
     }
@@ -89,6 +91,8 @@ def build_migration_job(
     """
     if not service.owns_database:
         return None
+    # The migration loads the service's whole settings: auth's include its signing keys.
+    key_volumes, key_mounts = signing_key_volume(platform, service.name)
     return job_object(
         platform,
         migration_job_name(platform, service, service.version),
@@ -99,12 +103,14 @@ def build_migration_job(
             "command": [f"messaging-{service.name}", "migrate"],
             "env": env,
             "envFrom": [{"configMapRef": {"name": child_name(platform, service.name)}}],
+            "volumeMounts": [{"name": "tmp", "mountPath": CONTAINER_TMP}, *key_mounts],
         },
         uid=NON_ROOT_UID,
         version=service.version,
         pod_annotations=service.pod_annotations,
         backoff_limit=MIGRATION_BACKOFF_LIMIT,
         fail_fast=True,
+        volumes=key_volumes,
     )
 
 

@@ -176,6 +176,26 @@ def build_object_storage_secret(
     return _secret(platform, name, "minio", {"accessKey": access, "secretKey": secret})
 
 
+# Where auth reads its signing keys: the JWT Secret mounted whole (private.pem + kid), the layout
+# auth's KeyRing reads (services/auth/src/auth_service/core/keys.py).
+SIGNING_KEYS_DIR = "/var/run/secrets/messaging/signing-keys"
+
+
+def signing_key_volume(
+    platform: Platform, service_name: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(pod volumes, container mounts) of the signing keys: auth's only."""
+    if service_name != "auth":
+        return [], []
+    volume = {
+        "name": "signing-keys",
+        # fsGroup owns it: the non-root service reads it, nobody else on the node does.
+        "secret": {"secretName": jwt_secret_name(platform), "defaultMode": 0o440},
+    }
+    mount = {"name": "signing-keys", "mountPath": SIGNING_KEYS_DIR, "readOnly": True}
+    return [volume], [mount]
+
+
 def build_jwt_secret(
     platform: Platform, existing: Mapping[str, Mapping[str, str]], generate: Generator
 ) -> dict[str, Any]:

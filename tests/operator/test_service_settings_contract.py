@@ -1,0 +1,60 @@
+"""The operator gives every service each setting the service requires: a setting the service's
+Settings class has no default for, that the Deployment's env and ConfigMap leave out, stops the
+pod at start ("bad settings: DATABASE_URL is required"). It went unnoticed while no pod ran."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from messaging_operator.builders.configmaps import build_service_config
+from messaging_operator.builders.deployments import build_deployment, build_service_env, image_for
+from messaging_operator.builders.jobs import build_migration_job
+from messaging_operator.spec import SERVICE_NAMES
+
+
+def required_settings(service: str) -> set[str]:
+    module = importlib.import_module(f"{service}_service.core.config")
+    fields = module.Settings.model_fields
+    return {name.upper() for name, field in fields.items() if field.is_required()}
+
+
+def provided(container: dict, config: dict[str, str]) -> set[str]:
+    return {e["name"] for e in container.get("env", [])} | set(config)
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_the_deployment_provides_every_required_setting(platform, service):
+    spec = platform.spec.services[service]
+    container = build_deployment(platform, spec, "1.0.0")["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    missing = required_settings(service) - provided(container, build_service_config(platform, spec))
+    assert not missing, f"{service} would not start: {sorted(missing)} missing"
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_the_migration_job_provides_every_required_setting(platform, service):
+    spec = platform.spec.services[service]
+    env = build_service_env(platform, spec, "1.0.0")
+    job = build_migration_job(platform, spec, env, image_for(platform, spec, "1.0.0"))
+    if job is None:
+        pytest.skip(f"{service} owns no database")
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    missing = required_settings(service) - provided(container, build_service_config(platform, spec))
+    assert not missing, f"{service}'s migration would not start: {sorted(missing)} missing"
+    # Whatever the container mounts, the pod has.
+    volumes = {v["name"] for v in pod["volumes"]}
+    assert {m["name"] for m in container["volumeMounts"]} <= volumes
+
+
+def test_auth_reads_its_signing_keys_from_the_mounted_secret(platform):
+    spec = platform.spec.services["auth"]
+    pod = build_deployment(platform, spec, "1.0.0")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    directory = next(e["value"] for e in container["env"] if e["name"] == "SIGNING_KEYS_DIR")
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == directory)
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "chat-jwt"
+    assert mount["readOnly"] is True
