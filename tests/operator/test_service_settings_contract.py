@@ -58,3 +58,15 @@ def test_auth_reads_its_signing_keys_from_the_mounted_secret(platform):
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     assert volume["secret"]["secretName"] == "chat-jwt"
     assert mount["readOnly"] is True
+
+
+def test_notifications_sends_mail_through_the_platforms_smtp_server(make_platform):
+    platform = make_platform(
+        {"notifications": {"smtp": {"host": "smtp.example.com", "secretRef": {"name": "smtp"}}}}
+    )
+    spec = platform.spec.services["notifications"]
+    config = build_service_config(platform, spec)
+    assert (config["SMTP_HOST"], config["SMTP_PORT"]) == ("smtp.example.com", "587")
+    env = {e["name"]: e for e in build_service_env(platform, spec, "1.0.0")}
+    assert env["SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "smtp", "key": "password"}
+    assert "SMTP_HOST" not in build_service_config(platform, platform.spec.services["auth"])

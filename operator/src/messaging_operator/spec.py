@@ -153,6 +153,15 @@ class Backups:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """spec.notifications.smtp: the mail server notifications sends through."""
+
+    host: str
+    port: int = 587
+    secret_ref: str | None = None  # keys `username` and `password`
+
+
+@dataclass(frozen=True)
 class MigrationPlan:
     """spec.migrationPlan: the enabled services it walks, one after another, in this order."""
 
@@ -179,6 +188,7 @@ class PlatformSpec:
     migration_plan: MigrationPlan | None = None
     # spec.analysis.prometheus.url: what walks are judged by (None: by time alone).
     prometheus_url: str | None = None
+    smtp: Smtp | None = None
 
     @property
     def enabled_services(self) -> list[ServiceSpec]:
@@ -319,6 +329,17 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
         rollout=RolloutControls.from_spec(raw.get("rollout")),
         migration_plan=plan,
         prometheus_url=((raw.get("analysis") or {}).get("prometheus") or {}).get("url") or None,
+        smtp=_smtp((raw.get("notifications") or {}).get("smtp")),
+    )
+
+
+def _smtp(raw: dict[str, Any] | None) -> Smtp | None:
+    if not raw or not raw.get("host"):
+        return None
+    return Smtp(
+        host=raw["host"],
+        port=int(raw.get("port", 587)),
+        secret_ref=(raw.get("secretRef") or {}).get("name"),
     )
 
 

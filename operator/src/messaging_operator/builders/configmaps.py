@@ -39,6 +39,12 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
     if service.name == "auth" and gateway is not None and gateway.hostname:
         # Links in mails (email verification) open the web client on the public hostname.
         data["PUBLIC_BASE_URL"] = f"https://{gateway.hostname}"
+    if service.name == "notifications":
+        if platform.spec.smtp is not None:
+            data["SMTP_HOST"] = platform.spec.smtp.host
+            data["SMTP_PORT"] = str(platform.spec.smtp.port)
+        if gateway is not None and gateway.hostname:
+            data["APP_URL"] = f"https://{gateway.hostname}"
     if service.name == "media":
         data["S3_BUCKET"] = platform.spec.object_storage.bucket
         if platform.spec.object_storage.managed:

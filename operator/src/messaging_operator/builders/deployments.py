@@ -82,6 +82,9 @@ def build_service_env(
             env.append(_from_secret("S3_ENDPOINT_URL", secret, "endpoint"))
     if service.name == "auth":
         env.append({"name": "SIGNING_KEYS_DIR", "value": SIGNING_KEYS_DIR})
+    if service.name == "notifications" and spec.smtp is not None and spec.smtp.secret_ref:
+        for name, key in (("SMTP_USERNAME", "username"), ("SMTP_PASSWORD", "password")):
+            env.append(_from_secret(name, spec.smtp.secret_ref, key))
     return env
 
 

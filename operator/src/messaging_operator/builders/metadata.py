@@ -25,8 +25,8 @@ NAME_LIMIT = 63
 CRONJOB_NAME_LIMIT = 52
 STATEFULSET_NAME_LIMIT = 52
 # The longest platform name whose fixed child names all fit without shortening: the CronJob
-# `<name>-notifications-backup` (21 more characters) under CRONJOB_NAME_LIMIT. The CRD refuses longer
-# names at admission (rule on metadata.name); tests/operator/test_names.py proves the fit.
+# `<name>-notifications-backup` (21 more characters) under CRONJOB_NAME_LIMIT. The CRD refuses
+# longer names at admission (metadata.name rule); tests/operator/test_names.py proves the fit.
 MAX_PLATFORM_NAME = 31
 # Names that carry a version or a digest (Jobs) can still be too long: fit_name shortens them.
 HASH_LENGTH = 8
