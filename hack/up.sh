@@ -1,40 +1,41 @@
 #!/usr/bin/env bash
-# The main job, one command: the infrastructure and the control plane (started when down), the
-# CRD, the operator as a local process against the local control plane, a MessagingPlatform in
-# local mode, then the local stack on 127.0.0.1 (hack/stack/stack.sh): the eight services
-# (migrations first), the legacy monolith stand-in, the gateway (HAProxy programmed from the
-# operator's HTTPRoutes) and Prometheus. Prints where to go.
+# The main job, one command: the platform exactly as the operator makes it, on a real node.
+#   1. the control plane (hack/cluster.sh) and the images (hack/images.sh, buildah, no registry)
+#   2. the real node (hack/node.sh): kubelet, containerd, CoreDNS, local-path volumes; the images
+#      are imported into its containerd
+#   3. the operator as a pod, from its chart, with the chart's ServiceAccount
+#   4. the sample platform (hack/stack/platform.yaml) in namespace `demo`: PostgreSQL, Redis,
+#      RabbitMQ and MinIO as pods on volumes, migration Jobs, the eight services, the web client
+#      and the legacy stand-in
+#   5. the host-side companions (hack/stack/stack.sh): the gateway on 127.0.0.1:8080 routing to
+#      the pods, Prometheus, the SMTP sink
+# Prints where to go. Running it twice is harmless: what runs stays, a rebuilt image restarts the
+# pods that run it.
 #   hack/up.sh [SAMPLE]   default SAMPLE: hack/stack/platform.yaml, into namespace `demo`
-#   hack/up.sh down       stop the stack and the operator (the cluster and infra: make down)
-# Running it twice is harmless. Ctrl-C while it runs stops what this run started, nothing else.
+#   hack/up.sh down       delete the platform and the operator, stop the companions (then the
+#                         node and the control plane: make down)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
 NAMESPACE=${MP_DEMO_NAMESPACE:-demo}
-OPERATOR_PID="$MP_CACHE/operator.pid"
-OPERATOR_LOG="$MP_CACHE/operator.log"
-# What the running operator was started from: a changed source restarts it.
-OPERATOR_SOURCE="$MP_CACHE/operator.source"
-READY_TIMEOUT=${MP_READY_TIMEOUT:-180}
+OPERATOR_NAMESPACE=messaging-system
+READY_TIMEOUT=${MP_READY_TIMEOUT:-300}
 GATEWAY=http://127.0.0.1:8080
 
-operator_pid() { [ -f "$OPERATOR_PID" ] && kill -0 "$(cat "$OPERATOR_PID")" 2>/dev/null && cat "$OPERATOR_PID"; }
-operator_source() { find operator/src crds -type f \( -name '*.py' -o -name '*.yaml' \) -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16; }
-
-stop_operator() {
-  local pid
-  if pid=$(operator_pid); then
-    log "stopping the operator (pid $pid)"
-    kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$OPERATOR_PID"
+kube_env() {
+  # shellcheck source=/dev/null
+  source "$MP_CACHE/cluster.env"
+  HELM="$(hack/tools/build.sh --path helm)/helm"
 }
 
 if [ "${1:-}" = down ]; then
   hack/stack/stack.sh down
-  stop_operator
+  if hack/cluster.sh status >/dev/null 2>&1; then
+    kube_env
+    kubectl delete namespace "$NAMESPACE" --ignore-not-found --wait=false >/dev/null || true
+    "$HELM" uninstall messaging-operator -n "$OPERATOR_NAMESPACE" >/dev/null 2>&1 || true
+  fi
   exit 0
 fi
 
@@ -42,89 +43,69 @@ SAMPLE=${1:-hack/stack/platform.yaml}
 [ -f "$SAMPLE" ] || die "no sample at $SAMPLE"
 t0=$SECONDS
 
-# --- what runs (or is starting) stays; what this run starts goes again on Ctrl-C ----------
-infra_started=() cluster_started=false operator_started=false
-for s in postgres redis rabbitmq minio smtp; do
-  hack/infra.sh status 2>/dev/null | awk -v s="$s" '$1 == s && $2 != "down" {found=1} END {exit !found}' \
-    || infra_started+=("$s")
-done
-hack/cluster.sh status >/dev/null 2>&1 || cluster_started=true
-
-interrupted() {
-  trap - INT TERM
-  log "interrupted: stopping what this run started"
-  hack/stack/stack.sh down || true
-  if $operator_started; then stop_operator; fi
-  if $cluster_started; then hack/cluster.sh down || true; fi
-  if ((${#infra_started[@]})); then hack/infra.sh down "${infra_started[@]}" || true; fi
-  exit 130
-}
-trap interrupted INT TERM
-
-hack/infra.sh up
+log "step 1/5: control plane and images (cold: the Go tools ~20-30 min, the images ~15 min; warm: seconds)"
+hack/tools/build.sh
+hack/tools/build.sh --node
 hack/cluster.sh up
-# shellcheck source=/dev/null
-source "$MP_CACHE/cluster.env"
-kubectl get --raw /readyz >/dev/null 2>&1 || die "the kube-apiserver does not answer: run make cluster-up"
+kube_env
+hack/images.sh build
 
-log "installing the MessagingPlatform CRD"
+log "step 2/5: the real node"
+# What the node held before (image ids by reference): the platform's pods restart only when an
+# image they run changed (the operator's own rolls through its chart annotation).
+images_before=$(grep -H . "$MP_CACHE/node/imported/"* 2>/dev/null | sort || true)
+hack/node.sh up
+hack/node.sh images
+changed_images=$(comm -13 <(echo "$images_before") <(grep -H . "$MP_CACHE/node/imported/"* 2>/dev/null | sort) \
+  | grep -vc '/ghcr.io_acme_messaging_operator_' || true)
+
+log "step 3/5: the operator, from charts/messaging-operator"
 kubectl apply --server-side --force-conflicts -k crds/ >/dev/null
 kubectl wait crd/messagingplatforms.messaging.platform.dev --for=condition=Established --timeout=30s >/dev/null
+hack/node.sh namespace "$OPERATOR_NAMESPACE"
+hack/node.sh namespace "$NAMESPACE"
+# The image's id as a pod annotation: a rebuilt operator image (same tag) rolls the operator.
+operator_id=$(podman image inspect --format '{{.Id}}' "$(hack/images.sh list operator)" | cut -c1-12)
+"$HELM" upgrade --install messaging-operator charts/messaging-operator -n "$OPERATOR_NAMESPACE" \
+  --set image.pullPolicy=Never --set leaderElection.enabled=false --set-string "podAnnotations.messaging\.platform\.dev/image-id=$operator_id" \
+  --set "extraEnv[0].name=MESSAGING_OPERATOR_NAMESPACES" --set "extraEnv[0].value=$NAMESPACE" \
+  --wait --timeout 180s >/dev/null \
+  || { kubectl get pods -n "$OPERATOR_NAMESPACE" >&2; die "the operator did not become ready (kubectl logs -n $OPERATOR_NAMESPACE deploy/messaging-operator)"; }
 
-source_now=$(operator_source)
-if pid=$(operator_pid) && [ "$(cat "$OPERATOR_SOURCE" 2>/dev/null)" != "$source_now" ]; then
-  log "the operator's source changed since it started: restarting it"
-  stop_operator
-fi
-if pid=$(operator_pid); then
-  log "operator already running (pid $pid, log $OPERATOR_LOG)"
-else
-  log "starting the operator (log: $OPERATOR_LOG)"
-  # Namespaced to the stack's own namespace: benches and tests run their operators elsewhere.
-  MESSAGING_OPERATOR_NAMESPACES="$NAMESPACE" setsid uv run --frozen messaging-operator >>"$OPERATOR_LOG" 2>&1 </dev/null &
-  echo $! >"$OPERATOR_PID"
-  echo "$source_now" >"$OPERATOR_SOURCE"
-  operator_started=true
-fi
-
-kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
-log "applying $SAMPLE to namespace $NAMESPACE"
+log "step 4/5: applying $SAMPLE to namespace $NAMESPACE"
 start=$SECONDS
 kubectl apply --server-side -n "$NAMESPACE" -f "$SAMPLE" >/dev/null
 name=$(kubectl create --dry-run=client -o name -f "$SAMPLE" | sed -n 's|^messagingplatform[^/]*/||p' | head -1)
 [ -n "$name" ] || die "$SAMPLE holds no MessagingPlatform"
+if ((changed_images > 0)); then
+  # Same tags, new contents: pods started from the old image restart on the new one.
+  log "$changed_images image(s) changed: restarting the platform's pods"
+  kubectl rollout restart deployment -n "$NAMESPACE" >/dev/null 2>&1 || true
+fi
 
 # Progress: print the conditions that are not yet True whenever they change.
 last=""
-until [ "$(kubectl get mp "$name" -n "$NAMESPACE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; do
-  if ! operator_pid >/dev/null; then die "the operator exited; see $OPERATOR_LOG"; fi
+# Ready, and for this very spec (a status left from an earlier spec does not count).
+ready_now() {
+  [ "$(kubectl get mp "$name" -n "$NAMESPACE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.observedGeneration} {.metadata.generation}' 2>/dev/null \
+    | awk '{print ($1 == "True" && $2 == $3) ? "yes" : "no"}')" = yes ]
+}
+until ready_now; do
   if ((SECONDS - start > READY_TIMEOUT)); then
+    kubectl get pods -n "$NAMESPACE" >&2
     kubectl describe mp "$name" -n "$NAMESPACE" | tail -30 >&2
-    die "$name not Ready after ${READY_TIMEOUT}s (conditions above; operator log: $OPERATOR_LOG)"
+    die "$name not Ready after ${READY_TIMEOUT}s (conditions and pods above; kubectl logs -n $OPERATOR_NAMESPACE deploy/messaging-operator)"
   fi
-  now=$(kubectl get mp "$name" -n "$NAMESPACE" -o jsonpath='{range .status.conditions[?(@.status!="True")]}{.type}={.reason} {end}' 2>/dev/null || true)
+  now=$(kubectl get mp "$name" -n "$NAMESPACE" -o jsonpath='{.status.readyServices} {range .status.conditions[?(@.status!="True")]}{.type}={.reason} {end}' 2>/dev/null || true)
   [ "$now" != "$last" ] && [ -n "$now" ] && log "waiting: $now"
   last=$now
-  sleep 1
+  sleep 2
 done
 log "$name is Ready after $((SECONDS - start))s"
+kubectl rollout status deployment -n "$NAMESPACE" --timeout=120s >/dev/null
 
-# A platform switched from pods to local mode keeps the Endpoints and EndpointSlices of its old
-# selectors (kube-controller-manager leaves them to a Service that loses its selector, and mirrors
-# the Endpoints into new slices): kwok pod addresses nothing must dial. Delete them; nothing
-# recreates them for an ExternalName Service.
-local_services=$(kubectl get services -n "$NAMESPACE" -l "messaging.platform.dev/platform=$name" \
-  -o jsonpath='{range .items[?(@.spec.type=="ExternalName")]}{.metadata.name}{" "}{end}')
-local_services=${local_services% }
-if [ -n "$local_services" ]; then
-  # shellcheck disable=SC2086 # one name per word
-  kubectl delete endpoints -n "$NAMESPACE" --ignore-not-found $local_services >/dev/null
-  kubectl delete endpointslices -n "$NAMESPACE" --ignore-not-found \
-    -l "kubernetes.io/service-name in (${local_services// /,})" >/dev/null 2>&1 || true
-fi
-
+log "step 5/5: gateway, Prometheus and SMTP sink"
 hack/stack/stack.sh up
-
 # The gateway has programmed the routes once every HTTPRoute of the platform is Accepted by it.
 routes_programmed() {
   local want have
@@ -134,33 +115,27 @@ routes_programmed() {
   ((want > 0 && have == want))
 }
 wait_for "the gateway's routes" 60 "See $MP_CACHE/stack/logs/gateway.log." -- routes_programmed
+wait_for "auth through the gateway" 60 "See $MP_CACHE/stack/logs/gateway.log." -- \
+  curl -fsS --max-time 2 -o /dev/null "$GATEWAY/api/v1/auth/jwks.json"
 
 echo
 kubectl get mp -n "$NAMESPACE"
 echo
-kubectl get services,httproutes,gateways -n "$NAMESPACE"
+kubectl get pods -n "$NAMESPACE" -o wide
 echo
 hack/stack/stack.sh status || true
-# What a crash of a store would cost: durable, unless the stores were started with MP_INFRA_FAST=1.
-STORES=$({ hack/infra.sh status 2>/dev/null || true; } |
-  awk '$1 == "postgres" || $1 == "redis" {printf "%s %s  ", $1, $5}')
 cat <<EOF
 
-Everything listens on 127.0.0.1 only.
-  web client               $GATEWAY/   (static files from services/web/dist on 127.0.0.1:8009)
+The platform runs as pods on the real node ($("$REPO_ROOT/hack/node.sh" status >/dev/null && echo mp-node)).
+  web client               $GATEWAY/
   gateway (HAProxy)        $GATEWAY/api/v1/<service>/...   e.g. curl $GATEWAY/api/v1/auth/jwks.json
                            websocket: ws://127.0.0.1:8080/ws
-  services (direct)        http://127.0.0.1:8001..8008 (auth users messages groups media relay
-                           notifications websocket); docs at /docs, metrics at /metrics
-  legacy monolith          http://127.0.0.1:8000 (answers with X-Served-By: legacy)
-  Prometheus               http://127.0.0.1:19090  (gateway metrics: http://127.0.0.1:18404/metrics)
-  SMTP sink (mails)        $MP_CACHE/smtp
-  store settings           ${STORES:-?}(durable | fast; hack/infra/README.md)
-  Kubernetes               eval "\$(hack/cluster.sh env)"; kubectl get mp -n $NAMESPACE
+  Kubernetes               eval "\$(hack/cluster.sh env)"; kubectl get mp,pods -n $NAMESPACE
+  operator                 kubectl logs -n $OPERATOR_NAMESPACE deploy/messaging-operator
+  Prometheus               http://127.0.0.1:19090
+  SMTP sink (mails)        $MP_CACHE/stack/mail/new
   move traffic             kubectl patch mp $name -n $NAMESPACE --type=merge \\
                              -p '{"spec":{"services":{"auth":{"migration":{"weight":50}}}}}'
-  logs                     $MP_CACHE/stack/logs/, operator: $OPERATOR_LOG
   stop everything          make down
 EOF
-trap - INT TERM
 log "up in $((SECONDS - t0))s"

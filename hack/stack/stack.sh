@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
-# The local stack's processes, on 127.0.0.1 only: the eight services (migrations first), the
-# legacy monolith stand-in, the gateway (HAProxy programmed from the Gateway API objects by
-# hack/stack/gateway.py) and Prometheus. Needs `hack/infra.sh up` and `hack/cluster.sh up`;
-# hack/up.sh runs it after the operator has made the platform's Services and HTTPRoutes.
+# The host-side companions of the platform `make up` runs as pods on the real node (hack/node.sh):
+#   gateway      HAProxy on 127.0.0.1:8080, programmed from the Gateway API objects by
+#                hack/stack/gateway.py with the ready pod addresses of each route's Services
+#   prometheus   scrapes the platform's pods (listed by hack/stack/prometheus_targets.py: Debian's
+#                Prometheus has no Kubernetes discovery) and the gateway, on 127.0.0.1:19090;
+#                pods (the operator's analysis) reach it on 198.18.0.1:19090
+#   smtp         the SMTP sink the platform's notifications sends to (198.18.0.1:11025); mails
+#                land in $MP_CACHE/stack/mail/new
+# Everything listens on loopback or on the node's bridge address, nowhere else.
 #   hack/stack/stack.sh up       start what is down (idempotent), wait until each answers
-#   hack/stack/stack.sh down     stop every process it started (databases and keys are kept)
-#   hack/stack/stack.sh restart NAME...   stop and start those (auth users ... legacy gateway prometheus web)
+#   hack/stack/stack.sh down     stop every process it started
+#   hack/stack/stack.sh restart NAME...   stop and start those (gateway prometheus smtp)
 #   hack/stack/stack.sh status   what runs where
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 
 HOST=127.0.0.1
+NODE_HOST_IP=198.18.0.1 POD_CIDR=198.18.0.0/24
 STACK="$MP_CACHE/stack"
 LOGS="$STACK/logs"
 PIDS="$STACK/pids"
 VENV="$REPO_ROOT/.venv/bin"
-GATEWAY_PORT=8080 GATEWAY_METRICS_PORT=18404 LEGACY_PORT=8000 PROMETHEUS_PORT=19090 WEB_PORT=8009
-WEB_DIR="$REPO_ROOT/services/web"
-# The operator's SERVICE_PORTS: the local processes listen where the Services say they are.
-declare -A PORT=([auth]=8001 [users]=8002 [messages]=8003 [groups]=8004 [media]=8005 [relay]=8006
-  [notifications]=8007 [websocket]=8008)
-SERVICES=(auth users messages groups media relay notifications websocket)
-DATABASE_SERVICES=(auth users messages groups media notifications)
+NAMESPACE=${MP_DEMO_NAMESPACE:-demo}
+GATEWAY_PORT=8080 GATEWAY_METRICS_PORT=18404 PROMETHEUS_PORT=19090 SMTP_PORT=11025
+COMPONENTS=(gateway prometheus-targets prometheus prometheus-forward smtp)
 # What each process's command line holds, so a stale pid file never names someone else's process.
-declare -A CMDLINE=([legacy]=legacy_monolith.py [gateway]=hack/stack/gateway.py [prometheus]=prometheus
-  [web]=web_static.py)
-for s in "${SERVICES[@]}"; do CMDLINE[$s]="messaging-$s"; done
-COMPONENTS=("${SERVICES[@]}" legacy gateway prometheus web)
+declare -A CMDLINE=([gateway]=hack/stack/gateway.py [prometheus]=prometheus
+  [prometheus-targets]=prometheus_targets.py
+  [prometheus-forward]="TCP-LISTEN:$PROMETHEUS_PORT,bind=$NODE_HOST_IP" [smtp]=smtp_sink.py)
 
 pid_of() {
   local f="$PIDS/$1.pid" pid
@@ -36,20 +37,22 @@ pid_of() {
   kill -0 "$pid" 2>/dev/null && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "${CMDLINE[$1]}" \
     && echo "$pid"
 }
-port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
-port_of() {
+address_of() {
   case $1 in
-    legacy) echo $LEGACY_PORT ;; gateway) echo $GATEWAY_PORT ;; prometheus) echo $PROMETHEUS_PORT ;;
-    web) echo $WEB_PORT ;; *) echo "${PORT[$1]}" ;;
+    gateway) echo "http://$HOST:$GATEWAY_PORT" ;;
+    prometheus) echo "http://$HOST:$PROMETHEUS_PORT" ;;
+    prometheus-targets) echo "$STACK/prometheus/targets.json" ;;
+    prometheus-forward) echo "http://$NODE_HOST_IP:$PROMETHEUS_PORT" ;;
+    smtp) echo "smtp://$NODE_HOST_IP:$SMTP_PORT" ;;
   esac
 }
-ready_url() {
+ready() {
   case $1 in
-    legacy) echo "http://$HOST:$LEGACY_PORT/health" ;;
-    gateway) echo "http://$HOST:$GATEWAY_METRICS_PORT/metrics" ;;
-    prometheus) echo "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
-    web) echo "http://$HOST:$WEB_PORT/health" ;;
-    *) echo "http://$HOST:${PORT[$1]}/ready" ;;
+    gateway) curl -fsS --max-time 2 -o /dev/null "http://$HOST:$GATEWAY_METRICS_PORT/metrics" ;;
+    prometheus) curl -fsS --max-time 2 -o /dev/null "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
+    prometheus-targets) [ -s "$STACK/prometheus/targets.json" ] ;;
+    prometheus-forward) curl -fsS --max-time 2 -o /dev/null "http://$NODE_HOST_IP:$PROMETHEUS_PORT/-/ready" ;;
+    smtp) timeout 1 bash -c "exec 3<>/dev/tcp/$NODE_HOST_IP/$SMTP_PORT" 2>/dev/null ;;
   esac
 }
 
@@ -62,168 +65,60 @@ spawn() { # name command...
   STARTED+=("$name")
 }
 
-# --- settings of every service, as their tests set them (services/<name>/.../core/config.py) ----
-source_infra_env() {
-  [ -f "$MP_CACHE/infra.env" ] || die "no $MP_CACHE/infra.env: run make infra-up"
-  # shellcheck source=/dev/null
-  source "$MP_CACHE/infra.env"
-}
-
-database_url() { echo "${MP_PG_URL%/*}/stack_$1"; }
-
-# The version hack/stack/platform.yaml declares: the operator's analysis of a migration walk
-# asks Prometheus for this version's request metrics.
-STACK_VERSION="$(awk -F'"' '/^  version:/ {print $2; exit}' "$(dirname "${BASH_SOURCE[0]}")/platform.yaml")"
-
-# websocket and relay are not ready on a Redis without an append-only file (what they acknowledge
-# lives only there), unless told to accept one: we do, with a warning, when the shared Redis runs
-# the fast test settings (MP_INFRA_FAST=1 hack/infra.sh up).
-redis_require_aof() {
-  if [ -z "${REDIS_AOF:-}" ]; then
-    REDIS_AOF=$(redis-cli -u "$MP_REDIS_URL" config get appendonly 2>/dev/null | sed -n 2p)
-    if [ "$REDIS_AOF" = no ]; then
-      log "warning: Redis at $MP_REDIS_URL keeps no append-only file (fast test settings): websocket" \
-        "and relay run with REDIS_REQUIRE_AOF=false, and what they hold does not survive a Redis" \
-        "crash. For durable settings: hack/infra.sh restart redis" >&2
-    fi
-  fi
-  if [ "$REDIS_AOF" = no ]; then echo false; else echo true; fi
-}
-
-service_env() { # name -> KEY=VALUE lines
-  local s=$1
-  echo "HOST=$HOST" "PORT=${PORT[$s]}" "LOG_LEVEL=INFO" "SERVICE_VERSION=${STACK_VERSION:-local}"
-  echo "FORWARDED_ALLOW_IPS=$HOST" "AMQP_URL=$MP_AMQP_URL"
-  # The service credential internal endpoints demand (messaging_kit.internal), made by prepare.
-  [ -f "$STACK/internal-token" ] && echo "INTERNAL_TOKEN=$(cat "$STACK/internal-token")"
-  echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
-  case $s in groups | media | websocket) echo "BLOCKS_URL=http://$HOST:${PORT[users]}/internal/v1/blocks" ;; esac
-  [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
-  case $s in
-    auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \
-      "PUBLIC_BASE_URL=http://$HOST:$GATEWAY_PORT" ;;
-    # One prefix for the three: relay and notifications read the presence websocket writes.
-    relay | websocket) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" \
-      "REDIS_REQUIRE_AOF=$(redis_require_aof)" ;;
-    media) echo "S3_ENDPOINT_URL=$MP_S3_ENDPOINT" "S3_ACCESS_KEY=$MP_S3_ACCESS_KEY" \
-      "S3_SECRET_KEY=$MP_S3_SECRET_KEY" "S3_BUCKET=stack-media" ;;
-    notifications) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack:" "SMTP_HOST=$MP_SMTP_HOST" "SMTP_PORT=$MP_SMTP_PORT" "SMTP_STARTTLS=off" \
-      "APP_URL=http://$HOST:$GATEWAY_PORT" ;;
-  esac
-  return 0
-}
-
-run_service() { # name command... : the service's console script with its settings
-  local s=$1
-  shift
-  local vars
-  read -ra vars <<<"$(service_env "$s" | tr '\n' ' ')"
-  env "${vars[@]}" "$VENV/messaging-$s" "$@"
-}
-
-psql_admin() { PGPASSWORD=postgres psql -h "$HOST" -p 15432 -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
-
-prepare() {
-  local s
-  for s in "${DATABASE_SERVICES[@]}"; do
-    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'stack_$s'")" ]; then
-      log "creating database stack_$s"
-      psql_admin -c "CREATE DATABASE stack_$s" >/dev/null
-    fi
-  done
-  if [ ! -s "$STACK/internal-token" ]; then
-    mkdir -p "$STACK" && (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$STACK/internal-token")
-  fi
-  if [ -z "$(ls -A "$STACK/auth-keys" 2>/dev/null)" ]; then
-    mkdir -p "$STACK/auth-keys" && chmod 700 "$STACK/auth-keys"
-    "$VENV/messaging-auth" generate-key "$STACK/auth-keys/local-$(date +%Y%m%d).pem" >/dev/null
-  fi
-}
-
-migrate() {
-  local s pids=() failed=()
-  log "migrating ${DATABASE_SERVICES[*]} (logs: $LOGS/<name>-migrate.log)"
-  for s in "${DATABASE_SERVICES[@]}"; do
-    run_service "$s" migrate >>"$LOGS/$s-migrate.log" 2>&1 &
-    pids+=($!)
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || failed+=("${DATABASE_SERVICES[$i]}")
-  done
-  ((${#failed[@]} == 0)) || die "migrations failed for ${failed[*]}; see $LOGS/<name>-migrate.log"
-}
-
-# The web client's build, remade only when its sources changed (a hash of them sits in dist/).
-web_source_hash() {
-  (cd "$WEB_DIR" && find app index.html package.json package-lock.json vite.config.ts tsconfig.json \
-    -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
-}
-build_web() {
-  local want
-  command -v npm >/dev/null || { log "npm not found: the web client is not built (install nodejs and npm)"; return 0; }
-  want=$(web_source_hash)
-  [ "$(cat "$WEB_DIR/dist/.source-hash" 2>/dev/null)" = "$want" ] && return 0
-  [ -d "$WEB_DIR/node_modules" ] || (cd "$WEB_DIR" && npm ci --no-audit --no-fund >>"$LOGS/web-build.log" 2>&1) \
-    || die "npm ci in services/web failed; see $LOGS/web-build.log"
-  log "building the web client (log: $LOGS/web-build.log)"
-  (cd "$WEB_DIR" && npm run build >>"$LOGS/web-build.log" 2>&1) || die "the web client's build failed; see $LOGS/web-build.log"
-  echo "$want" >"$WEB_DIR/dist/.source-hash"
-}
-
 write_prometheus_config() {
-  local s
   mkdir -p "$STACK/prometheus"
-  {
-    echo "# Generated by hack/stack/stack.sh; every target is on loopback."
-    echo "global: {scrape_interval: 5s, evaluation_interval: 5s}"
-    echo "scrape_configs:"
-    echo "- job_name: services"
-    echo "  static_configs:"
-    for s in "${SERVICES[@]}"; do
-      echo "  - {targets: ['$HOST:${PORT[$s]}'], labels: {service: $s}}"
-    done
-    echo "- job_name: legacy"
-    echo "  static_configs: [{targets: ['$HOST:$LEGACY_PORT'], labels: {service: legacy}}]"
-    echo "- job_name: gateway"
-    echo "  static_configs: [{targets: ['$HOST:$GATEWAY_METRICS_PORT'], labels: {service: gateway}}]"
-  } >"$STACK/prometheus/prometheus.yml"
+  cat >"$STACK/prometheus/prometheus.yml" <<EOF
+# Generated by hack/stack/stack.sh. Targets: the platform's pods in namespace $NAMESPACE (their
+# port named http, on the real node's bridge; hack/stack/prometheus_targets.py writes the list)
+# and the gateway on loopback.
+global: {scrape_interval: 5s, evaluation_interval: 5s}
+scrape_configs:
+- job_name: services
+  file_sd_configs: [{files: ['$STACK/prometheus/targets.json'], refresh_interval: 5s}]
+- job_name: gateway
+  static_configs: [{targets: ['$HOST:$GATEWAY_METRICS_PORT'], labels: {service: gateway}}]
+EOF
 }
 
 start() { # name : start it if it is down
-  local name=$1 port
-  port=$(port_of "$name")
+  local name=$1
   if pid_of "$name" >/dev/null; then return 0; fi
   [ "$name" = gateway ] && stop_orphan_haproxy
-  port_open "$port" && die "port $HOST:$port ($name) is taken by a process that is not ours; see: ss -ltnp 'sport = :$port'"
   case $name in
-    legacy) spawn legacy "$VENV/python" -u "$REPO_ROOT/hack/stack/legacy_monolith.py" --host "$HOST" --port "$LEGACY_PORT" ;;
     gateway)
       spawn gateway "$VENV/python" -u "$REPO_ROOT/hack/stack/gateway.py" \
-        --kubeconfig "$MP_CACHE/cluster/kubeconfig" --state "$STACK/gateway" ;;
+        --kubeconfig "$MP_CACHE/cluster/kubeconfig" --state "$STACK/gateway" --pod-range "$POD_CIDR" ;;
+    prometheus-targets)
+      mkdir -p "$STACK/prometheus"
+      spawn prometheus-targets "$VENV/python" -u "$REPO_ROOT/hack/stack/prometheus_targets.py" \
+        --kubeconfig "$MP_CACHE/cluster/kubeconfig" --namespace "$NAMESPACE" \
+        --out "$STACK/prometheus/targets.json" ;;
     prometheus)
       write_prometheus_config
       spawn prometheus prometheus --config.file "$STACK/prometheus/prometheus.yml" \
         --storage.tsdb.path "$STACK/prometheus/data" --storage.tsdb.retention.time 2d \
         --web.listen-address "$HOST:$PROMETHEUS_PORT" ;;
-    web) spawn web "$VENV/python" -u "$REPO_ROOT/hack/stack/web_static.py" --root "$WEB_DIR/dist" \
-      --host "$HOST" --port "$WEB_PORT" ;;
-    *) local vars; read -ra vars <<<"$(service_env "$name" | tr '\n' ' ')"
-      spawn "$name" env "${vars[@]}" "$VENV/messaging-$name" serve ;;
+    prometheus-forward)
+      spawn prometheus-forward socat "TCP-LISTEN:$PROMETHEUS_PORT,bind=$NODE_HOST_IP,reuseaddr,fork" \
+        "TCP:$HOST:$PROMETHEUS_PORT" ;;
+    smtp)
+      mkdir -p "$STACK/mail"
+      spawn smtp "$VENV/python" -u "$REPO_ROOT/hack/infra/smtp_sink.py" --host "$NODE_HOST_IP" \
+        --port "$SMTP_PORT" --maildir "$STACK/mail" ;;
   esac
-  log "started $name on $HOST:$port (log: $LOGS/$name.log)"
+  log "started $name on $(address_of "$name") (log: $LOGS/$name.log)"
 }
 
 await() { # name
-  local name=$1 url deadline=$((SECONDS + ${MP_STACK_TIMEOUT:-90}))
-  url=$(ready_url "$name")
-  until curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; do
+  local name=$1 deadline=$((SECONDS + ${MP_STACK_TIMEOUT:-60}))
+  until ready "$name" 2>/dev/null; do
     if ! pid_of "$name" >/dev/null; then
       tail -n 15 "$LOGS/$name.log" >&2 || true
       die "$name exited while starting (last lines of $LOGS/$name.log above)"
     fi
     if ((SECONDS > deadline)); then
       tail -n 15 "$LOGS/$name.log" >&2 || true
-      die "$name did not answer $url within ${MP_STACK_TIMEOUT:-90}s (log: $LOGS/$name.log)"
+      die "$name did not answer within ${MP_STACK_TIMEOUT:-60}s (log: $LOGS/$name.log)"
     fi
     sleep 0.3
   done
@@ -267,40 +162,26 @@ interrupted() {
 }
 
 cmd_up() {
-  local t0=$SECONDS s
+  local s
   mkdir -p "$LOGS" "$PIDS" "$STACK/gateway"
   STARTED=()
-  # Ctrl-C while starting: stop what this run started, nothing else.
   trap interrupted INT TERM
-  need_apt haproxy prometheus
-  source_infra_env
-  build_web
-  local down=()
-  for s in "${COMPONENTS[@]}"; do pid_of "$s" >/dev/null || down+=("$s"); done
-  if ((${#down[@]} == 0)); then
-    trap - INT TERM
-    log "stack already running (hack/stack/stack.sh status)"
-    return 0
-  fi
-  prepare
-  # Migrations are idempotent; they run whenever a service is about to start.
-  migrate
-  start auth
-  await auth # the others fetch its JWKS
-  for s in "${SERVICES[@]}" legacy gateway prometheus web; do start "$s"; done
-  for s in "${SERVICES[@]}" legacy gateway prometheus web; do await "$s"; done
+  need_apt haproxy prometheus socat
+  [[ "$(ip -4 -o addr show 2>/dev/null)" == *"inet $NODE_HOST_IP/"* ]] \
+    || die "no $NODE_HOST_IP on this host: start the real node first (hack/node.sh up)"
+  for s in "${COMPONENTS[@]}"; do start "$s"; done
+  for s in "${COMPONENTS[@]}"; do await "$s"; done
   trap - INT TERM
-  log "stack up in $((SECONDS - t0))s"
 }
 
 cmd_status() {
   local name pid rc=0
-  printf '%-14s %-8s %s\n' PROCESS PID ADDRESS
+  printf '%-19s %-8s %s\n' PROCESS PID ADDRESS
   for name in "${COMPONENTS[@]}"; do
     if pid=$(pid_of "$name"); then
-      printf '%-14s %-8s %s\n' "$name" "$pid" "http://$HOST:$(port_of "$name")"
+      printf '%-19s %-8s %s\n' "$name" "$pid" "$(address_of "$name")"
     else
-      printf '%-14s %-8s %s\n' "$name" - "down (start: make up)"
+      printf '%-19s %-8s %s\n' "$name" - "down (start: make up)"
       rc=1
     fi
   done
@@ -314,7 +195,6 @@ case "${1:-}" in
   restart)
     shift
     mkdir -p "$LOGS" "$PIDS" "$STACK/gateway"
-    source_infra_env
     STARTED=()
     for name in "$@"; do
       [ -n "${CMDLINE[$name]:-}" ] || die "unknown process '$name' (${COMPONENTS[*]})"

@@ -16,7 +16,7 @@ from testkit.kube import CACHE
 from e2e.kit import GATEWAY, User, gateway_client, register
 
 REPO = Path(__file__).resolve().parents[2]
-START = "start the local stack with `make up` (after `make infra-up cluster-up`)"
+START = "start the platform with `make up`"
 
 
 def _quiet(*command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -27,26 +27,27 @@ def _quiet(*command: str, timeout: float = 60) -> subprocess.CompletedProcess[st
 
 def _stack_missing() -> str | None:
     if _quiet(str(REPO / "hack/stack/stack.sh"), "status").returncode != 0:
-        return "a stack process"
-    pid_file = CACHE / "operator.pid"
-    if not pid_file.exists() or _quiet("kill", "-0", pid_file.read_text().strip()).returncode:
-        return "the operator"
+        return "a host-side process (gateway, Prometheus, SMTP sink)"
+    if _quiet(str(REPO / "hack/node.sh"), "status").returncode != 0:
+        return "the real node"
     return None
 
 
 def _local_stack() -> None:
-    """As tests/stack does: infra and control plane must run; the rest is started if down."""
-    for script, target in (("hack/infra.sh", "infra-up"), ("hack/cluster.sh", "cluster-up")):
-        if _quiet(str(REPO / script), "status").returncode != 0:
-            pytest.fail(f"{script} status: not everything runs; run `make {target}`", pytrace=False)
+    """The platform `make up` runs as pods: the control plane must run; the rest is started."""
+    if _quiet(str(REPO / "hack/cluster.sh"), "status").returncode != 0:
+        pytest.fail(
+            "hack/cluster.sh status: the control plane is down; run `make cluster-up`",
+            pytrace=False,
+        )
     missing = _stack_missing()
     if missing is None:
         return
-    started = _quiet(str(REPO / "hack/up.sh"), timeout=900)
+    started = _quiet(str(REPO / "hack/up.sh"), timeout=1800)
     if started.returncode != 0 or _stack_missing():
         tail = "\n".join((started.stdout + started.stderr).splitlines()[-40:])
         pytest.fail(
-            f"{missing} was down and hack/up.sh could not bring the stack up:\n{tail}\n"
+            f"{missing} was down and hack/up.sh could not bring the platform up:\n{tail}\n"
             "fix the cause and run `make up`",
             pytrace=False,
         )
@@ -90,10 +91,10 @@ def carol(gateway: httpx.Client) -> User:
 
 @pytest.fixture(scope="session")
 def maildir() -> Path:
-    default = CACHE / "smtp"
+    default = CACHE / "stack" / "mail"  # the sink the platform of `make up` mails to
     folder = Path(os.environ.get("MP_SMTP_MAILDIR", str(default))) / "new"
     if not folder.is_dir():
-        pytest.fail(f"no SMTP sink mail folder at {folder}: run `make infra-up`", pytrace=False)
+        pytest.fail(f"no SMTP sink mail folder at {folder}: run `make up`", pytrace=False)
     return folder
 
 

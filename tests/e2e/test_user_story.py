@@ -324,11 +324,11 @@ def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
         return found
 
     # The scan sees what is there: this run's display names are in users' profiles.
-    assert rows_holding("stack_users", RUN.encode())
-    for database in ("stack_messages", "stack_groups", "stack_media", "stack_notifications"):
+    assert rows_holding("users", RUN.encode())
+    for database in ("messages", "groups", "media", "notifications"):
         hits = rows_holding(database, marker)
         assert not hits, f"plaintext in {database}: {hits[:1]}"
-    with pg_connect("stack_messages") as connection, connection.cursor() as cursor:
+    with pg_connect("messages") as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE position(%s in ciphertext) > 0)"
             " FROM messages WHERE sender_id = %s",

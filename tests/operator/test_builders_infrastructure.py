@@ -131,3 +131,26 @@ def test_relaxed_durability_keeps_fsync_and_the_append_only_file(make_platform):
     redis = " ".join(_container(objs, "chat-redis")["command"])
     assert "--appendonly yes" in redis
     assert "--appendfsync no" in redis
+
+
+def test_managed_object_storage_is_served_through_the_gateway_at_its_bucket(make_platform):
+    from messaging_operator.builders.configmaps import build_service_config
+    from messaging_operator.builders.infrastructure import build_object_storage_route
+
+    platform = make_platform(
+        {
+            "gateway": {"gatewayRef": {"name": "local"}},
+            "objectStorage": {"bucket": "media", "publicUrl": "http://127.0.0.1:8080/"},
+        }
+    )
+    route = build_object_storage_route(platform)
+    rule = route["spec"]["rules"][0]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/media"}}]
+    assert rule["backendRefs"][0]["name"] == "chat-minio"
+    # media signs its URLs for the host clients reach (the trailing slash is not part of it).
+    media = build_service_config(platform, platform.spec.services["media"])
+    assert media["S3_PUBLIC_ENDPOINT_URL"] == "http://127.0.0.1:8080"
+    assert media["S3_ENDPOINT_URL"].startswith("http://chat-minio.")
+    # External object storage is the user's to publish; no gateway, no route.
+    external = make_platform({"objectStorage": {"mode": "external", "secretRef": {"name": "s3"}}})
+    assert build_object_storage_route(external) is None

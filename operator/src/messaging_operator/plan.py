@@ -23,6 +23,7 @@ from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_l
 from messaging_operator.builders.infrastructure import (
     build_infrastructure,
     build_infrastructure_jobs,
+    build_object_storage_route,
 )
 from messaging_operator.builders.jobs import migration_job_name
 from messaging_operator.builders.metadata import VERSION_LABEL, child_name
@@ -157,4 +158,7 @@ def plan_children(
             if optional is not None:
                 desired.append(optional)
     desired += build_web(platform, with_route=seen.gateway_api_installed)
+    storage_route = build_object_storage_route(platform) if seen.gateway_api_installed else None
+    if storage_route is not None:
+        desired.append(storage_route)
     return plan

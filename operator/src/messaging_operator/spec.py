@@ -95,6 +95,8 @@ class Backend:
     secret_ref: str | None = None
     replicas: int = 1
     bucket: str = "media"
+    # Object storage: where clients reach the bucket (presigned upload and download URLs).
+    public_url: str | None = None
     # durable | relaxed (managed PostgreSQL and Redis): see the CRD's description.
     durability: str = "durable"
 
@@ -226,6 +228,7 @@ def _backend(raw: dict[str, Any] | None, *, storage: str) -> Backend:
         secret_ref=ref.get("name"),
         replicas=int(raw.get("replicas", 1)),
         bucket=raw.get("bucket", "media"),
+        public_url=(raw.get("publicUrl") or "").rstrip("/") or None,
         durability=raw.get("durability", "durable"),
     )
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging_operator.builders.infrastructure import object_storage_endpoint
+from messaging_operator.builders.infrastructure import (
+    object_storage_endpoint,
+    object_storage_public_url,
+)
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import SERVICE_PORTS, Platform, ServiceSpec
 
@@ -49,6 +52,9 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         data["S3_BUCKET"] = platform.spec.object_storage.bucket
         if platform.spec.object_storage.managed:
             data["S3_ENDPOINT_URL"] = object_storage_endpoint(platform)
+        public = object_storage_public_url(platform)
+        if public:
+            data["S3_PUBLIC_ENDPOINT_URL"] = public
     return data
 
 
