@@ -172,6 +172,7 @@ cmd_up() {
   for s in "${COMPONENTS[@]}"; do start "$s"; done
   for s in "${COMPONENTS[@]}"; do await "$s"; done
   trap - INT TERM
+  ((${#STARTED[@]})) || log "gateway, Prometheus and SMTP sink already running (hack/stack/stack.sh status)"
 }
 
 cmd_status() {

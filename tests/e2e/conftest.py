@@ -5,13 +5,13 @@ through it, the SMTP sink's mail files and, for the no-plaintext check, PostgreS
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from testkit.kube import CACHE
+from testkit.platform import ensure_local_platform
 
 from e2e.kit import GATEWAY, User, gateway_client, register
 
@@ -19,44 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 START = "start the platform with `make up`"
 
 
-def _quiet(*command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def _stack_missing() -> str | None:
-    if _quiet(str(REPO / "hack/stack/stack.sh"), "status").returncode != 0:
-        return "a host-side process (gateway, Prometheus, SMTP sink)"
-    if _quiet(str(REPO / "hack/node.sh"), "status").returncode != 0:
-        return "the real node"
-    return None
-
-
-def _local_stack() -> None:
-    """The platform `make up` runs as pods: the control plane must run; the rest is started."""
-    if _quiet(str(REPO / "hack/cluster.sh"), "status").returncode != 0:
-        pytest.fail(
-            "hack/cluster.sh status: the control plane is down; run `make cluster-up`",
-            pytrace=False,
-        )
-    missing = _stack_missing()
-    if missing is None:
-        return
-    started = _quiet(str(REPO / "hack/up.sh"), timeout=1800)
-    if started.returncode != 0 or _stack_missing():
-        tail = "\n".join((started.stdout + started.stderr).splitlines()[-40:])
-        pytest.fail(
-            f"{missing} was down and hack/up.sh could not bring the platform up:\n{tail}\n"
-            "fix the cause and run `make up`",
-            pytrace=False,
-        )
-
-
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[httpx.Client]:
     if "E2E_GATEWAY_URL" not in os.environ:
-        _local_stack()
+        ensure_local_platform()
     with gateway_client() as http:
         try:
             answer = http.get("/api/v1/auth/jwks.json")

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from testkit.kube import KUBECONFIG, Kubectl, kube_bin_dir
+from testkit.platform import postgres_url
 from websockets.http11 import Request
 from websockets.sync.client import ClientConnection, connect
 
@@ -286,23 +286,8 @@ def mails_to(maildir: Path, address: str) -> list[EmailMessage]:
     return found
 
 
-def platform_postgres_url() -> str:
-    """The managed PostgreSQL of the platform `make up` runs (E2E_PG_URL overrides): its Service
-    address on the real node's bridge, the admin credentials from its Secret."""
-    if os.environ.get("E2E_PG_URL"):
-        return os.environ["E2E_PG_URL"]
-    namespace, name = os.environ.get("MP_DEMO_NAMESPACE", "demo"), "chat"
-    kubectl = Kubectl(f"{kube_bin_dir()}/kubectl", str(KUBECONFIG))
-    address = kubectl.run(
-        "get", "service", f"{name}-postgres", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}"
-    )
-    secret = kubectl.json("get", "secret", f"{name}-postgres-admin", "-n", namespace)
-    password = base64.b64decode(secret["data"]["password"]).decode()
-    return f"postgresql://postgres:{password}@{address}:5432/postgres"
-
-
 def pg_connect(database: str):
-    base = platform_postgres_url().rsplit("/", 1)[0]
+    base = postgres_url().rsplit("/", 1)[0]
     try:
         return psycopg2.connect(f"{base}/{database}", connect_timeout=5)
     except psycopg2.OperationalError as error:

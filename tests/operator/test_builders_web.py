@@ -1,9 +1,7 @@
 from messaging_operator.builders.web import (
-    WEB_LOCAL_PORT,
     build_web,
     build_web_deployment,
     build_web_route,
-    build_web_service,
 )
 
 
@@ -26,19 +24,6 @@ def test_web_image_follows_the_platform_version_unless_it_names_its_own(make_pla
     assert pinned is not None
     assert pinned["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/web:2.0.0")
     assert pinned["spec"]["replicas"] == 1
-
-
-def test_local_mode_points_the_web_service_at_loopback_and_runs_no_pods(make_platform):
-    platform = make_platform({"endpoints": {"mode": "local", "address": "127.0.0.1"}})
-    assert build_web_deployment(platform) is None
-    service = build_web_service(platform)
-    assert service is not None
-    assert service["spec"]["externalName"] == "127.0.0.1"
-    assert service["spec"]["ports"][0]["port"] == WEB_LOCAL_PORT
-    route = build_web_route(platform)
-    assert route is not None
-    # The local gateway dials the backend port on loopback: never its own 8080.
-    assert route["spec"]["rules"][0]["backendRefs"][0]["port"] == WEB_LOCAL_PORT
 
 
 def test_disabled_web_client_builds_nothing(make_platform):

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from e2e.conftest import _local_stack, maildir  # noqa: F401 - the SMTP sink fixture
+from e2e.conftest import maildir  # noqa: F401 - the SMTP sink fixture
 from e2e.kit import PASSWORD, eventually, gateway_client, mails_to, pg_connect, register
+from testkit.platform import ensure_local_platform
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "services/web"
@@ -77,7 +78,7 @@ def serves_the_app(url: str) -> bool:
 @pytest.fixture(scope="module")
 def web_url() -> Iterator[str]:
     if "E2E_GATEWAY_URL" not in os.environ:
-        _local_stack()
+        ensure_local_platform()
     if serves_the_app(f"{GATEWAY}/"):
         yield GATEWAY
         return
@@ -149,7 +150,7 @@ def test_two_browsers_chat_end_to_end_encrypted(web_url: str, tmp_path: Path) ->
     assert len(plaintexts) >= 6
 
     # Whom the browsers registered, then what they stored.
-    with pg_connect("stack_users") as connection, connection.cursor() as cursor:
+    with pg_connect("users") as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT user_id::text FROM profiles WHERE username = ANY(%s)",
             (list(report["users"].values()),),
@@ -158,7 +159,7 @@ def test_two_browsers_chat_end_to_end_encrypted(web_url: str, tmp_path: Path) ->
         cursor.execute("SELECT count(*) FROM device_keys WHERE user_id::text = ANY(%s)", (ids,))
         assert cursor.fetchone()[0] == 2, "one published device key per browser"
     assert len(ids) == 2
-    with pg_connect("stack_messages") as connection, connection.cursor() as cursor:
+    with pg_connect("messages") as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT keys FROM messages WHERE sender_id::text = ANY(%s) ORDER BY seq", (ids,)
         )
@@ -171,17 +172,17 @@ def test_two_browsers_chat_end_to_end_encrypted(web_url: str, tmp_path: Path) ->
             bundle = json.loads(base64.b64decode(value))
             assert bundle["v"] == 1
             assert len(bundle["d"]) == 1
-    with pg_connect("stack_groups") as connection, connection.cursor() as cursor:
+    with pg_connect("groups") as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM group_messages WHERE sender_id::text = ANY(%s)", (ids,)
         )
         assert cursor.fetchone()[0] >= 1
 
-    for database in ("stack_messages", "stack_groups", "stack_media", "stack_notifications"):
+    for database in ("messages", "groups", "media", "notifications"):
         hits = rows_holding(database, plaintexts)
         assert not hits, f"plaintext in {database}: {hits[:1]}"
     # The scan does see what is there: the usernames the browsers typed are in users' rows.
-    assert rows_holding("stack_users", [report["users"]["alice"]])
+    assert rows_holding("users", [report["users"]["alice"]])
 
 
 VERIFY_LINK = re.compile(r"https?://\S+/verify-email\?token=[A-Za-z0-9_%-]+")

@@ -19,7 +19,6 @@ from messaging_operator.builders.backups import build_backup_cronjob
 from messaging_operator.builders.budgets import build_pod_disruption_budget
 from messaging_operator.builders.configmaps import build_configmap
 from messaging_operator.builders.deployments import build_deployment
-from messaging_operator.builders.endpoints import DEFAULT_LOCAL_ADDRESS, build_local_service
 from messaging_operator.builders.infrastructure import (
     build_infrastructure,
     build_infrastructure_jobs,
@@ -93,13 +92,7 @@ def plan_children(
         desired += build_infrastructure_jobs(platform)
     for service in platform.spec.enabled_services:
         desired.append(build_configmap(platform, service))
-        desired.append(
-            build_local_service(
-                platform, service, platform.spec.endpoints.address or DEFAULT_LOCAL_ADDRESS
-            )
-            if platform.spec.endpoints.local
-            else build_service(platform, service)
-        )
+        desired.append(build_service(platform, service))
         version: str | None = service.version
         if service.owns_database:
             plan.migration_jobs[service.name] = migration_job_name(
@@ -128,7 +121,7 @@ def plan_children(
             desired += contract_jobs(platform, service, live)
         walk = (walks or {}).get(service.name)
         canary_share = None
-        if walk is not None and walk.state is not None and not platform.spec.endpoints.local:
+        if walk is not None and walk.state is not None:
             stable_live = live.get(("Deployment", child_name(platform, service.name)))
             now_serving = serving(
                 walk.settings,

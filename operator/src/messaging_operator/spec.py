@@ -126,18 +126,6 @@ class Gateway:
 
 
 @dataclass(frozen=True)
-class Endpoints:
-    """Where the services run: pods (cluster) or processes on a loopback address (local)."""
-
-    mode: str = "cluster"
-    address: str | None = None
-
-    @property
-    def local(self) -> bool:
-        return self.mode == "local"
-
-
-@dataclass(frozen=True)
 class Web:
     """The browser client (services/web), served at `/` through the gateway."""
 
@@ -181,7 +169,6 @@ class PlatformSpec:
     rabbitmq: Backend = field(default_factory=Backend)
     object_storage: Backend = field(default_factory=lambda: Backend(storage="10Gi"))
     gateway: Gateway | None = None
-    endpoints: Endpoints = field(default_factory=Endpoints)
     deletion_policy: str = "Retain"
     log_level: str = "INFO"
     web: Web = field(default_factory=Web)
@@ -314,10 +301,6 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
         rabbitmq=_backend(raw.get("rabbitmq"), storage="1Gi"),
         object_storage=_backend(raw.get("objectStorage"), storage="10Gi"),
         gateway=gateway,
-        endpoints=Endpoints(
-            mode=(raw.get("endpoints") or {}).get("mode", "cluster"),
-            address=(raw.get("endpoints") or {}).get("address"),
-        ),
         deletion_policy=raw.get("deletionPolicy", "Retain"),
         log_level=raw.get("logLevel", "INFO"),
         web=Web(

@@ -33,6 +33,10 @@ function watchConsole(page, who) {
     if (message.type() === "error") report.console_errors.push(`${who}: ${message.text()}`);
   });
   page.on("pageerror", (error) => report.console_errors.push(`${who}: ${error.message}`));
+  // The console says only "Failed to load resource"; this names the URL that failed.
+  page.on("requestfailed", (request) => {
+    report.http_errors.push(`${who}: failed ${request.method()} ${request.url()} (${request.failure()?.errorText})`);
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) {
       report.http_errors.push(`${who}: ${response.status()} ${response.request().method()} ${response.url()}`);

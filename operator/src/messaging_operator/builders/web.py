@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging_operator.builders.endpoints import require_loopback
 from messaging_operator.builders.metadata import (
     CONTAINER_TMP,
     NON_ROOT_UID,
@@ -25,19 +24,11 @@ from messaging_operator.spec import Platform
 WEB = "web"
 # nginx as a non-root user cannot bind below 1024.
 WEB_PORT = 8080
-# Where `make up` serves services/web/dist on the loopback address (after the services' 8001-8008).
-WEB_LOCAL_PORT = 8009
-
-
-def web_service_port(platform: Platform) -> int:
-    """The web Service's port. Local gateways dial a route's backend port on the loopback
-    address itself, so there it is the local process's port (8080 is the gateway's own)."""
-    return WEB_LOCAL_PORT if platform.spec.endpoints.local else WEB_PORT
 
 
 def build_web_deployment(platform: Platform) -> dict[str, Any] | None:
     web = platform.spec.web
-    if not web.enabled or platform.spec.endpoints.local:
+    if not web.enabled:
         return None
     meta = object_meta(platform, child_name(platform, WEB), WEB, version=web.version)
     probe = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10}
@@ -78,27 +69,11 @@ def build_web_service(platform: Platform) -> dict[str, Any] | None:
     if not platform.spec.web.enabled:
         return None
     meta = object_meta(platform, child_name(platform, WEB), WEB)
-    endpoints = platform.spec.endpoints
-    if endpoints.local:
-        # Same ExternalName-on-loopback scheme as the services (see builders/endpoints.py).
-        spec: dict[str, Any] = {
-            "type": "ExternalName",
-            "externalName": require_loopback(endpoints.address or "127.0.0.1"),
-            "ports": [
-                {
-                    "name": "http",
-                    "port": WEB_LOCAL_PORT,
-                    "targetPort": WEB_LOCAL_PORT,
-                    "protocol": "TCP",
-                }
-            ],
-        }
-    else:
-        spec = {
-            "type": "ClusterIP",
-            "selector": selector_labels(platform, WEB),
-            "ports": [{"name": "http", "port": WEB_PORT, "targetPort": "http", "protocol": "TCP"}],
-        }
+    spec = {
+        "type": "ClusterIP",
+        "selector": selector_labels(platform, WEB),
+        "ports": [{"name": "http", "port": WEB_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
@@ -116,7 +91,7 @@ def build_web_route(platform: Platform) -> dict[str, Any] | None:
                         "kind": "Service",
                         "group": "",
                         "name": child_name(platform, WEB),
-                        "port": web_service_port(platform),
+                        "port": WEB_PORT,
                         "weight": 100,
                     }
                 ],
