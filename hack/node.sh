@@ -18,6 +18,7 @@
 #
 #   hack/node.sh up           start (idempotent; needs hack/cluster.sh up) and import the images
 #   hack/node.sh images       import the images that changed since the last import
+#   hack/node.sh import REF.. import these images from the podman store (e.g. a new tag)
 #   hack/node.sh namespace NS create NS for the real node (or annotate it)
 #   hack/node.sh down         stop every pod and agent, remove the bridge and rules (state kept)
 #   hack/node.sh status       what runs where
@@ -129,10 +130,14 @@ helper_image() {
 }
 
 # --- images: import what changed (by image id) into containerd's k8s.io namespace --------------
-import_images() {
+import_images() { # [REF...] (default: every image of hack/images.sh, the pause and helper images)
   local refs ref id want archive imported=0
-  mapfile -t refs < <("$REPO_ROOT/hack/images.sh" list)
-  refs+=("$PAUSE_IMAGE" "$HELPER_IMAGE")
+  if (($#)); then
+    refs=("$@")
+  else
+    mapfile -t refs < <("$REPO_ROOT/hack/images.sh" list)
+    refs+=("$PAUSE_IMAGE" "$HELPER_IMAGE")
+  fi
   mkdir -p "$DIR/imported"
   archive=$(mktemp --suffix .tar)
   for ref in "${refs[@]}"; do
@@ -164,6 +169,9 @@ up() {
   mkdir -p "$DIR" "$LOGS" "$RUN" "$DIR/cni"
   network_up
   render containerd.toml >"$DIR/containerd.toml"
+  mkdir -p "$DIR/registries/_default"
+  printf '# Every registry: a closed loopback port (see containerd.toml).\nserver = "http://127.0.0.1:1"\n' \
+    >"$DIR/registries/_default/hosts.toml"
   render cni.conflist >"$DIR/cni/10-mp-pods.conflist"
   render kubelet.yaml >"$DIR/kubelet.yaml"
   render Corefile >"$DIR/Corefile"
@@ -258,8 +266,9 @@ status() {
 case "${1:-}" in
   up) up ;;
   images) bins && import_images ;;
+  import) shift && bins && import_images "$@" ;;
   namespace) namespace "${2:-}" ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|images|namespace NS|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|images|import REF...|namespace NS|down|status" >&2; exit 2 ;;
 esac

@@ -1,0 +1,59 @@
+"""The real node suite: the platform of `make up`, as pods on the real node (hack/node.sh), is
+started when part of it is down (testkit.platform); each test changes it and puts it back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from e2e.kit import User, register
+from testkit.kube import Kubectl
+from testkit.platform import GATEWAY, NAMESPACE, PLATFORM, ensure_local_platform, kubectl
+
+
+@pytest.fixture(scope="session")
+def platform() -> Kubectl:
+    ensure_local_platform()
+    return kubectl()
+
+
+@pytest.fixture(scope="session")
+def gateway(platform: Kubectl) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=GATEWAY, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def user(gateway: httpx.Client) -> User:
+    return register(gateway, f"node{uuid.uuid4().hex[:6]}")
+
+
+def patch_platform(k: Kubectl, spec: dict) -> None:
+    k.run(
+        "patch", "mp", PLATFORM, "-n", NAMESPACE, "--type=merge", "-p", json.dumps({"spec": spec})
+    )
+
+
+def ready_pods(k: Kubectl, component: str) -> list[str]:
+    pods = k.json("get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/name={component}")
+    return [
+        p["metadata"]["name"]
+        for p in pods["items"]
+        if not p["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (p.get("status") or {}).get("conditions") or []
+        )
+    ]
+
+
+def platform_ready(k: Kubectl) -> bool:
+    body = k.json("get", "mp", PLATFORM, "-n", NAMESPACE)
+    status = body.get("status") or {}
+    ready = any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []
+    )
+    return ready and status.get("observedGeneration") == body["metadata"]["generation"]
