@@ -5,7 +5,7 @@ UV ?= uv
 PYTEST_ARGS ?=
 
 .PHONY: help setup tools up down infra-up infra-down infra-status cluster-up cluster-down \
-        cluster-status test test-unit lint format bench bench-quick images kind-up kind-down
+        cluster-status test test-unit lint format bench bench-quick images kind-up kind-down node-up node-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -13,14 +13,22 @@ help: ## list the targets
 setup: ## install the Python workspace (uv, Python 3.11, every package and dev tool)
 	hack/setup.sh
 
-tools: ## build the pinned Go tools (control plane, kwok, helm, kind, MinIO); cached outside the repo
+tools: ## build the pinned Go tools (control plane, kwok, helm, kind, MinIO, the real node's); cached outside the repo
 	hack/tools/build.sh
+	hack/tools/build.sh --node
 
-up: setup ## the local stack: infra, control plane, operator, platform, 8 services, gateway, Prometheus (hack/up.sh)
+up: setup ## the platform as pods on a real node: control plane, images, node, operator (chart), sample, gateway (hack/up.sh)
 	hack/up.sh
 
-down: ## stop everything `make up` started
+node-up: ## a real node beside the kwok ones: kubelet, containerd, CoreDNS, local-path volumes (needs cluster-up, images)
+	hack/node.sh up
+
+node-down:
+	hack/node.sh down
+
+down: ## stop everything `make up` started (and the infrastructure)
 	-hack/up.sh down
+	-hack/node.sh down
 	-hack/cluster.sh down
 	-hack/infra.sh down
 
@@ -46,7 +54,7 @@ test: setup images ## run every suite (needs `make infra-up cluster-up`; tests s
 	hack/test.sh $(PYTEST_ARGS)
 
 test-unit: setup ## only the suites that need no servers
-	$(UV) run pytest -m "not infra and not cluster and not images" $(PYTEST_ARGS)
+	$(UV) run pytest -m "not infra and not cluster and not images and not node" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .

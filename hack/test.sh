@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite. Integration suites need `make infra-up` and `make cluster-up`; they fail
-# (never skip) with a message naming the missing part. Extra arguments go to pytest.
+# Runs every test suite, after starting the infrastructure and the control plane when they are down.
+# A suite whose part is missing fails (never skips) naming it. Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
@@ -17,6 +17,10 @@ if [ -n "$durable" ]; then
   log "the running ${durable}keep(s) the durable settings (make infra-up's default): tests are slower" \
     "on them; for speed, when no one else uses them: MP_INFRA_FAST=1 hack/infra.sh restart ${durable% }"
 fi
+# What the suites need, started when down (idempotent; fast settings when this starts them). The
+# suites that use the platform of `make up` (tests/node, e2e, web, stack) start it themselves.
+hack/infra.sh up
+hack/cluster.sh up
 [ -f "$MP_CACHE/infra.env" ] && source "$MP_CACHE/infra.env"
 [ -f "$MP_CACHE/cluster.env" ] && source "$MP_CACHE/cluster.env"
 # pytest's own exit code is ours: 5 (no tests collected) is a failure too.
