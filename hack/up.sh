@@ -19,7 +19,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
 NAMESPACE=${MP_DEMO_NAMESPACE:-demo}
-OPERATOR_NAMESPACE=messaging-system
+# Not messaging-system: that is where the kustomize manifests install (tests dry-run them there).
+OPERATOR_NAMESPACE=messaging-local
 READY_TIMEOUT=${MP_READY_TIMEOUT:-300}
 GATEWAY=http://127.0.0.1:8080
 

@@ -16,7 +16,7 @@ from messaging_operator.builders.infrastructure import (
     build_rabbitmq,
     build_redis,
 )
-from messaging_operator.spec import Platform, parse_platform
+from messaging_operator.spec import DATABASE_SERVICES, Platform, parse_platform
 from testkit.kube import eventually
 
 pytestmark = pytest.mark.images
@@ -75,7 +75,7 @@ def test_postgres_initialises_accepts_logins_and_runs_the_provision_job(
     job = build_database_provision_job(platform)
     assert job is not None
     secrets = {**SECRETS, **{f"chat-db-{s}/password": f"{s}-secret" for s in
-                             ("auth", "groups", "media", "messages", "users")}}  # fmt: skip
+                             sorted(DATABASE_SERVICES)}}  # fmt: skip
     # The Job's container in the server's network namespace; the Service name becomes loopback.
     done = run_job(containers, job, image, secrets, network=f"container:{server.name}",
                    env_overrides={"PGHOST": "127.0.0.1"})  # fmt: skip

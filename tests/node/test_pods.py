@@ -28,7 +28,7 @@ def component(pod: dict) -> str:
 
 
 def test_every_image_runs_ready_as_non_root_on_a_read_only_root(platform: Kubectl) -> None:
-    pods = running_pods(platform, NAMESPACE) + running_pods(platform, "messaging-system")
+    pods = running_pods(platform, NAMESPACE) + running_pods(platform, "messaging-local")
     seen = {component(p) for p in pods}
     assert EXPECTED | {"messaging-operator"} <= seen, f"missing: {EXPECTED - seen}"
     for pod in pods:
