@@ -98,6 +98,8 @@ service_env() { # name -> KEY=VALUE lines
   [ -f "$STACK/internal-token" ] && echo "INTERNAL_TOKEN=$(cat "$STACK/internal-token")"
   echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
   case $s in groups | media | websocket) echo "BLOCKS_URL=http://$HOST:${PORT[users]}/internal/v1/blocks" ;; esac
+  # An avatar must be media its user uploaded: users asks media (users_service.avatars).
+  [ "$s" = users ] && echo "MEDIA_URL=http://$HOST:${PORT[media]}"
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
   case $s in
     auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \

@@ -40,6 +40,9 @@ def test_env_points_each_service_at_what_it_uses(platform):
     # Those that judge blocks know where users' snapshot is.
     blocks = build_service_config(platform, platform.spec.services["groups"])["BLOCKS_URL"]
     assert blocks.endswith(".svc:8002/internal/v1/blocks")
+    # users asks media who uploaded an avatar's media.
+    users = build_service_config(platform, platform.spec.services["users"])
+    assert users["MEDIA_URL"] == "http://chat-media.team.svc:8005"
     # Every service holds the service credential: internal endpoints refuse anyone without it.
     for service in platform.spec.services:
         assert "INTERNAL_TOKEN" in names(service), service

@@ -23,6 +23,7 @@ from messaging_kit.testing import (
     SERVICE_TOKEN,
     LiveServer,
     delete_broker_objects,
+    free_port,
     fresh_database,
     require_rabbitmq,
     require_redis,
@@ -80,8 +81,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         )
         with LiveServer(auth_app) as auth:
             jwks = {"jwks_url": f"{auth.url}/.well-known/jwks.json", **common}
+            media_port = free_port()  # users asks media who owns an avatar's media
             users_app = create_users_app(
-                UsersSettings(database_url=users_db, events_queue=queues[1], **jwks)
+                UsersSettings(
+                    database_url=users_db,
+                    events_queue=queues[1],
+                    media_url=f"http://127.0.0.1:{media_port}",
+                    **jwks,
+                )
             )
             with LiveServer(users_app) as users:
                 judges = {"blocks_url": f"{users.url}/internal/v1/blocks", **jwks}
@@ -127,7 +134,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     LiveServer(apps["messages"]) as messages,
                     LiveServer(apps["groups"]) as groups,
                     LiveServer(apps["websocket"]) as websocket,
-                    LiveServer(apps["media"]) as media,
+                    LiveServer(apps["media"], port=media_port) as media,
                 ):
                     for app in apps.values():
                         for feed_name in ("revocation_feed", "block_feed"):

@@ -32,6 +32,10 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         users = child_name(platform, "users")
         port = SERVICE_PORTS["users"]
         data["BLOCKS_URL"] = f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/blocks"
+    if service.name == "users":
+        # An avatar must be media its user uploaded: users asks media (users_service.avatars).
+        media = child_name(platform, "media")
+        data["MEDIA_URL"] = f"http://{media}.{platform.namespace}.svc:{SERVICE_PORTS['media']}"
     if service.name in REDIS_DURABLE_SERVICES and platform.spec.redis.durability == "relaxed":
         # An external Redis without appendonly is then accepted (managed: appendfsync no).
         data["REDIS_REQUIRE_AOF"] = "false"

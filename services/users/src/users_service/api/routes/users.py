@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from messaging_kit.validation import NO_NUL
 
-from users_service import crud
+from users_service import avatars, crud
 from users_service.api.deps import SessionDep, ViewerId
 from users_service.schemas import ProfileOut, ProfileUpdate, SearchPage
 
@@ -21,9 +21,15 @@ def get_me(viewer: ViewerId, session: SessionDep) -> ProfileOut:
 
 
 @router.patch("/me")
-def update_me(body: ProfileUpdate, viewer: ViewerId, session: SessionDep) -> ProfileOut:
+def update_me(
+    body: ProfileUpdate, viewer: ViewerId, session: SessionDep, request: Request
+) -> ProfileOut:
     profile = crud.get_profile(session, viewer)
     changes = body.model_dump(exclude_unset=True)
+    avatar = changes.get("avatar_media_id")
+    if avatar is not None and avatar != profile.avatar_media_id:
+        settings = request.app.state.settings
+        avatars.require_own_media(settings.media_url, settings.internal_token, viewer, avatar)
     if not (changes.get("display_name") or "").strip():
         changes.pop("display_name", None)  # a display name can change, not disappear
     else:
