@@ -100,6 +100,10 @@ service_env() { # name -> KEY=VALUE lines
   case $s in groups | media | websocket) echo "BLOCKS_URL=http://$HOST:${PORT[users]}/internal/v1/blocks" ;; esac
   # An avatar must be media its user uploaded: users asks media (users_service.avatars).
   [ "$s" = users ] && echo "MEDIA_URL=http://$HOST:${PORT[media]}"
+  # Whose presence a viewer may see: users judges (contacts, each user's setting).
+  # Who accepted an adder as a contact: others are invited to a group, not added.
+  [ "$s" = groups ] && echo "CONTACTS_URL=http://$HOST:${PORT[users]}/internal/v1/contacts/accepting"
+  [ "$s" = websocket ] && echo "PRESENCE_AUDIENCE_URL=http://$HOST:${PORT[users]}/internal/v1/presence-audience"
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
   case $s in
     auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \

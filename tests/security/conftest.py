@@ -99,7 +99,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                         MessagesSettings(database_url=messages_db, events_queue=queues[2], **jwks)
                     ),
                     "groups": create_groups_app(
-                        GroupsSettings(database_url=groups_db, events_queue=queues[3], **judges)
+                        GroupsSettings(
+                            database_url=groups_db,
+                            events_queue=queues[3],
+                            contacts_url=f"{users.url}/internal/v1/contacts/accepting",
+                            **judges,
+                        )
                     ),
                     # Its block check runs before a byte of an upload is read or stored, so
                     # these tests need no object store (one bucket name, made if MinIO runs).
@@ -126,6 +131,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                             erasure_queue=f"test.sec.ws-erasure.{run}",
                             queue_expires_seconds=600,
                             heartbeat_seconds=5,
+                            presence_audience_url=f"{users.url}/internal/v1/presence-audience",
                             **judges,
                         )
                     ),

@@ -62,6 +62,20 @@ class Platform:
         wait_for(lambda: self.http.get(profile, headers=person.headers).status_code == 200)
         return person
 
+    def accept_contact(self, owner: Person, other: Person) -> None:
+        """`owner` accepts `other` as a contact (in owner's own book): other may then put
+        owner into a group directly, and sees owner's presence."""
+        response = self.http.post(
+            self.url("users", "/api/v1/contacts"), json={"user_id": other.id}, headers=owner.headers
+        )
+        assert response.status_code in (200, 201), response.text
+
+    def befriend(self, *people: Person) -> None:
+        for owner in people:
+            for other in people:
+                if owner is not other:
+                    self.accept_contact(owner, other)
+
     def block(self, owner: Person, other: Person) -> None:
         response = self.http.put(
             self.url("users", f"/api/v1/contacts/{other.id}/block"), headers=owner.headers

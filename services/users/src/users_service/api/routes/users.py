@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 @router.get("/me")
 def get_me(viewer: ViewerId, session: SessionDep) -> ProfileOut:
-    return ProfileOut.of(crud.get_profile(session, viewer), show_email=True)
+    return ProfileOut.of(crud.get_profile(session, viewer), show_email=True, own=True)
 
 
 @router.patch("/me")
@@ -36,7 +36,10 @@ def update_me(
         changes["display_name"] = changes["display_name"].strip()
     if "status_text" in changes and changes["status_text"] is None:
         changes["status_text"] = ""
-    return ProfileOut.of(crud.update_profile(session, profile, changes), show_email=True)
+    if changes.get("presence_visibility", "") is None:
+        changes.pop("presence_visibility")  # a setting is changed, never unset
+    updated = crud.update_profile(session, profile, changes)
+    return ProfileOut.of(updated, show_email=True, own=True)
 
 
 @router.get("/search")
