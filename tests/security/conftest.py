@@ -29,12 +29,14 @@ from messaging_kit.testing import (
     require_redis,
     wait_for,
 )
+from notifications_service.core.config import Settings as NotificationsSettings
+from notifications_service.main import create_app as create_notifications_app
 from users_service.core.config import Settings as UsersSettings
 from users_service.main import create_app as create_users_app
 from websocket_service.core.config import Settings as WebsocketSettings
 from websocket_service.main import create_app as create_websocket_app
 
-from security.stack import Platform
+from security.stack import SMTP_HOST, SMTP_PORT, Platform
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         fresh_database("messages") as messages_db,
         fresh_database("groups") as groups_db,
         fresh_database("media") as media_db,
+        fresh_database("notifications") as notifications_db,
     ):
         for package, url in (
             ("auth_service", auth_db),
@@ -62,6 +65,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             ("messages_service", messages_db),
             ("groups_service", groups_db),
             ("media_service", media_db),
+            ("notifications_service", notifications_db),
         ):
             upgrade_head(package, url)
         auth_app = create_auth_app(
@@ -122,6 +126,21 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                             **judges,
                         )
                     ),
+                    # Mails the real SMTP sink (unlock links, registration notices).
+                    "notifications": create_notifications_app(
+                        NotificationsSettings(
+                            database_url=notifications_db,
+                            redis_url=redis_url,
+                            redis_key_prefix=f"{prefix}notifications:",
+                            email_queue=f"test.sec.notifications.email.{run}",
+                            push_queue=f"test.sec.notifications.push.{run}",
+                            smtp_host=SMTP_HOST,
+                            smtp_port=SMTP_PORT,
+                            smtp_starttls="off",
+                            mail_from="Messaging <no-reply@platform.test>",
+                            **jwks,
+                        )
+                    ),
                     "websocket": create_websocket_app(
                         WebsocketSettings(
                             redis_url=redis_url,
@@ -141,7 +160,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     LiveServer(apps["groups"]) as groups,
                     LiveServer(apps["websocket"]) as websocket,
                     LiveServer(apps["media"], port=media_port) as media,
+                    LiveServer(apps["notifications"]),
                 ):
+                    wait_for(apps["notifications"].state.emails.connected.is_set)
                     for app in apps.values():
                         for feed_name in ("revocation_feed", "block_feed"):
                             feed = getattr(app.state, feed_name, None)
@@ -160,7 +181,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                         "media": media.url,
                     }
                     yield Platform(urls=urls, apps=apps, redis_prefix=prefix)
-        ws_queues = [f"test.sec.ws.{run}.r0", f"test.sec.ws-erasure.{run}"]
+        ws_queues = [
+            f"test.sec.ws.{run}.r0",
+            f"test.sec.ws-erasure.{run}",
+            f"test.sec.notifications.email.{run}",
+            f"test.sec.notifications.push.{run}",
+        ]
         delete_broker_objects(
             amqp_url,
             exchanges=(exchange,),

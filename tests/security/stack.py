@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import mailbox
 import os
 import uuid
 from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +22,27 @@ from messaging_kit.testing import (
 from websockets.sync.client import ClientConnection, connect
 
 PASSWORD = "correct horse battery"
+# The shared SMTP sink (hack/infra/smtp_sink.py) keeps each mail in a Maildir, its envelope
+# recipient in X-RcptTo; every run's addresses are its own.
+SMTP_HOST = os.environ.get("MP_SMTP_HOST", "127.0.0.1")
+SMTP_PORT = int(os.environ.get("MP_SMTP_PORT", "11025"))
+MAILDIR = Path(
+    os.environ.get("MP_SMTP_MAILDIR", str(Path.home() / ".cache" / "messaging-platform" / "smtp"))
+)
+
+
+def mails_to(address: str) -> list[Message]:
+    box = mailbox.Maildir(MAILDIR, create=False)
+    return [message for _, message in box.iteritems() if message["X-RcptTo"] == address]
+
+
+def mail_text(message: Message) -> str:
+    """The plain-text part of a mail."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else str(payload)
+    return ""
 
 
 @dataclass

@@ -28,14 +28,14 @@ def test_an_avatar_may_only_point_at_your_own_media(platform: Platform) -> None:
     me = platform.url("users", "/api/v1/users/me")
 
     stolen = platform.http.patch(me, json={"avatar_media_id": media_id}, headers=carol.headers)
-    assert stolen.status_code == 422, stolen.text
+    assert stolen.status_code == 403, stolen.text
     assert stolen.headers["content-type"].startswith("application/problem+json")
     assert stolen.json()["type"] == "urn:messaging:problem:avatar-not-owned"
     # An id that exists nowhere gets the very same answer: the check reveals no ids.
     made_up = platform.http.patch(
         me, json={"avatar_media_id": str(uuid.uuid4())}, headers=carol.headers
     )
-    assert made_up.status_code == 422
+    assert made_up.status_code == 403
     assert {**made_up.json(), "request_id": ""} == {**stolen.json(), "request_id": ""}
     assert platform.http.get(me, headers=carol.headers).json()["avatar_media_id"] is None
 

@@ -35,7 +35,7 @@ def test_update_own_profile(stack) -> None:  # type: ignore[no-untyped-def]
     assert bad.json()["errors"][0]["field"] == "body.email"
 
 
-def test_an_avatar_is_refused_when_media_cannot_be_asked(stack) -> None:  # type: ignore[no-untyped-def]
+def test_an_avatar_is_refused_when_media_is_unknown(stack) -> None:  # type: ignore[no-untyped-def]
     """Without MEDIA_URL no avatar is taken unchecked (tests/security checks a real media)."""
     token, _ = stack.user()
     response = stack.users.patch(
@@ -43,8 +43,8 @@ def test_an_avatar_is_refused_when_media_cannot_be_asked(stack) -> None:  # type
         headers=bearer(token),
         json={"avatar_media_id": "0b7f4c1e-8d1a-4f43-9c4e-0a9b7e2f1d11"},
     )
-    assert response.status_code == 503, response.text
-    assert response.json()["type"] == "urn:messaging:problem:media-unavailable"
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == "urn:messaging:problem:avatars-not-accepted"
     cleared = stack.users.patch(
         "/api/v1/users/me", headers=bearer(token), json={"avatar_media_id": None}
     )

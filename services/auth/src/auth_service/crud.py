@@ -24,6 +24,7 @@ from auth_service.core.security import (
 )
 from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
+from auth_service.unlock import UnlockLinks
 from auth_service.verification import VerificationLinks, user_event_data
 
 BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
@@ -46,6 +47,7 @@ class Auth:
     throttle: LoginThrottle
     refresh_ttl: timedelta
     verification: VerificationLinks
+    unlock: UnlockLinks
 
 
 def now() -> datetime:
@@ -148,7 +150,8 @@ def login(session: Session, auth: Auth, *, login: str, password: str, address: s
         raise BAD_CREDENTIALS
     check = auth.passwords.verify(user.password_hash, password)
     if not check.ok or not user.is_active:
-        auth.throttle.record_failure(account, address)
+        if auth.throttle.over_account_limit(auth.throttle.record_failure(account, address)):
+            auth.unlock.offer(session, user)  # the owner can get past it (auth_service.unlock)
         raise BAD_CREDENTIALS
     auth.throttle.record_success(account, address)
     if user.suspended_at is not None:

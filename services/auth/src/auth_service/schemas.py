@@ -83,6 +83,10 @@ class VerifyEmailRequest(BaseModel):
     token: OpaqueToken
 
 
+class UnlockRequest(BaseModel):
+    token: OpaqueToken
+
+
 class VerificationSent(BaseModel):
     sent: Literal[True] = True
     expires_at: datetime

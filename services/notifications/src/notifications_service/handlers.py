@@ -1,5 +1,5 @@
 """Email-side event handlers: welcome (with the email verification link), a new verification
-link, invitation, and the digest's bookkeeping.
+link, a login unlock link, invitation, and the digest's bookkeeping.
 
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
@@ -109,6 +109,18 @@ def email_handlers(
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         mail_account_holder(event, "verify", name)
 
+    def login_locked(session: Session, event: Event) -> None:
+        # Someone is guessing this account's password: its owner gets the unlock link (auth
+        # sends at most one per hour). Not a kind one can opt out of.
+        if not unerased(session, event, [uuid.UUID(str(event.data["user_id"]))]):
+            return
+        url = str(event.data.get("unlock_url") or "")
+        if not url.startswith(("https://", "http://")):
+            log.warning("unlock link refused", extra={"event_id": event.id})
+            return
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        mail_account_holder(event, "unlock", name, unlock_url=url)
+
     def invitation_created(session: Session, event: Event) -> None:
         invitee = uuid.UUID(str(event.data["invitee_id"]))
         if not unerased(session, event, [invitee], event.data.get("inviter_id")):
@@ -156,6 +168,7 @@ def email_handlers(
     return {
         "user.registered": user_registered,
         "user.verification_requested": verification_requested,
+        "user.login_locked": login_locked,
         "invitation.created": invitation_created,
         "message.created": message_created,
         "group.message.created": message_created,

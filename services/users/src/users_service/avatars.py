@@ -14,8 +14,9 @@ import httpx
 from messaging_kit.internal import internal_headers
 from messaging_kit.problems import Problem
 
+# 403, not 422: the request is well formed, the media is just not the user's to use.
 NOT_YOURS = Problem(
-    422,
+    403,
     "avatar-not-owned",
     "An avatar must be media you uploaded",
     "upload the picture yourself (POST /api/v1/media/upload), then name its id",
@@ -33,10 +34,16 @@ def unavailable(detail: str) -> Problem:
 
 
 def require_own_media(media_url: str, token: str, owner: uuid.UUID, media_id: uuid.UUID) -> None:
-    """Return when `owner` uploaded `media_id`, else raise a problem (422, or 503 when media
-    cannot answer: never accepted unchecked)."""
+    """Return when `owner` uploaded `media_id`, else raise a problem (403, or 503 when media
+    cannot answer now): never accepted unchecked."""
     if not media_url:
-        raise unavailable("this users service does not know where media is (MEDIA_URL)")
+        # A deployment without media takes no avatars at all (not a passing outage: no 503).
+        raise Problem(
+            403,
+            "avatars-not-accepted",
+            "This deployment takes no avatars",
+            "the users service does not know where media is (MEDIA_URL)",
+        )
     try:
         response = httpx.get(
             f"{media_url.rstrip('/')}/internal/v1/media/{media_id}/owner",
