@@ -24,6 +24,7 @@ from auth_service.core.security import (
 )
 from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
+from auth_service.registration_notices import RegistrationNotices
 from auth_service.unlock import UnlockLinks
 from auth_service.verification import VerificationLinks, user_event_data
 
@@ -48,6 +49,7 @@ class Auth:
     refresh_ttl: timedelta
     verification: VerificationLinks
     unlock: UnlockLinks
+    notices: RegistrationNotices
 
 
 def now() -> datetime:
@@ -89,6 +91,7 @@ def register(
         session.flush()
     except IntegrityError:
         session.rollback()
+        auth.notices.notify_owner(session, user.email)
         raise Problem(
             409, "already-registered", "Email or username is taken", "pick another one"
         ) from None

@@ -1,5 +1,6 @@
 """Email-side event handlers: welcome (with the email verification link), a new verification
-link, a login unlock link, invitation, and the digest's bookkeeping.
+link, a login unlock link, a registration with a taken address, invitation, and the digest's
+bookkeeping.
 
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
@@ -121,6 +122,16 @@ def email_handlers(
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         mail_account_holder(event, "unlock", name, unlock_url=url)
 
+    def registration_attempted(session: Session, event: Event) -> None:
+        # Someone registered with this address, which has an account: its owner hears of it
+        # (auth sends at most one an hour). Not a kind one can opt out of.
+        if not unerased(session, event, [uuid.UUID(str(event.data["user_id"]))]):
+            return
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        mail_account_holder(
+            event, "registered_again", name, username=str(event.data.get("username") or "")
+        )
+
     def invitation_created(session: Session, event: Event) -> None:
         invitee = uuid.UUID(str(event.data["invitee_id"]))
         if not unerased(session, event, [invitee], event.data.get("inviter_id")):
@@ -169,6 +180,7 @@ def email_handlers(
         "user.registered": user_registered,
         "user.verification_requested": verification_requested,
         "user.login_locked": login_locked,
+        "user.registration_attempted": registration_attempted,
         "invitation.created": invitation_created,
         "message.created": message_created,
         "group.message.created": message_created,
