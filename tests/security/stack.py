@@ -9,6 +9,7 @@ import base64
 import json
 import mailbox
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from email.message import Message
@@ -85,6 +86,22 @@ class Platform:
         profile = self.url("users", "/api/v1/users/me")
         wait_for(lambda: self.http.get(profile, headers=person.headers).status_code == 200)
         return person
+
+    def verify_email(self, person: Person) -> None:
+        """Open the link of the welcome mail (from the SMTP sink), as its owner would."""
+
+        def link() -> str | None:
+            for mail in mails_to(person.email):
+                found = re.search(r"/verify-email\?token=(\S+)", mail_text(mail))
+                if found:
+                    return found.group(1)
+            return None
+
+        token = wait_for(link, timeout=30)
+        response = self.http.post(
+            self.url("auth", "/api/v1/auth/verify-email"), json={"token": token}
+        )
+        assert response.status_code == 200, response.text
 
     def accept_contact(self, owner: Person, other: Person) -> None:
         """`owner` accepts `other` as a contact (in owner's own book): other may then put

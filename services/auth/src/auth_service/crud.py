@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tokens import LEEWAY_SECONDS
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth_service import SERVICE, lifecycle
+from auth_service import SERVICE, lifecycle, registration
 from auth_service.core.security import (
     AccessToken,
     Passwords,
@@ -26,7 +25,7 @@ from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
 from auth_service.registration_notices import RegistrationNotices
 from auth_service.unlock import UnlockLinks
-from auth_service.verification import VerificationLinks, user_event_data
+from auth_service.verification import VerificationLinks
 
 BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
 # Only said after the right password: nobody learns of a suspension without it.
@@ -64,10 +63,17 @@ def get_user(session: Session, user_id: str) -> User | None:
 
 
 def find_by_login(session: Session, login: str) -> User | None:
-    """A login is an email or a username, both case-insensitive."""
+    """A login is a username, or an email address once verified, both case-insensitive. An
+    unverified address names nothing: else logging in with an address and the password just
+    registered with would tell whether the address had an account (auth_service.registration)."""
     login = login.strip().lower()
     return session.scalars(
-        select(User).where(or_(User.email == login, func.lower(User.username) == login))
+        select(User).where(
+            or_(
+                func.lower(User.username) == login,
+                and_(User.email == login, User.email_verified_at.is_not(None)),
+            )
+        )
     ).first()
 
 
@@ -80,31 +86,15 @@ def register(
     password: str,
     display_name: str | None,
 ) -> User:
-    user = User(
-        email=email.strip().lower(),
-        username=username.strip(),
-        password_hash=auth.passwords.hash(password),
-        display_name=(display_name or "").strip() or None,
-    )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        auth.notices.notify_owner(session, user.email)
-        raise Problem(
-            409, "already-registered", "Email or username is taken", "pick another one"
-        ) from None
-    link = auth.verification.create(session, user)
-    add_event(
+    """The same answer whether or not the address has an account (auth_service.registration)."""
+    return registration.register(
         session,
-        EVENTS,
-        "user.registered",
-        SERVICE,
-        {**user_event_data(user), **link.event_data()},
+        auth,
+        email=email,
+        username=username,
+        password=password,
+        display_name=display_name,
     )
-    session.commit()
-    return user
 
 
 def start_session(session: Session, auth: Auth, user: User) -> TokenPair:

@@ -29,10 +29,10 @@ class RegistrationNotices:
     interval_seconds: int = 3600
 
     def notify_owner(self, session: Session, email: str) -> bool:
-        """After a refused registration (the session rolled back): True when a mail was queued."""
+        """Queue the notice in the caller's transaction (it commits); True when one was."""
         owner = session.scalars(select(User).where(User.email == email)).first()
         if owner is None:
-            return False  # the username was taken, not the address: usernames are public
+            return False
         key = f"{self.prefix}:registration-notice:{owner.id}"
         try:
             if not self.redis.set(key, 1, nx=True, ex=self.interval_seconds):
@@ -47,5 +47,4 @@ class RegistrationNotices:
             SERVICE,
             {**user_event_data(owner), "attempted_at": datetime.now(UTC).isoformat()},
         )
-        session.commit()
         return True

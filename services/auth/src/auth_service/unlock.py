@@ -22,6 +22,7 @@ from messaging_kit.problems import Problem
 from sqlalchemy.orm import Session
 
 from auth_service import SERVICE
+from auth_service.addresses import holds_address
 from auth_service.core.security import hash_opaque_token, new_opaque_token
 from auth_service.models import EVENTS, User
 from auth_service.verification import user_event_data
@@ -44,7 +45,10 @@ class UnlockLinks:
         return f"{self.prefix}:unlock:{hash_opaque_token(token)}"
 
     def offer(self, session: Session, user: User) -> bool:
-        """Mail the owner a link, once per ttl; True when one was queued (committed)."""
+        """Mail the owner a link, once per ttl; True when one was queued (committed). An
+        account holding no address of its own (auth_service.registration) gets none."""
+        if not holds_address(user):
+            return False
         try:
             if not self.redis.set(
                 f"{self.prefix}:unlock-mailed:{user.id}", 1, nx=True, ex=self.ttl_seconds

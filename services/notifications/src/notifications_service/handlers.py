@@ -90,6 +90,10 @@ def email_handlers(
         )
 
     def user_registered(session: Session, event: Event) -> None:
+        if event.data.get("confirmable") is False:
+            # Registered with an address that has an account: its owner was told instead
+            # (user.registration_attempted); nothing goes there on this account's behalf.
+            return
         user_id = uuid.UUID(str(event.data["user_id"]))
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         if not unerased(session, event, [user_id]):
