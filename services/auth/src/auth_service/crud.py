@@ -63,16 +63,16 @@ def get_user(session: Session, user_id: str) -> User | None:
 
 
 def find_by_login(session: Session, login: str) -> User | None:
-    """A login is a username, or an email address once verified, both case-insensitive. An
-    unverified address names nothing: else logging in with an address and the password just
-    registered with would tell whether the address had an account (auth_service.registration)."""
+    """A login is a username or an email address, both case-insensitive. An address given at
+    registration (`requested_email` set) names the account only once verified: else logging
+    in with an address and the password just registered with would tell whether the address
+    had an account (auth_service.registration). Accounts from before that, and those
+    imported from the monolith, keep logging in with theirs."""
     login = login.strip().lower()
+    address_counts = or_(User.email_verified_at.is_not(None), User.requested_email.is_(None))
     return session.scalars(
         select(User).where(
-            or_(
-                func.lower(User.username) == login,
-                and_(User.email == login, User.email_verified_at.is_not(None)),
-            )
+            or_(func.lower(User.username) == login, and_(User.email == login, address_counts))
         )
     ).first()
 
