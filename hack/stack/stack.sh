@@ -98,12 +98,14 @@ service_env() { # name -> KEY=VALUE lines
   [ -f "$STACK/internal-token" ] && echo "INTERNAL_TOKEN=$(cat "$STACK/internal-token")"
   echo "JWKS_URL=http://$HOST:${PORT[auth]}/.well-known/jwks.json"
   case $s in groups | media | websocket) echo "BLOCKS_URL=http://$HOST:${PORT[users]}/internal/v1/blocks" ;; esac
-  # An avatar must be media its user uploaded: users asks media (users_service.avatars).
-  [ "$s" = users ] && echo "MEDIA_URL=http://$HOST:${PORT[media]}"
-  # Whose presence a viewer may see: users judges (contacts, each user's setting).
-  # Who accepted an adder as a contact: others are invited to a group, not added.
-  [ "$s" = groups ] && echo "CONTACTS_URL=http://$HOST:${PORT[users]}/internal/v1/contacts/accepting"
-  [ "$s" = websocket ] && echo "PRESENCE_AUDIENCE_URL=http://$HOST:${PORT[users]}/internal/v1/presence-audience"
+  case $s in
+    # An avatar must be media its user uploaded: users asks media (users_service.avatars).
+    users) echo "MEDIA_URL=http://$HOST:${PORT[media]}" ;;
+    # Who accepted an adder as a contact: others are invited to a group, not added.
+    groups) echo "CONTACTS_URL=http://$HOST:${PORT[users]}/internal/v1/contacts/accepting" ;;
+    # Whose presence a viewer may see: users judges (contacts, each user's setting).
+    websocket) echo "PRESENCE_AUDIENCE_URL=http://$HOST:${PORT[users]}/internal/v1/presence-audience" ;;
+  esac
   [[ " ${DATABASE_SERVICES[*]} " == *" $s "* ]] && echo "DATABASE_URL=$(database_url "$s")"
   case $s in
     auth) echo "REDIS_URL=$MP_REDIS_URL" "REDIS_KEY_PREFIX=stack-auth" "SIGNING_KEYS_DIR=$STACK/auth-keys" \
