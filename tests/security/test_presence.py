@@ -73,6 +73,10 @@ def test_contacts_see_presence_and_the_setting_widens_or_closes_it(platform: Pla
         platform.accept_contact(alice, bob)
         assert http_presence(platform, bob, alice.id)[alice.id]["online"] is True
         assert socket_presence(bob_socket, alice.id)["online"] is True
+        # A malformed id beside hers hides only itself.
+        bob_socket.send(json.dumps({"type": "presence", "user_ids": ["not-an-id", alice.id]}))
+        [mixed] = [f for f in frames(bob_socket, 1.0) if f["type"] == "presence"]
+        assert mixed["users"][alice.id]["online"] is True
         assert http_presence(platform, carol, alice.id)[alice.id] == UNSEEN
 
         set_visibility(platform, alice, "nobody")

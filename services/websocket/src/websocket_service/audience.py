@@ -10,12 +10,21 @@ so one loopback round trip per answer is cheap next to what it protects.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 
 import httpx
 from messaging_kit.internal import internal_headers
 
 log = logging.getLogger(__name__)
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class PresenceAudience:
@@ -27,7 +36,9 @@ class PresenceAudience:
     async def visible(self, viewer: str, user_ids: Sequence[str]) -> set[str]:
         """Those of `user_ids` that show `viewer` their presence."""
         own = {viewer} & set(user_ids)
-        others = [user for user in user_ids if user != viewer]
+        # Only well-formed ids are asked about (one bad id must not hide the others); the
+        # rest are nobody's, hidden like strangers.
+        others = [user for user in user_ids if user != viewer and is_uuid(user)]
         if not self.url or not others:
             return own
         try:
