@@ -75,3 +75,25 @@ def test_no_route_lets_the_gateway_reach_an_internal_path(platform):
             for match in rule["matches"]:
                 assert match["path"]["value"].startswith(("/api/v1/", "/ws")), match
                 assert "internal" not in match["path"]["value"], match
+
+
+def test_a_gateway_whose_proxies_run_elsewhere_is_named_by_its_data_plane(make_platform):
+    """Envoy Gateway's default install: proxies in its own namespace, with its own label."""
+    platform = make_platform(
+        {
+            "gateway": {
+                "gatewayRef": {"name": "public"},
+                "dataPlane": {
+                    "namespace": "envoy-gateway-system",
+                    "podLabels": {"gateway.envoyproxy.io/owning-gateway-name": "public"},
+                },
+            }
+        }
+    )
+    [rule] = build_network_policy(platform, platform.spec.services["auth"])["spec"]["ingress"]
+    assert rule["from"][1] == {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}
+        },
+        "podSelector": {"matchLabels": {"gateway.envoyproxy.io/owning-gateway-name": "public"}},
+    }

@@ -30,11 +30,14 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def gateway_peer(platform: Platform, gateway: Gateway) -> dict[str, Any]:
-    """The Gateway's own pods, in the Gateway's namespace (the platform's when unnamed)."""
-    namespace = gateway.gateway_ref.namespace or platform.namespace
+    """The Gateway's proxy pods: where `gateway.dataPlane` says, else GEP-1762's label in the
+    Gateway's namespace (the platform's when unnamed)."""
+    plane = gateway.data_plane
+    namespace = plane.namespace or gateway.gateway_ref.namespace or platform.namespace
+    labels = dict(plane.pod_labels) or {GATEWAY_NAME_LABEL: gateway.gateway_ref.name}
     return {
         "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}},
-        "podSelector": {"matchLabels": {GATEWAY_NAME_LABEL: gateway.gateway_ref.name}},
+        "podSelector": {"matchLabels": labels},
     }
 
 
