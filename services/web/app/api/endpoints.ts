@@ -25,6 +25,8 @@ export const logout = (api: ApiClient, refreshToken: string) =>
 
 export const verifyEmail = (api: ApiClient, token: string) =>
   api.request<Account>("POST", "/api/v1/auth/verify-email", { body: { token }, auth: false });
+export const unlockLogin = (api: ApiClient, token: string) =>
+  api.request<void>("POST", "/api/v1/auth/unlock", { body: { token }, auth: false });
 
 export const me = (api: ApiClient) => api.get<Profile>("/api/v1/users/me");
 export const updateMe = (api: ApiClient, changes: Partial<Pick<Profile, "display_name" | "status_text" | "avatar_media_id">>) =>
