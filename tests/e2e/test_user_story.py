@@ -231,7 +231,15 @@ def test_a_group_of_three_chats(alice: User, bob: User, carol: User) -> None:
         expect=201,
         json={"name": f"e2e trio {RUN}", "member_ids": [str(bob.id), str(carol.id)]},
     ).json()
-    assert {m["user_id"] for m in group["members"]} == {str(u.id) for u in (alice, bob, carol)}
+    # Bob accepted alice as a contact and is in; carol never did, so she is invited and
+    # joins by accepting (issue 21: nobody is put into a stranger's group).
+    assert {m["user_id"] for m in group["members"]} == {str(alice.id), str(bob.id)}
+    assert group["invited"] == [str(carol.id)]
+    [invitation] = carol.get("/api/v1/groups/invitations")
+    assert invitation["group_id"] == group["id"]
+    carol.request("POST", f"/api/v1/groups/invitations/{invitation['id']}/accept", expect=200)
+    joined = alice.get(f"/api/v1/groups/{group['id']}")
+    assert {m["user_id"] for m in joined["members"]} == {str(u.id) for u in (alice, bob, carol)}
     members = (alice, bob, carol)
 
     def post(sender: User, text: str) -> dict:

@@ -40,6 +40,14 @@ def test_env_points_each_service_at_what_it_uses(platform):
     # Those that judge blocks know where users' snapshot is.
     blocks = build_service_config(platform, platform.spec.services["groups"])["BLOCKS_URL"]
     assert blocks.endswith(".svc:8002/internal/v1/blocks")
+    # users asks media who uploaded an avatar's media.
+    users = build_service_config(platform, platform.spec.services["users"])
+    assert users["MEDIA_URL"] == "http://chat-media.team.svc:8005"
+    groups = build_service_config(platform, platform.spec.services["groups"])
+    assert groups["CONTACTS_URL"].endswith(".svc:8002/internal/v1/contacts/accepting")
+    # websocket asks users whose presence a viewer may see.
+    websocket = build_service_config(platform, platform.spec.services["websocket"])
+    assert websocket["PRESENCE_AUDIENCE_URL"].endswith(".svc:8002/internal/v1/presence-audience")
     # Every service holds the service credential: internal endpoints refuse anyone without it.
     for service in platform.spec.services:
         assert "INTERNAL_TOKEN" in names(service), service

@@ -40,6 +40,7 @@ from messaging_operator.builders.metadata import (
     STATEFULSET_NAME_LIMIT,
     fit_name,
 )
+from messaging_operator.builders.network_policies import build_network_policy
 from messaging_operator.builders.routes import build_http_route
 from messaging_operator.builders.secrets import build_secrets
 from messaging_operator.builders.services import build_service
@@ -76,6 +77,7 @@ def every_child(platform: Platform) -> list[dict[str, Any]]:
             build_pod_disruption_budget(platform, service),
             build_autoscaler(platform, service),
             build_backup_cronjob(platform, service, service.version),
+            build_network_policy(platform, service),
         ]
         if service.owns_database:
             env = build_service_env(platform, service, service.version)
@@ -147,7 +149,7 @@ def test_the_longest_name_admitted_fits_every_child(make_platform):
     children = every_child(platform)
     assert {obj["kind"] for obj in children} >= {
         "Secret", "ConfigMap", "Service", "Deployment", "StatefulSet", "Job", "CronJob",
-        "PodDisruptionBudget", "HorizontalPodAutoscaler", "HTTPRoute",
+        "PodDisruptionBudget", "HorizontalPodAutoscaler", "HTTPRoute", "NetworkPolicy",
     }  # fmt: skip
     assert [problem for obj in children for problem in misfits(obj)] == []
 

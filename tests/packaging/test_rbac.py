@@ -222,6 +222,7 @@ def test_every_kind_the_builders_emit_is_applied_with_create_and_patch(
         "PodDisruptionBudget",
         "HorizontalPodAutoscaler",
         "HTTPRoute",
+        "NetworkPolicy",
     } <= emitted
     granted = granted_permissions(rules)
     kinds = kinds_table()

@@ -23,17 +23,20 @@ from messaging_kit.testing import (
     SERVICE_TOKEN,
     LiveServer,
     delete_broker_objects,
+    free_port,
     fresh_database,
     require_rabbitmq,
     require_redis,
     wait_for,
 )
+from notifications_service.core.config import Settings as NotificationsSettings
+from notifications_service.main import create_app as create_notifications_app
 from users_service.core.config import Settings as UsersSettings
 from users_service.main import create_app as create_users_app
 from websocket_service.core.config import Settings as WebsocketSettings
 from websocket_service.main import create_app as create_websocket_app
 
-from security.stack import Platform
+from security.stack import SMTP_HOST, SMTP_PORT, Platform
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         fresh_database("messages") as messages_db,
         fresh_database("groups") as groups_db,
         fresh_database("media") as media_db,
+        fresh_database("notifications") as notifications_db,
     ):
         for package, url in (
             ("auth_service", auth_db),
@@ -61,6 +65,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             ("messages_service", messages_db),
             ("groups_service", groups_db),
             ("media_service", media_db),
+            ("notifications_service", notifications_db),
         ):
             upgrade_head(package, url)
         auth_app = create_auth_app(
@@ -80,8 +85,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         )
         with LiveServer(auth_app) as auth:
             jwks = {"jwks_url": f"{auth.url}/.well-known/jwks.json", **common}
+            media_port = free_port()  # users asks media who owns an avatar's media
             users_app = create_users_app(
-                UsersSettings(database_url=users_db, events_queue=queues[1], **jwks)
+                UsersSettings(
+                    database_url=users_db,
+                    events_queue=queues[1],
+                    media_url=f"http://127.0.0.1:{media_port}",
+                    **jwks,
+                )
             )
             with LiveServer(users_app) as users:
                 judges = {"blocks_url": f"{users.url}/internal/v1/blocks", **jwks}
@@ -92,7 +103,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                         MessagesSettings(database_url=messages_db, events_queue=queues[2], **jwks)
                     ),
                     "groups": create_groups_app(
-                        GroupsSettings(database_url=groups_db, events_queue=queues[3], **judges)
+                        GroupsSettings(
+                            database_url=groups_db,
+                            events_queue=queues[3],
+                            contacts_url=f"{users.url}/internal/v1/contacts/accepting",
+                            **judges,
+                        )
                     ),
                     # Its block check runs before a byte of an upload is read or stored, so
                     # these tests need no object store (one bucket name, made if MinIO runs).
@@ -110,6 +126,21 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                             **judges,
                         )
                     ),
+                    # Mails the real SMTP sink (unlock links, registration notices).
+                    "notifications": create_notifications_app(
+                        NotificationsSettings(
+                            database_url=notifications_db,
+                            redis_url=redis_url,
+                            redis_key_prefix=f"{prefix}notifications:",
+                            email_queue=f"test.sec.notifications.email.{run}",
+                            push_queue=f"test.sec.notifications.push.{run}",
+                            smtp_host=SMTP_HOST,
+                            smtp_port=SMTP_PORT,
+                            smtp_starttls="off",
+                            mail_from="Messaging <no-reply@platform.test>",
+                            **jwks,
+                        )
+                    ),
                     "websocket": create_websocket_app(
                         WebsocketSettings(
                             redis_url=redis_url,
@@ -119,6 +150,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                             erasure_queue=f"test.sec.ws-erasure.{run}",
                             queue_expires_seconds=600,
                             heartbeat_seconds=5,
+                            presence_audience_url=f"{users.url}/internal/v1/presence-audience",
                             **judges,
                         )
                     ),
@@ -127,8 +159,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                     LiveServer(apps["messages"]) as messages,
                     LiveServer(apps["groups"]) as groups,
                     LiveServer(apps["websocket"]) as websocket,
-                    LiveServer(apps["media"]) as media,
+                    LiveServer(apps["media"], port=media_port) as media,
+                    LiveServer(apps["notifications"]),
                 ):
+                    wait_for(apps["notifications"].state.emails.connected.is_set)
                     for app in apps.values():
                         for feed_name in ("revocation_feed", "block_feed"):
                             feed = getattr(app.state, feed_name, None)
@@ -147,7 +181,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                         "media": media.url,
                     }
                     yield Platform(urls=urls, apps=apps, redis_prefix=prefix)
-        ws_queues = [f"test.sec.ws.{run}.r0", f"test.sec.ws-erasure.{run}"]
+        ws_queues = [
+            f"test.sec.ws.{run}.r0",
+            f"test.sec.ws-erasure.{run}",
+            f"test.sec.notifications.email.{run}",
+            f"test.sec.notifications.push.{run}",
+        ]
         delete_broker_objects(
             amqp_url,
             exchanges=(exchange,),

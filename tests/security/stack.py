@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
+import mailbox
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +23,27 @@ from messaging_kit.testing import (
 from websockets.sync.client import ClientConnection, connect
 
 PASSWORD = "correct horse battery"
+# The shared SMTP sink (hack/infra/smtp_sink.py) keeps each mail in a Maildir, its envelope
+# recipient in X-RcptTo; every run's addresses are its own.
+SMTP_HOST = os.environ.get("MP_SMTP_HOST", "127.0.0.1")
+SMTP_PORT = int(os.environ.get("MP_SMTP_PORT", "11025"))
+MAILDIR = Path(
+    os.environ.get("MP_SMTP_MAILDIR", str(Path.home() / ".cache" / "messaging-platform" / "smtp"))
+)
+
+
+def mails_to(address: str) -> list[Message]:
+    box = mailbox.Maildir(MAILDIR, create=False)
+    return [message for _, message in box.iteritems() if message["X-RcptTo"] == address]
+
+
+def mail_text(message: Message) -> str:
+    """The plain-text part of a mail."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else str(payload)
+    return ""
 
 
 @dataclass
@@ -61,6 +86,36 @@ class Platform:
         profile = self.url("users", "/api/v1/users/me")
         wait_for(lambda: self.http.get(profile, headers=person.headers).status_code == 200)
         return person
+
+    def verify_email(self, person: Person) -> None:
+        """Open the link of the welcome mail (from the SMTP sink), as its owner would."""
+
+        def link() -> str | None:
+            for mail in mails_to(person.email):
+                found = re.search(r"/verify-email\?token=(\S+)", mail_text(mail))
+                if found:
+                    return found.group(1)
+            return None
+
+        token = wait_for(link, timeout=30)
+        response = self.http.post(
+            self.url("auth", "/api/v1/auth/verify-email"), json={"token": token}
+        )
+        assert response.status_code == 200, response.text
+
+    def accept_contact(self, owner: Person, other: Person) -> None:
+        """`owner` accepts `other` as a contact (in owner's own book): other may then put
+        owner into a group directly, and sees owner's presence."""
+        response = self.http.post(
+            self.url("users", "/api/v1/contacts"), json={"user_id": other.id}, headers=owner.headers
+        )
+        assert response.status_code in (200, 201), response.text
+
+    def befriend(self, *people: Person) -> None:
+        for owner in people:
+            for other in people:
+                if owner is not other:
+                    self.accept_contact(owner, other)
 
     def block(self, owner: Person, other: Person) -> None:
         response = self.http.put(

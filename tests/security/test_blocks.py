@@ -45,6 +45,9 @@ def group_with(platform: Platform, owner: Person, *members: Person) -> str:
 def blocked_trio(platform: Platform) -> tuple[Person, Person, Person, str]:
     """alice, bob, carol and a group bob made with both before alice blocked carol."""
     alice, bob, carol = platform.register(), platform.register(), platform.register()
+    # Contacts of bob's, so his group takes them directly (test_group_invitations.py).
+    platform.befriend(alice, bob)
+    platform.befriend(carol, bob)
     shared = group_with(platform, bob, alice, carol)
     platform.block(alice, carol)
     platform.wait_block_known(alice, carol)
@@ -112,6 +115,14 @@ def test_posts_and_typing_in_a_shared_group_do_not_reach_the_blocker(platform: P
 
 def test_presence_and_last_seen_do_not_cross_a_block(platform: Platform) -> None:
     alice, bob, carol, _ = blocked_trio(platform)
+    # Both show everyone their presence (tests/security/test_presence.py: contacts by
+    # default), so only the block hides them.
+    for person in (alice, carol):
+        platform.http.patch(
+            platform.url("users", "/api/v1/users/me"),
+            json={"presence_visibility": "everyone"},
+            headers=person.headers,
+        ).raise_for_status()
     alice_socket, carol_socket = platform.socket(alice), platform.socket(carol)
     try:
         # Alice is online, yet carol sees her offline and never seen, over HTTP and over the

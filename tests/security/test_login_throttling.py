@@ -6,12 +6,14 @@ from the gateway's address, here 127.0.0.1)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pytest
+from messaging_kit.testing import wait_for
 
-from security.stack import PASSWORD, Person, Platform
+from security.stack import PASSWORD, Person, Platform, mail_text, mails_to
 
 pytestmark = pytest.mark.infra
 
@@ -26,6 +28,7 @@ def attempt(platform: Platform, login: str, password: str, address: str) -> Any:
 
 def test_the_username_and_the_email_are_one_account(platform: Platform) -> None:
     victim: Person = platform.register()
+    platform.verify_email(victim)  # an address names an account once verified
     for index in range(5):  # the limit (5), alternating the two names of the account
         name = victim.username if index % 2 else victim.email.upper()
         assert attempt(platform, name, "wrong guess", "127.0.0.2").status_code == 401
@@ -50,7 +53,7 @@ def test_a_limit_is_a_short_back_off_not_a_long_lock(platform: Platform) -> None
 def test_guessing_from_many_addresses_cannot_keep_the_owner_out(platform: Platform) -> None:
     owner = platform.register()
     home = "127.0.0.4"
-    assert attempt(platform, owner.email, PASSWORD, home).status_code == 200  # a known address
+    assert attempt(platform, owner.username, PASSWORD, home).status_code == 200  # a known address
     # 24 guesses from 12 addresses: each address under its own limit, the account over its
     # account-wide one (20).
     for index in range(24):
@@ -71,3 +74,32 @@ def test_one_address_spraying_many_accounts_is_slowed(platform: Platform) -> Non
     assert attempt(platform, victim.username, PASSWORD, sprayer).status_code == 429
     # Somebody else's address is not affected.
     assert attempt(platform, victim.username, PASSWORD, "127.0.2.2").status_code == 200
+
+
+def test_the_owner_is_mailed_an_unlock_link_that_lets_them_in_anywhere(
+    platform: Platform,
+) -> None:
+    owner = platform.register()
+    for index in range(24):  # past the account-wide limit (20), from 12 addresses
+        attempt(platform, owner.username, "guess", f"127.0.3.{10 + index % 12}")
+    new_phone = "127.0.3.200"
+    assert attempt(platform, owner.username, PASSWORD, new_phone).status_code == 429
+
+    def unlock_mails() -> list[Any]:
+        return [m for m in mails_to(owner.email) if "trying to log in" in str(m["Subject"])]
+
+    [mail] = wait_for(unlock_mails, timeout=30)
+    link = re.search(r"https?://\S+/unlock-login\?token=(\S+)", mail_text(mail))
+    assert link is not None, mail_text(mail)
+    token = link.group(1)
+    unlock = platform.url("auth", "/api/v1/auth/unlock")
+    opened = platform.http.post(
+        unlock, json={"token": token}, headers={"X-Forwarded-For": new_phone}
+    )
+    assert opened.status_code == 204, opened.text
+    assert attempt(platform, owner.username, PASSWORD, new_phone).status_code == 200
+    # Single use; and one mail however long the guessing went on.
+    again = platform.http.post(unlock, json={"token": token})
+    assert again.status_code == 404
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert len(unlock_mails()) == 1

@@ -65,6 +65,7 @@ def test_every_201_carries_a_location(platform: Platform) -> None:
     )
     created["group"] = group
     group_id = group.json()["id"]
+    platform.accept_contact(bob, alice)  # else adding bob is an invitation (202, Location too)
     created["member"] = http.post(
         platform.url("groups", f"/api/v1/groups/{group_id}/members"),
         json={"user_id": bob.id},

@@ -80,6 +80,14 @@ KINDS: tuple[Kind, ...] = (
         prunable=True,
         watch=Watch.CHILDREN,
     ),
+    Kind(
+        "NetworkPolicy",
+        "networking.k8s.io/v1",
+        "networkpolicies",
+        child=True,
+        prunable=True,
+        watch=Watch.CHILDREN,
+    ),
     Kind("Pod", "v1", "pods", child=True, watch=Watch.CHILDREN),
     # Not children: read, or written as themselves. handlers.py watches the platforms and the
     # Gateways (a platform's parent) with handlers of their own.

@@ -26,6 +26,7 @@ from messaging_operator.builders.infrastructure import (
 )
 from messaging_operator.builders.jobs import migration_job_name
 from messaging_operator.builders.metadata import VERSION_LABEL, child_name
+from messaging_operator.builders.network_policies import build_network_policy
 from messaging_operator.builders.routes import build_http_route, with_foreign_rules
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
@@ -146,6 +147,7 @@ def plan_children(
         for optional in (
             build_pod_disruption_budget(platform, deployed),
             build_autoscaler(platform, deployed),
+            build_network_policy(platform, service),
             route,
         ):
             if optional is not None:

@@ -119,10 +119,20 @@ class Legacy:
 
 
 @dataclass(frozen=True)
+class DataPlane:
+    """Where the Gateway's proxy pods run (NetworkPolicies admit them); None: GEP-1762's label
+    in the Gateway's namespace."""
+
+    namespace: str | None = None
+    pod_labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Gateway:
     gateway_ref: GatewayRef
     hostname: str | None = None
     legacy: Legacy | None = None
+    data_plane: DataPlane = field(default_factory=DataPlane)
 
 
 @dataclass(frozen=True)
@@ -290,6 +300,12 @@ def parse_spec(raw: dict[str, Any]) -> PlatformSpec:
             legacy=Legacy(service=legacy_raw["service"], port=int(legacy_raw["port"]))
             if legacy_raw
             else None,
+            data_plane=DataPlane(
+                namespace=(gw_raw.get("dataPlane") or {}).get("namespace"),
+                pod_labels=tuple(
+                    sorted(((gw_raw.get("dataPlane") or {}).get("podLabels") or {}).items())
+                ),
+            ),
         )
     return PlatformSpec(
         version=version,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from auth_service.models import EVENTS
@@ -13,13 +14,21 @@ from sqlalchemy import select
 pytestmark = pytest.mark.infra
 
 
-def test_register_login_me_refresh_logout(client: TestClient, register: Any) -> None:
+def test_register_login_me_refresh_logout(client: TestClient, register: Any, events: Any) -> None:
     user = register(client, "alice_flow")
     assert user["user"]["email"] == "alice_flow@example.com"
     me = client.get("/api/v1/auth/me", headers=bearer(user["tokens"]["access_token"]))
     assert me.status_code == 200
     assert me.json()["username"] == "alice_flow"
 
+    # The address names the account only once verified (auth_service.registration).
+    by_email = {"login": "ALICE_FLOW@example.com", "password": user["password"]}
+    assert client.post("/api/v1/auth/login", json=by_email).status_code == 401
+    [registered] = [
+        e for e in events("user.registered") if e["data"]["user_id"] == user["user"]["id"]
+    ]
+    token = parse_qs(urlsplit(registered["data"]["verification_url"]).query)["token"][0]
+    assert client.post("/api/v1/auth/verify-email", json={"token": token}).is_success
     for login in ("alice_flow", "ALICE_FLOW@example.com"):
         response = client.post(
             "/api/v1/auth/login", json={"login": login, "password": user["password"]}
@@ -90,8 +99,34 @@ def test_duplicate_registration_is_a_conflict(client: TestClient, register: Any)
         "/api/v1/auth/register",
         json={"email": "other@example.com", "username": "BOB_DUP", "password": "long enough pw"},
     )
+    # Usernames are public handles: a taken one may say so.
     assert again.status_code == 409
-    assert again.json()["type"] == "urn:messaging:problem:already-registered"
+    assert again.json()["type"] == "urn:messaging:problem:username-taken"
+
+
+def test_a_taken_address_gets_the_answer_a_new_one_gets(
+    client: TestClient, register: Any, events: Any
+) -> None:
+    """The rest (the owner's mail, logins) is tried over HTTP in tests/security."""
+    owner = register(client, "dora_owner")
+    body = {"email": "DORA_OWNER@example.com", "username": "dora_probe", "password": "long pw 12"}
+    probe = client.post("/api/v1/auth/register", json=body)
+    fresh = client.post(
+        "/api/v1/auth/register",
+        json={**body, "email": "dora_fresh@example.com", "username": "dora_fresh"},
+    )
+    assert probe.status_code == fresh.status_code == 201
+    assert probe.json()["user"]["email"] == "dora_owner@example.com"
+    assert probe.json()["user"].keys() == fresh.json()["user"].keys()
+    assert probe.json()["user"]["email_verified"] is False
+    assert probe.headers["location"] == fresh.headers["location"]
+    # Only the fresh address is sent a link; the owner is told instead.
+    sent = {e["data"]["user_id"]: e["data"] for e in events("user.registered")}
+    assert sent[probe.json()["user"]["id"]]["confirmable"] is False
+    assert "verification_url" not in sent[probe.json()["user"]["id"]]
+    assert "verification_url" in sent[fresh.json()["user"]["id"]]
+    [notice] = events("user.registration_attempted")
+    assert notice["data"]["user_id"] == owner["user"]["id"]
 
 
 def test_bad_input_names_the_field(client: TestClient, register: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 from groups_service import crud
 from groups_service.core.config import Settings
 from groups_service.main import create_app
-from groups_service.models import EVENTS, Group, GroupMessage, Member
+from groups_service.models import EVENTS, Group, GroupInvitation, GroupMessage, Member
 from groups_service.schemas import CreateGroup, PostMessage
 from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
 from messaging_kit.problems import Problem
@@ -63,6 +63,19 @@ def post(session, group_id: uuid.UUID, sender: uuid.UUID, readers: list[uuid.UUI
     return message_id
 
 
+def invite(session, group_id: uuid.UUID, inviter: uuid.UUID, invitee: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
+    session.add(
+        GroupInvitation(
+            id=uuid.uuid4(),
+            group_id=group_id,
+            inviter_id=inviter,
+            invitee_id=invitee,
+            role="member",
+        )
+    )
+    session.flush()
+
+
 def test_user_deleted_hands_over_ownership_and_erases_memberships_and_posts(
     groups: Groups,
 ) -> None:
@@ -76,6 +89,9 @@ def test_user_deleted_hands_over_ownership_and_erases_memberships_and_posts(
         post(session, alone, a, [a])
         kept = post(session, owned, b, [a, b, c, d])
         post(session, joined, b, [a, b])
+        # Invitations they sent and received go too (leftovers reads every table).
+        invite(session, owned, a, uuid.uuid4())
+        invite(session, joined, b, a)
     erasure_id = groups.rig.delete_user(str(a))
     groups.rig.confirmed(erasure_id, "groups")
 
@@ -112,12 +128,15 @@ def test_export_returns_own_groups_and_posts(groups: Groups) -> None:
         team = group(session, b, (b, "owner"), (a, "admin"))
         post(session, team, a, [a, b])
         post(session, team, b, [a, b])
+        other = group(session, b, (b, "owner"))
+        invite(session, other, b, a)
     response = groups.client.get("/api/v1/groups/export", headers=groups.issuer.headers(a))
     assert response.status_code == 200, response.text
     body = response.json()
     assert [(g["id"], g["role"]) for g in body["groups"]] == [(str(team), "admin")]
     assert len(body["messages_sent"]) == 1
     assert body["messages_sent"][0]["wrapped_key"] == "Zm9y"
+    assert [(i["group_id"], i["status"]) for i in body["invitations"]] == [(str(other), "pending")]
 
 
 def test_after_the_erasure_no_request_names_the_user_again(groups: Groups) -> None:

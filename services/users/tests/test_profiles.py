@@ -17,25 +17,38 @@ def test_registering_in_auth_creates_the_profile(stack) -> None:  # type: ignore
 
 def test_update_own_profile(stack) -> None:  # type: ignore[no-untyped-def]
     token, _ = stack.user()
-    media_id = "0b7f4c1e-8d1a-4f43-9c4e-0a9b7e2f1d11"
     response = stack.users.patch(
         "/api/v1/users/me",
         headers=bearer(token),
         json={
             "display_name": "New Name",
             "status_text": "busy",
-            "avatar_media_id": media_id,
             "public_key": "-----BEGIN PUBLIC KEY-----x",
         },
     )
     assert response.status_code == 200, response.text
     assert response.json()["display_name"] == "New Name"
-    assert response.json()["avatar_media_id"] == media_id
     again = stack.users.get("/api/v1/users/me", headers=bearer(token)).json()
     assert again["status_text"] == "busy"
     bad = stack.users.patch("/api/v1/users/me", headers=bearer(token), json={"email": "x@y.z"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.email"
+
+
+def test_an_avatar_is_refused_when_media_is_unknown(stack) -> None:  # type: ignore[no-untyped-def]
+    """Without MEDIA_URL no avatar is taken unchecked (tests/security checks a real media)."""
+    token, _ = stack.user()
+    response = stack.users.patch(
+        "/api/v1/users/me",
+        headers=bearer(token),
+        json={"avatar_media_id": "0b7f4c1e-8d1a-4f43-9c4e-0a9b7e2f1d11"},
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == "urn:messaging:problem:avatars-not-accepted"
+    cleared = stack.users.patch(
+        "/api/v1/users/me", headers=bearer(token), json={"avatar_media_id": None}
+    )
+    assert cleared.status_code == 200, cleared.text
 
 
 def test_tokens_are_checked_against_auths_jwks(stack) -> None:  # type: ignore[no-untyped-def]

@@ -4,15 +4,18 @@ import type { Tokens } from "./api/client";
 import { AccountDeleted } from "./components/AccountDeleted";
 import { AuthScreen } from "./components/AuthScreen";
 import { Messenger } from "./components/Messenger";
+import { UnlockLogin } from "./components/UnlockLogin";
 import { VerifyEmail } from "./components/VerifyEmail";
 import { endSession, onSignedOut, startSession, tokens, type Account, type Session } from "./session";
 
 const INTERACTIVE_MARK = "app-interactive";
 
 const VERIFY_PATH = "/verify-email";
+const UNLOCK_PATH = "/unlock-login";
 
 export function App() {
   const [verifying, setVerifying] = useState(() => window.location.pathname === VERIFY_PATH);
+  const [unlocking, setUnlocking] = useState(() => window.location.pathname === UNLOCK_PATH);
   const [session, setSession] = useState<Session | null>(null);
   const [deleted, setDeleted] = useState<Erasure | null>(null);
   const [restoring, setRestoring] = useState(() => tokens.get() !== null);
@@ -38,6 +41,18 @@ export function App() {
         onDone={() => {
           window.history.replaceState(null, "", "/");
           setVerifying(false);
+        }}
+      />
+    );
+  }
+  if (unlocking) {
+    const token = new URLSearchParams(window.location.search).get("token");
+    return (
+      <UnlockLogin
+        token={token}
+        onDone={() => {
+          window.history.replaceState(null, "", "/");
+          setUnlocking(false);
         }}
       />
     );

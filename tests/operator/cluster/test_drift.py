@@ -36,6 +36,7 @@ EDITED = {
     "PodDisruptionBudget": f"{NAME}-auth",
     "HorizontalPodAutoscaler": f"{NAME}-users",
     "HTTPRoute": f"{NAME}-auth",
+    "NetworkPolicy": f"{NAME}-auth",
 }
 # Jobs are create-only records (an edit is not undone), but a deleted one comes back.
 DELETED = {**EDITED, "Job": f"{NAME}-auth-migrate-1-0-0"}

@@ -30,8 +30,9 @@ EXPECTED_CHILDREN = {
     "Job": 6,  # 5 migrations + database provisioning (media makes its own bucket)
     "PodDisruptionBudget": 8,
     "HTTPRoute": 9,
+    "NetworkPolicy": 8,  # one per service
 }
-KINDS = "deploy,sts,svc,cm,secret,job,pdb,httproute"
+KINDS = "deploy,sts,svc,cm,secret,job,pdb,httproute,networkpolicy"
 
 
 def _is_ready(kube, ns):
@@ -77,6 +78,14 @@ def test_every_child_exists_owned_by_the_platform(kube, ready_platform):
     assert container["command"] == ["messaging-auth"]
     route = kube.json("get", "httproute", "chat-media", "-n", ns)
     assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "chat-media"
+    # As the API server stored it: only the platform's pods and the gateway's, on 8005.
+    policy = kube.json("get", "networkpolicy", "chat-media", "-n", ns)["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    [rule] = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8005}]
+    assert [sorted(peer) for peer in rule["from"]] == [
+        ["podSelector"], ["namespaceSelector", "podSelector"],
+    ]  # fmt: skip
     # PVCs belong to the StatefulSets' claims, not to the platform: Retain keeps them.
     claims = kube.json("get", "pvc", "-n", ns)["items"]
     assert sorted(c["metadata"]["name"] for c in claims) == [

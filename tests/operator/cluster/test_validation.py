@@ -93,6 +93,15 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"gateway": {"gatewayRef": {"name": "public", "namespace": "gateway.system"}}},
         "gateway.gatewayRef.namespace must be a namespace name",
     ),
+    "gateway data plane namespace with a dot": (
+        {
+            "gateway": {
+                "gatewayRef": {"name": "public"},
+                "dataPlane": {"namespace": "envoy.gateway"},
+            }
+        },
+        "gateway.dataPlane.namespace must be a namespace name",
+    ),
     "legacy service in capitals": (
         {
             "gateway": {
@@ -262,6 +271,15 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
                 "sectionName": "https",
             },
             "legacy": {"service": "monolith", "port": 8000},
+        }
+    },
+    "an Envoy Gateway data plane": {
+        "gateway": {
+            "gatewayRef": {"name": "public"},
+            "dataPlane": {
+                "namespace": "envoy-gateway-system",
+                "podLabels": {"gateway.envoyproxy.io/owning-gateway-name": "public"},
+            },
         }
     },
     "https prometheus": {"analysis": {"prometheus": {"url": "https://prom.example.com/prom"}}},

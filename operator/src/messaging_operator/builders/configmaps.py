@@ -35,6 +35,24 @@ def build_service_config(platform: Platform, service: ServiceSpec) -> dict[str, 
         users = child_name(platform, "users")
         port = SERVICE_PORTS["users"]
         data["BLOCKS_URL"] = f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/blocks"
+    if service.name == "groups":
+        # Who accepted an adder as a contact: the others are invited (groups_service.consent).
+        users = child_name(platform, "users")
+        port = SERVICE_PORTS["users"]
+        data["CONTACTS_URL"] = (
+            f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/contacts/accepting"
+        )
+    if service.name == "websocket":
+        # Whose presence a viewer may see: users judges (contacts, each user's setting).
+        users = child_name(platform, "users")
+        port = SERVICE_PORTS["users"]
+        data["PRESENCE_AUDIENCE_URL"] = (
+            f"http://{users}.{platform.namespace}.svc:{port}/internal/v1/presence-audience"
+        )
+    if service.name == "users":
+        # An avatar must be media its user uploaded: users asks media (users_service.avatars).
+        media = child_name(platform, "media")
+        data["MEDIA_URL"] = f"http://{media}.{platform.namespace}.svc:{SERVICE_PORTS['media']}"
     if service.name in REDIS_DURABLE_SERVICES and platform.spec.redis.durability == "relaxed":
         # An external Redis without appendonly is then accepted (managed: appendfsync no).
         data["REDIS_REQUIRE_AOF"] = "false"

@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 from messaging_kit.events import add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tokens import LEEWAY_SECONDS
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth_service import SERVICE, lifecycle
+from auth_service import SERVICE, lifecycle, registration
 from auth_service.core.security import (
     AccessToken,
     Passwords,
@@ -24,7 +23,9 @@ from auth_service.core.security import (
 )
 from auth_service.core.throttle import LoginThrottle
 from auth_service.models import EVENTS, RefreshToken, User
-from auth_service.verification import VerificationLinks, user_event_data
+from auth_service.registration_notices import RegistrationNotices
+from auth_service.unlock import UnlockLinks
+from auth_service.verification import VerificationLinks
 
 BAD_CREDENTIALS = Problem(401, "invalid-credentials", "Login or password is wrong")
 # Only said after the right password: nobody learns of a suspension without it.
@@ -46,6 +47,8 @@ class Auth:
     throttle: LoginThrottle
     refresh_ttl: timedelta
     verification: VerificationLinks
+    unlock: UnlockLinks
+    notices: RegistrationNotices
 
 
 def now() -> datetime:
@@ -60,10 +63,17 @@ def get_user(session: Session, user_id: str) -> User | None:
 
 
 def find_by_login(session: Session, login: str) -> User | None:
-    """A login is an email or a username, both case-insensitive."""
+    """A login is a username or an email address, both case-insensitive. An address given at
+    registration (`requested_email` set) names the account only once verified: else logging
+    in with an address and the password just registered with would tell whether the address
+    had an account (auth_service.registration). Accounts from before that, and those
+    imported from the monolith, keep logging in with theirs."""
     login = login.strip().lower()
+    address_counts = or_(User.email_verified_at.is_not(None), User.requested_email.is_(None))
     return session.scalars(
-        select(User).where(or_(User.email == login, func.lower(User.username) == login))
+        select(User).where(
+            or_(func.lower(User.username) == login, and_(User.email == login, address_counts))
+        )
     ).first()
 
 
@@ -76,30 +86,15 @@ def register(
     password: str,
     display_name: str | None,
 ) -> User:
-    user = User(
-        email=email.strip().lower(),
-        username=username.strip(),
-        password_hash=auth.passwords.hash(password),
-        display_name=(display_name or "").strip() or None,
-    )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Problem(
-            409, "already-registered", "Email or username is taken", "pick another one"
-        ) from None
-    link = auth.verification.create(session, user)
-    add_event(
+    """The same answer whether or not the address has an account (auth_service.registration)."""
+    return registration.register(
         session,
-        EVENTS,
-        "user.registered",
-        SERVICE,
-        {**user_event_data(user), **link.event_data()},
+        auth,
+        email=email,
+        username=username,
+        password=password,
+        display_name=display_name,
     )
-    session.commit()
-    return user
 
 
 def start_session(session: Session, auth: Auth, user: User) -> TokenPair:
@@ -148,7 +143,8 @@ def login(session: Session, auth: Auth, *, login: str, password: str, address: s
         raise BAD_CREDENTIALS
     check = auth.passwords.verify(user.password_hash, password)
     if not check.ok or not user.is_active:
-        auth.throttle.record_failure(account, address)
+        if auth.throttle.over_account_limit(auth.throttle.record_failure(account, address)):
+            auth.unlock.offer(session, user)  # the owner can get past it (auth_service.unlock)
         raise BAD_CREDENTIALS
     auth.throttle.record_success(account, address)
     if user.suspended_at is not None:

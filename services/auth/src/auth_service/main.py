@@ -21,6 +21,8 @@ from auth_service.core.security import Passwords, TokenIssuer
 from auth_service.core.throttle import LoginThrottle
 from auth_service.erasure import ErasureRetrier, erased_handler
 from auth_service.models import EVENTS
+from auth_service.registration_notices import RegistrationNotices
+from auth_service.unlock import UnlockLinks
 from auth_service.verification import VerificationLinks
 
 
@@ -100,5 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             resend_window_seconds=settings.verification_resend_window_seconds,
             prefix=settings.redis_key_prefix,
         ),
+        unlock=UnlockLinks(
+            redis=redis_client,
+            public_base_url=settings.public_base_url,
+            ttl_seconds=settings.login_unlock_ttl_seconds,
+            prefix=settings.redis_key_prefix,
+        ),
+        notices=RegistrationNotices(redis=redis_client, prefix=settings.redis_key_prefix),
     )
     return app

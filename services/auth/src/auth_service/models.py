@@ -22,6 +22,9 @@ class User(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(255), unique=True)  # stored lower-cased
+    # The address as typed at registration; `email` holds a placeholder instead when that
+    # address already had an account (auth_service.registration).
+    requested_email: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))

@@ -66,7 +66,11 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: Any) -> UserOut:
         out = cls.model_validate(user)
-        return out.model_copy(update={"email_verified": user.email_verified_at is not None})
+        # The address as typed, also when it was someone else's (auth_service.registration).
+        shown = getattr(user, "requested_email", None) or user.email
+        return out.model_copy(
+            update={"email": shown, "email_verified": user.email_verified_at is not None}
+        )
 
 
 class AdminUserOut(UserOut):
@@ -80,6 +84,10 @@ class UserPage(BaseModel):
 
 
 class VerifyEmailRequest(BaseModel):
+    token: OpaqueToken
+
+
+class UnlockRequest(BaseModel):
     token: OpaqueToken
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from auth_service import SERVICE
+from auth_service.addresses import holds_address
 from auth_service.core.security import hash_opaque_token, new_opaque_token
 from auth_service.models import EVENTS, EmailVerification, User
 
@@ -106,6 +107,11 @@ class VerificationLinks:
         if user.email_verified_at is not None:
             raise Problem(409, "already-verified", "This email address is already verified")
         self._throttle(str(user.id))
+        if not holds_address(user):
+            # Registered with someone else's address (auth_service.registration): answered
+            # like any resend, but nothing is mailed, to that address or any other.
+            now = datetime.now(UTC)
+            return Link(token="", url="", expires_at=now + self.ttl)
         link = self.create(session, user)
         add_event(
             session,

@@ -80,12 +80,17 @@ def create_group(
     body: CreateGroup,
     max_members: int,
     blocks: BlockList | None = None,
+    invited: Iterable[uuid.UUID] = (),
 ) -> Group:
-    others = {m for m in body.member_ids if m != owner}
-    if len(others) + 1 > max_members:
+    """`invited`: those named who had not accepted the owner as a contact; they get an
+    invitation (groups_service.invitations) instead of a membership."""
+    named = {m for m in body.member_ids if m != owner}
+    invitees = named & set(invited)
+    others = named - invitees
+    if len(named) + 1 > max_members:
         raise Problem(422, "too-many-members", f"A group holds at most {max_members} members")
-    refuse_blocked(blocks, owner, others)
-    refuse_erased(session, EVENTS, [owner, *others], "group")
+    refuse_blocked(blocks, owner, named)
+    refuse_erased(session, EVENTS, [owner, *named], "group")
     group = Group(id=uuid.uuid4(), name=body.name, created_by=owner)
     session.add(group)
     session.flush()
@@ -104,6 +109,10 @@ def create_group(
         },
         members,
     )
+    from groups_service.invitations import add_invitation  # it imports this module
+
+    for invitee in sorted(invitees):
+        add_invitation(session, group, owner, invitee, MEMBER)
     session.commit()
     return group
 
@@ -147,15 +156,15 @@ def rename(session: Session, viewer: uuid.UUID, group_id: uuid.UUID, name: str) 
     return group
 
 
-def add_member(
+def check_add(
     session: Session,
     viewer: uuid.UUID,
     group_id: uuid.UUID,
     user: uuid.UUID,
     role: str,
-    max_members: int,
     blocks: BlockList | None = None,
-) -> Member:
+) -> None:
+    """May `viewer` add (or invite) `user` as `role`: locks the group for the caller."""
     refuse_blocked(blocks, viewer, [user])
     refuse_erased(session, EVENTS, [viewer, user], "member")
     locked_group(session, group_id)
@@ -165,6 +174,17 @@ def add_member(
         require_role(actor, OWNER, "add admins")
     if session.get(Member, (group_id, user)) is not None:
         raise Problem(409, "already-member", "Already a member")
+
+
+def join(
+    session: Session,
+    group_id: uuid.UUID,
+    user: uuid.UUID,
+    role: str,
+    added_by: uuid.UUID,
+    max_members: int,
+) -> Member:
+    """Insert the member (group locked by the caller) and tell the members; no commit."""
     count = session.scalar(select(func.count()).where(Member.group_id == group_id)) or 0
     if count >= max_members:
         raise Problem(409, "group-full", f"A group holds at most {max_members} members")
@@ -179,11 +199,25 @@ def add_member(
             "group_id": str(group_id),
             "user_id": str(user),
             "role": role,
-            "added_by": str(viewer),
+            "added_by": str(added_by),
             "member_ids": members,
         },
         members,
     )
+    return member
+
+
+def add_member(
+    session: Session,
+    viewer: uuid.UUID,
+    group_id: uuid.UUID,
+    user: uuid.UUID,
+    role: str,
+    max_members: int,
+    blocks: BlockList | None = None,
+) -> Member:
+    check_add(session, viewer, group_id, user, role, blocks)
+    member = join(session, group_id, user, role, viewer, max_members)
     session.commit()
     return member
 

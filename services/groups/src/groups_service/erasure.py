@@ -2,8 +2,9 @@
 key in the others' messages. An owner's groups go on under a new owner, chosen as a person
 would be asked to choose before leaving (crud.remove_member): the longest-standing admin, else
 the longest-standing member. A group they were the last member of is deleted with its
-messages. Members hear of it as a role change and a removal with reason `erased`; the erased
-user is in no event's recipients (their streams are being erased too)."""
+messages. Invitations they sent or received are deleted. Members hear of it as a role change
+and a removal with reason `erased`; the erased user is in no event's recipients (their
+streams are being erased too)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import uuid
 from dataclasses import dataclass
 
 from messaging_kit.erasure import ErasureRequest, erasure_handler, rows_affected
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from groups_service import SERVICE
 from groups_service.crud import RANK, event, member_ids
-from groups_service.models import EVENTS, OWNER, Group, GroupMessage, Member
+from groups_service.models import EVENTS, OWNER, Group, GroupInvitation, GroupMessage, Member
 
 STRIP_KEY = text(
     "UPDATE group_messages SET keys = keys - :user"
@@ -105,6 +106,12 @@ def erase_user(session: Session, request: ErasureRequest) -> Erased:
         deleted += was_deleted
         handed += was_handed
     messages = session.execute(delete(GroupMessage).where(GroupMessage.sender_id == user))
+    # Invitations they sent or received name them: gone with them.
+    session.execute(
+        delete(GroupInvitation).where(
+            or_(GroupInvitation.inviter_id == user, GroupInvitation.invitee_id == user)
+        )
+    )
     session.execute(STRIP_KEY, {"user": str(user), "groups": groups})
     return Erased(
         memberships=len(groups),

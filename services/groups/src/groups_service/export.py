@@ -1,5 +1,6 @@
 """What groups holds of one user, for their own export: the groups they are in (with their
-role), every message they sent (ciphertext as stored, with their own wrapped key)."""
+role), every message they sent (ciphertext as stored, with their own wrapped key), and the
+group invitations they sent or received."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import uuid
 from typing import Any
 
 from messaging_kit.export import export_document, row_data
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from groups_service import SERVICE
-from groups_service.models import Group, GroupMessage, Member
+from groups_service.models import Group, GroupInvitation, GroupMessage, Member
 
 
 def user_export(session: Session, user: uuid.UUID) -> dict[str, Any]:
@@ -22,6 +23,11 @@ def user_export(session: Session, user: uuid.UUID) -> dict[str, Any]:
     )
     sent = session.scalars(
         select(GroupMessage).where(GroupMessage.sender_id == user).order_by(GroupMessage.seq)
+    )
+    invitations = session.scalars(
+        select(GroupInvitation)
+        .where(or_(GroupInvitation.inviter_id == user, GroupInvitation.invitee_id == user))
+        .order_by(GroupInvitation.created_at)
     )
     messages = []
     for message in sent:
@@ -36,4 +42,5 @@ def user_export(session: Session, user: uuid.UUID) -> dict[str, Any]:
             for group, member in memberships
         ],
         messages_sent=messages,
+        invitations=[row_data(i) for i in invitations],
     )

@@ -13,7 +13,7 @@ from messaging_kit.export_routes import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from groups_service import SERVICE
-from groups_service.api.routes import groups
+from groups_service.api.routes import groups, invitations
 from groups_service.core.config import Settings, get_settings
 from groups_service.erasure import handle_user_deleted
 from groups_service.export import user_export
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[export_router(SERVICE, user_export), groups.router],
+        routers=[export_router(SERVICE, user_export), invitations.router, groups.router],
         readiness={"database": db.ping, "broker": lambda: broker_check(settings.amqp_url)},
         on_startup=[relay.start, consumer.start],
         on_shutdown=[db.close, relay.stop, consumer.stop],

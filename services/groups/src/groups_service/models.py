@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from messaging_kit.events import event_tables
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, LargeBinary, String, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,6 +75,36 @@ class GroupMessage(Base):
             unique=True,
         ),
         Index("ix_group_messages_group_seq", "group_id", "seq"),
+    )
+
+
+class GroupInvitation(Base):
+    """Someone an admin added who had not accepted the admin as a contact: they join only
+    by accepting (groups_service.invitations)."""
+
+    __tablename__ = "group_invitations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("groups.id", ondelete="CASCADE")
+    )
+    inviter_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    invitee_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    role: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        # One pending invitation per group and invitee; an answered one is kept as a record.
+        Index(
+            "uq_group_invitations_pending",
+            "group_id",
+            "invitee_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_group_invitations_invitee", "invitee_id"),
+        Index("ix_group_invitations_inviter", "inviter_id"),
     )
 
 

@@ -53,6 +53,8 @@ class GroupOut(BaseModel):
     created_by: uuid.UUID
     created_at: datetime
     members: list[MemberOut]
+    # Named at creation but not contacts of the creator: invited, members once they accept.
+    invited: list[uuid.UUID] = Field(default_factory=list)
 
 
 class GroupSummary(BaseModel):
@@ -86,3 +88,16 @@ class GroupMessageOut(BaseModel):
 class GroupMessagePage(BaseModel):
     items: list[GroupMessageOut]
     next_cursor: str | None
+
+
+class InvitationOut(BaseModel):
+    """An invitation to a group: what adding someone who had not accepted you becomes."""
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    group_name: str
+    inviter_id: uuid.UUID
+    invitee_id: uuid.UUID
+    role: str
+    status: str
+    created_at: datetime

@@ -126,8 +126,9 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn server on a free loopback port, in a thread of the test process."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        # A port chosen beforehand lets two servers name each other (users <-> media).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"

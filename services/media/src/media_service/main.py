@@ -14,7 +14,7 @@ from messaging_kit.export_routes import export_router
 from messaging_kit.tokens import JwksKeys, TokenVerifier
 
 from media_service import SERVICE
-from media_service.api.routes import media
+from media_service.api.routes import internal, media
 from media_service.core.config import Settings, get_settings
 from media_service.core.storage import PART_SIZE, ObjectStore
 from media_service.core.upload import FRAMING_ALLOWANCE
@@ -68,7 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         SERVICE,
         settings.service_version,
-        routers=[export_router(SERVICE, exporter(store, settings.presign_seconds)), media.router],
+        routers=[
+            export_router(SERVICE, exporter(store, settings.presign_seconds)),
+            media.router,
+            internal.router,
+        ],
         readiness={
             "database": db.ping,
             "broker": lambda: connect(settings.amqp_url).close(),

@@ -1,5 +1,6 @@
 """Email-side event handlers: welcome (with the email verification link), a new verification
-link, invitation, and the digest's bookkeeping.
+link, a login unlock link, a registration with a taken address, invitation, and the digest's
+bookkeeping.
 
 Each runs inside the kit consumer's transaction (event id recorded with the effect). An SMTP
 error raises: the consumer retries with backoff, then parks the event in the dead-letter
@@ -89,6 +90,10 @@ def email_handlers(
         )
 
     def user_registered(session: Session, event: Event) -> None:
+        if event.data.get("confirmable") is False:
+            # Registered with an address that has an account: its owner was told instead
+            # (user.registration_attempted); nothing goes there on this account's behalf.
+            return
         user_id = uuid.UUID(str(event.data["user_id"]))
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         if not unerased(session, event, [user_id]):
@@ -108,6 +113,28 @@ def email_handlers(
             return
         name = str(event.data.get("display_name") or event.data.get("username") or "")
         mail_account_holder(event, "verify", name)
+
+    def login_locked(session: Session, event: Event) -> None:
+        # Someone is guessing this account's password: its owner gets the unlock link (auth
+        # sends at most one per hour). Not a kind one can opt out of.
+        if not unerased(session, event, [uuid.UUID(str(event.data["user_id"]))]):
+            return
+        url = str(event.data.get("unlock_url") or "")
+        if not url.startswith(("https://", "http://")):
+            log.warning("unlock link refused", extra={"event_id": event.id})
+            return
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        mail_account_holder(event, "unlock", name, unlock_url=url)
+
+    def registration_attempted(session: Session, event: Event) -> None:
+        # Someone registered with this address, which has an account: its owner hears of it
+        # (auth sends at most one an hour). Not a kind one can opt out of.
+        if not unerased(session, event, [uuid.UUID(str(event.data["user_id"]))]):
+            return
+        name = str(event.data.get("display_name") or event.data.get("username") or "")
+        mail_account_holder(
+            event, "registered_again", name, username=str(event.data.get("username") or "")
+        )
 
     def invitation_created(session: Session, event: Event) -> None:
         invitee = uuid.UUID(str(event.data["invitee_id"]))
@@ -156,6 +183,8 @@ def email_handlers(
     return {
         "user.registered": user_registered,
         "user.verification_requested": verification_requested,
+        "user.login_locked": login_locked,
+        "user.registration_attempted": registration_attempted,
         "invitation.created": invitation_created,
         "message.created": message_created,
         "group.message.created": message_created,

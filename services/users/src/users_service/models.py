@@ -26,6 +26,8 @@ class Profile(Base):
     avatar_media_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     status_text: Mapped[str] = mapped_column(String(200), server_default="")
     public_key: Mapped[str | None] = mapped_column(Text)  # for end-to-end encryption
+    # Who sees them online and their last seen (users_service.presence_audience).
+    presence_visibility: Mapped[str] = mapped_column(String(20), server_default="contacts")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

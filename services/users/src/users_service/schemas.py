@@ -25,9 +25,10 @@ class ProfileOut(BaseModel):
     status_text: str
     public_key: str | None
     email: str | None = None  # only for yourself and your contacts
+    presence_visibility: str | None = None  # only for yourself
 
     @classmethod
-    def of(cls, profile: Profile, show_email: bool) -> ProfileOut:
+    def of(cls, profile: Profile, show_email: bool, own: bool = False) -> ProfileOut:
         return cls(
             user_id=profile.user_id,
             username=profile.username,
@@ -36,6 +37,7 @@ class ProfileOut(BaseModel):
             status_text=profile.status_text or "",
             public_key=profile.public_key,
             email=profile.email if show_email else None,
+            presence_visibility=(profile.presence_visibility or "contacts") if own else None,
         )
 
 
@@ -46,6 +48,8 @@ class ProfileUpdate(BaseModel):
     avatar_media_id: uuid.UUID | None = None
     status_text: StatusText | None = None
     public_key: PublicKey | None = None
+    # Who sees you online and your last seen (users_service.presence_audience).
+    presence_visibility: Literal["contacts", "everyone", "nobody"] | None = None
 
 
 class SearchPage(BaseModel):

@@ -7,6 +7,7 @@ import type {
   DeviceKey,
   DirectMessage,
   GroupDetail,
+  GroupInvitation,
   GroupMessage,
   GroupSummary,
   Invitation,
@@ -25,9 +26,14 @@ export const logout = (api: ApiClient, refreshToken: string) =>
 
 export const verifyEmail = (api: ApiClient, token: string) =>
   api.request<Account>("POST", "/api/v1/auth/verify-email", { body: { token }, auth: false });
+export const unlockLogin = (api: ApiClient, token: string) =>
+  api.request<void>("POST", "/api/v1/auth/unlock", { body: { token }, auth: false });
 
 export const me = (api: ApiClient) => api.get<Profile>("/api/v1/users/me");
-export const updateMe = (api: ApiClient, changes: Partial<Pick<Profile, "display_name" | "status_text" | "avatar_media_id">>) =>
+export const updateMe = (
+  api: ApiClient,
+  changes: Partial<Pick<Profile, "display_name" | "status_text" | "avatar_media_id" | "presence_visibility">>,
+) =>
   api.patch<Profile>("/api/v1/users/me", changes);
 export const profile = (api: ApiClient, userId: string) => api.get<Profile>(`/api/v1/users/${q(userId)}`);
 export const search = (api: ApiClient, text: string) =>
@@ -58,6 +64,9 @@ export const groups = (api: ApiClient) => api.get<GroupSummary[]>("/api/v1/group
 export const group = (api: ApiClient, id: string) => api.get<GroupDetail>(`/api/v1/groups/${q(id)}`);
 export const createGroup = (api: ApiClient, name: string, memberIds: string[]) =>
   api.post<GroupDetail>("/api/v1/groups", { name, member_ids: memberIds });
+export const groupInvitations = (api: ApiClient) => api.get<GroupInvitation[]>("/api/v1/groups/invitations");
+export const answerGroupInvitation = (api: ApiClient, id: string, answer: "accept" | "decline") =>
+  api.post<GroupInvitation>(`/api/v1/groups/invitations/${q(id)}/${answer}`);
 export const groupHistory = (api: ApiClient, id: string) =>
   api.get<Page<GroupMessage>>(`/api/v1/groups/${q(id)}/messages?limit=50`);
 export const postToGroup = (api: ApiClient, id: string, body: Record<string, unknown>) =>

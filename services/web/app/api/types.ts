@@ -7,6 +7,21 @@ export interface Profile {
   avatar_media_id: string | null;
   status_text: string;
   email?: string | null;
+  // Only on your own profile: who sees when you are online (contacts by default).
+  presence_visibility?: PresenceVisibility | null;
+}
+
+export type PresenceVisibility = "contacts" | "everyone" | "nobody";
+
+// Being put into a group by someone you have not accepted as a contact asks you first.
+export interface GroupInvitation {
+  id: string;
+  group_id: string;
+  group_name: string;
+  inviter_id: string;
+  role: string;
+  status: string;
+  created_at: string;
 }
 
 export interface Invitation {

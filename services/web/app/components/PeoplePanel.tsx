@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import * as api from "../api/endpoints";
-import type { GroupDetail, Invitation, Profile } from "../api/types";
+import type { GroupDetail, GroupInvitation, Invitation, Profile } from "../api/types";
 import { client } from "../session";
 
 interface Props {
@@ -9,12 +9,14 @@ interface Props {
   contacts: Profile[];
   incoming: Invitation[];
   outgoing: Invitation[];
+  groupInvites: GroupInvitation[];
   names: Record<string, string>;
   onChanged: () => void;
   onGroupCreated: (group: GroupDetail) => void;
 }
 
-export function PeoplePanel({ me, contacts, incoming, outgoing, names, onChanged, onGroupCreated }: Props) {
+export function PeoplePanel(props: Props) {
+  const { me, contacts, incoming, outgoing, groupInvites, names, onChanged, onGroupCreated } = props;
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<Profile[] | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -118,6 +120,35 @@ export function PeoplePanel({ me, contacts, incoming, outgoing, names, onChanged
                   type="button"
                   className="secondary"
                   onClick={() => act(() => api.answerInvitation(client, i.id, "decline"), "Invitation declined")}
+                >
+                  Decline
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {groupInvites.length > 0 && (
+        <>
+          <h3>Group invitations</h3>
+          <ul className="people" aria-label="Group invitations to you">
+            {groupInvites.map((i) => (
+              <li key={i.id}>
+                <span>
+                  {names[i.inviter_id] ?? "Someone"} invites you to {i.group_name}
+                </span>
+                <button
+                  type="button"
+                  onClick={() => act(() => api.answerGroupInvitation(client, i.id, "accept"), `You joined ${i.group_name}`)}
+                  aria-label={`Join ${i.group_name}`}
+                >
+                  Join
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => act(() => api.answerGroupInvitation(client, i.id, "decline"), "Invitation declined")}
+                  aria-label={`Decline ${i.group_name}`}
                 >
                   Decline
                 </button>

@@ -1,7 +1,7 @@
 import { useState, type ChangeEvent, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import * as api from "../api/endpoints";
-import type { Profile } from "../api/types";
+import type { PresenceVisibility, Profile } from "../api/types";
 import { client } from "../session";
 import { ImageThumb } from "./ImageThumb";
 
@@ -17,6 +17,7 @@ export function ProfilePanel({ me, onProfile }: { me: Profile; onProfile: (me: P
         await api.updateMe(client, {
           display_name: String(form.get("display_name") ?? ""),
           status_text: String(form.get("status_text") ?? ""),
+          presence_visibility: String(form.get("presence_visibility") ?? "contacts") as PresenceVisibility,
         }),
       );
       setEditing(false);
@@ -66,6 +67,14 @@ export function ProfilePanel({ me, onProfile }: { me: Profile; onProfile: (me: P
           <label>
             Status
             <input name="status_text" defaultValue={me.status_text} maxLength={200} />
+          </label>
+          <label>
+            Who sees when you are online
+            <select name="presence_visibility" defaultValue={me.presence_visibility ?? "contacts"}>
+              <option value="contacts">Your contacts</option>
+              <option value="everyone">Everyone</option>
+              <option value="nobody">Nobody</option>
+            </select>
           </label>
           <label>
             Avatar image

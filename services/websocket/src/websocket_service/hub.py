@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from messaging_kit.blocks import BlockList
 from redis.exceptions import RedisError
 
+from websocket_service.audience import PresenceAudience
 from websocket_service.close_codes import CLOSE_UNAUTHORIZED
 from websocket_service.erasure import CLOSE_ERASED
 from websocket_service.keys import RedisKeys
@@ -42,6 +43,10 @@ class Hub:
         self.verifier: Any = None
         # Who blocked whom (messaging_kit.blocks): presence and typing do not cross a block.
         self.blocks = BlockList()
+        # Whose presence each viewer may see (users' per-user setting and contacts).
+        self.audience = PresenceAudience(
+            getattr(settings, "presence_audience_url", ""), getattr(settings, "internal_token", "")
+        )
 
     async def start(self) -> None:
         self._tasks = [
@@ -60,6 +65,7 @@ class Hub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.audience.close()
         await self.redis.aclose()
 
     async def add(self, session: ClientSession) -> None:
@@ -185,8 +191,10 @@ class Hub:
 
     async def presence_of(self, viewer: str, user_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Online and last seen per user, as `viewer` may see them: across a block (either
-        way) a user is shown offline and never seen, the same as someone who never connected."""
-        hidden = self.blocks.blocked_with(viewer, user_ids)
+        way), or to someone the user does not show their presence (a stranger, by default), a
+        user is shown offline and never seen, the same as someone who never connected."""
+        shown = await self.audience.visible(viewer, user_ids)
+        hidden = self.blocks.blocked_with(viewer, user_ids) | (set(user_ids) - shown)
         pipe = self.redis.pipeline()
         now = time.time()
         for user in user_ids:

@@ -38,6 +38,8 @@ class Settings(DatabaseSettings, EventSettings):
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_throttle_window_seconds: int = Field(default=900, ge=1)
     login_max_backoff_seconds: int = Field(default=900, ge=1)
+    # A mailed unlock link (auth_service.unlock) works this long; one mail per account per ttl.
+    login_unlock_ttl_seconds: int = Field(default=3600, ge=60)
     redis_key_prefix: str = "auth"
 
     # Where users open links from mails: the web client's origin (verification links are

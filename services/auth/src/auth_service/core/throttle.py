@@ -110,17 +110,29 @@ class LoginThrottle:
             return Verdict(allowed=True)
         return Verdict(allowed=False, retry_after=max(1, math.ceil(wait)))
 
-    def record_failure(self, account: str, address: str) -> None:
+    def record_failure(self, account: str, address: str) -> int:
+        """The account's failures from all addresses in this window, this one included."""
+        keys = self._keys(account, address)
         try:
             pipe = self.client.pipeline(transaction=True)
-            for key in self._keys(account, address).values():
+            for key in keys.values():
                 pipe.hincrby(key, "count", 1)
                 pipe.hset(key, "last", repr(time.time()))
                 # The window starts at the first failure and is not extended by later ones.
                 pipe.expire(key, self.window_seconds, nx=True)
-            pipe.execute()
+            results = pipe.execute()
         except redis.RedisError as error:
             log.warning("throttle unavailable", extra={"error": repr(error)})
+            return 0
+        return int(results[3 * list(keys).index("account")])
+
+    def over_account_limit(self, failures: int) -> bool:
+        return failures >= self.max_per_account_all_addresses
+
+    def unlock(self, account: str, address: str) -> None:
+        """The owner opened a mailed unlock link from `address` (auth_service.unlock): the
+        account's counters go, and the address becomes a known one."""
+        self.record_success(account, address)
 
     def record_success(self, account: str, address: str) -> None:
         keys = self._keys(account, address)

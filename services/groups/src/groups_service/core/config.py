@@ -15,6 +15,8 @@ class Settings(DatabaseSettings, TokenSettings, EventSettings):
     max_members: int = Field(default=256, ge=2)
     max_ciphertext_bytes: int = Field(default=64 * 1024, ge=1)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # users' internal endpoint saying who accepted an adder as a contact (groups_service.consent)
+    contacts_url: str = Field(default="", pattern=r"^(https?://.*)?$")
     # The queue this service's consumer reads (user.deleted).
     events_queue: str = "groups.events"
 

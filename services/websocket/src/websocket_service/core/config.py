@@ -33,6 +33,9 @@ class Settings(TokenSettings, EventSettings):
     # A connection's presence entry lives this long unless refreshed (a killed replica's
     # users turn offline after it).
     presence_ttl_seconds: float = Field(default=60.0, gt=0)
+    # users' internal endpoint saying whose presence a viewer may see (websocket_service.
+    # audience); unset, everyone but the viewer is shown offline.
+    presence_audience_url: str = Field(default="", pattern=r"^(https?://.*)?$")
     # Frames waiting for one client; if it stays full this long the client is too slow.
     client_buffer_frames: int = Field(default=256, ge=1)
     slow_client_seconds: float = Field(default=2.0, gt=0)

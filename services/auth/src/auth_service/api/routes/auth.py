@@ -21,6 +21,7 @@ from auth_service.schemas import (
     RegisterRequest,
     RegisterResponse,
     TokenResponse,
+    UnlockRequest,
     UserOut,
     VerificationSent,
     VerifyEmailRequest,
@@ -101,6 +102,15 @@ def verify_email(body: VerifyEmailRequest, session: SessionDep, auth: AuthDep) -
     """The token from the mailed link marks the address verified (no login needed: the link
     may be opened in another browser)."""
     return UserOut.of(auth.verification.verify(session, body.token))
+
+
+@router.post("/unlock", status_code=status.HTTP_204_NO_CONTENT)
+def unlock(body: UnlockRequest, request: Request, auth: AuthDep) -> Response:
+    """The token from the mailed unlock link: the account's failed logins are forgotten and
+    this address may log in past the account-wide limit (auth_service.unlock)."""
+    address = request.client.host if request.client else "unknown"
+    auth.throttle.unlock(auth.unlock.redeem(body.token), address)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from groups_service import crud
+from groups_service import crud, invitations
 from groups_service.api.deps import BodyLimit, SessionDep, ViewerId
+from groups_service.api.routes.invitations import invitation_out
+from groups_service.consent import consenting
 from groups_service.models import Group, GroupMessage, Member
 from groups_service.schemas import (
     AddMember,
@@ -21,6 +23,7 @@ from groups_service.schemas import (
     GroupMessagePage,
     GroupOut,
     GroupSummary,
+    InvitationOut,
     MemberOut,
     PostMessage,
     Rename,
@@ -57,11 +60,16 @@ def message_out(message: GroupMessage, viewer: uuid.UUID) -> GroupMessageOut:
 def create(
     body: CreateGroup, request: Request, response: Response, viewer: ViewerId, session: SessionDep
 ) -> GroupOut:
+    settings = request.app.state.settings
+    named = set(body.member_ids) - {viewer}
+    direct = consenting(settings.contacts_url, settings.internal_token, viewer, named)
     group = crud.create_group(
-        session, viewer, body, request.app.state.settings.max_members, request.app.state.blocks
+        session, viewer, body, settings.max_members, request.app.state.blocks, named - direct
     )
     response.headers["Location"] = f"/api/v1/groups/{group.id}"
-    return group_out(*crud.get_group(session, viewer, group.id))
+    out = group_out(*crud.get_group(session, viewer, group.id))
+    out.invited = invitations.pending_in(session, group.id)
+    return out
 
 
 @router.get("")
@@ -88,15 +96,17 @@ def add_member(
     response: Response,
     viewer: ViewerId,
     session: SessionDep,
-) -> MemberOut:
+) -> MemberOut | InvitationOut:
+    """Adds a user who accepted you as a contact (201); invites anyone else (202)."""
+    settings, blocks = request.app.state.settings, request.app.state.blocks
+    user = body.user_id
+    if user not in consenting(settings.contacts_url, settings.internal_token, viewer, {user}):
+        invitation = invitations.invite(session, viewer, group_id, user, body.role, blocks)
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/api/v1/groups/invitations/{invitation.id}"
+        return invitation_out(invitation, invitations.group_name(session, group_id))
     member = crud.add_member(
-        session,
-        viewer,
-        group_id,
-        body.user_id,
-        body.role,
-        request.app.state.settings.max_members,
-        request.app.state.blocks,
+        session, viewer, group_id, user, body.role, settings.max_members, blocks
     )
     response.headers["Location"] = f"/api/v1/groups/{group_id}/members/{member.user_id}"
     return MemberOut(user_id=member.user_id, role=member.role, joined_at=member.joined_at)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from messaging_kit.validation import NO_NUL
 
-from users_service import crud
+from users_service import avatars, crud
 from users_service.api.deps import SessionDep, ViewerId
 from users_service.schemas import ProfileOut, ProfileUpdate, SearchPage
 
@@ -17,20 +17,29 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 @router.get("/me")
 def get_me(viewer: ViewerId, session: SessionDep) -> ProfileOut:
-    return ProfileOut.of(crud.get_profile(session, viewer), show_email=True)
+    return ProfileOut.of(crud.get_profile(session, viewer), show_email=True, own=True)
 
 
 @router.patch("/me")
-def update_me(body: ProfileUpdate, viewer: ViewerId, session: SessionDep) -> ProfileOut:
+def update_me(
+    body: ProfileUpdate, viewer: ViewerId, session: SessionDep, request: Request
+) -> ProfileOut:
     profile = crud.get_profile(session, viewer)
     changes = body.model_dump(exclude_unset=True)
+    avatar = changes.get("avatar_media_id")
+    if avatar is not None and avatar != profile.avatar_media_id:
+        settings = request.app.state.settings
+        avatars.require_own_media(settings.media_url, settings.internal_token, viewer, avatar)
     if not (changes.get("display_name") or "").strip():
         changes.pop("display_name", None)  # a display name can change, not disappear
     else:
         changes["display_name"] = changes["display_name"].strip()
     if "status_text" in changes and changes["status_text"] is None:
         changes["status_text"] = ""
-    return ProfileOut.of(crud.update_profile(session, profile, changes), show_email=True)
+    if changes.get("presence_visibility", "") is None:
+        changes.pop("presence_visibility")  # a setting is changed, never unset
+    updated = crud.update_profile(session, profile, changes)
+    return ProfileOut.of(updated, show_email=True, own=True)
 
 
 @router.get("/search")
