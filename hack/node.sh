@@ -125,7 +125,7 @@ pause_image() {
 helper_image() {
   local base
   base=$("$REPO_ROOT/hack/images/bases.sh" --list | sed -n 's/^DEBIAN_IMAGE=//p')
-  [ -n "$base" ] && podman image exists "$base" || die "no Debian base image: run make images"
+  if [ -z "$base" ] || ! podman image exists "$base"; then die "no Debian base image: run make images"; fi
   podman tag "$base" "$HELPER_IMAGE"
 }
 

@@ -57,8 +57,9 @@ log "step 2/5: the real node"
 images_before=$(grep -H . "$MP_CACHE/node/imported/"* 2>/dev/null | sort || true)
 hack/node.sh up
 hack/node.sh images
+# The names of the platform's images whose content changed (files are named <repo>_<name>_<tag>).
 changed_images=$(comm -13 <(echo "$images_before") <(grep -H . "$MP_CACHE/node/imported/"* 2>/dev/null | sort) \
-  | grep -vc '/ghcr.io_acme_messaging_operator_' || true)
+  | sed -n 's|.*/ghcr.io_acme_messaging_\([a-z]*\)_[^/:]*:.*|\1|p' | grep -vx operator | sort -u || true)
 
 log "step 3/5: the operator, from charts/messaging-operator"
 kubectl apply --server-side --force-conflicts -k crds/ >/dev/null
@@ -78,10 +79,17 @@ start=$SECONDS
 kubectl apply --server-side -n "$NAMESPACE" -f "$SAMPLE" >/dev/null
 name=$(kubectl create --dry-run=client -o name -f "$SAMPLE" | sed -n 's|^messagingplatform[^/]*/||p' | head -1)
 [ -n "$name" ] || die "$SAMPLE holds no MessagingPlatform"
-if ((changed_images > 0)); then
-  # Same tags, new contents: pods started from the old image restart on the new one.
-  log "$changed_images image(s) changed: restarting the platform's pods"
+if [ -n "$changed_images" ]; then
+  # Same tags, new contents: a schema may have changed under the same version, so the finished
+  # migration Jobs of those services go (the operator runs them again; migrations are
+  # idempotent), and pods started from the old images restart on the new ones.
+  log "changed images: $(tr '\n' ' ' <<<"$changed_images"): migrating again and restarting their pods"
+  for image in $changed_images; do
+    kubectl get jobs -n "$NAMESPACE" -o name | grep "^job.batch/$name-$image-migrate-" \
+      | xargs -r kubectl delete -n "$NAMESPACE" >/dev/null || true
+  done
   kubectl rollout restart deployment -n "$NAMESPACE" >/dev/null 2>&1 || true
+  sleep 5  # the operator notices the deleted Jobs before the Ready wait below reads the status
 fi
 
 # Progress: print the conditions that are not yet True whenever they change.
