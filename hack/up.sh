@@ -34,7 +34,11 @@ if [ "${1:-}" = down ]; then
   hack/stack/stack.sh down
   if hack/cluster.sh status >/dev/null 2>&1; then
     kube_env
-    kubectl delete namespace "$NAMESPACE" --ignore-not-found --wait=false >/dev/null || true
+    # While the node still runs: its kubelet confirms each pod gone and the local-path helper
+    # removes each volume; a namespace left terminating would refuse the next `make up`.
+    log "deleting namespace $NAMESPACE (the platform, its volumes) and the operator"
+    kubectl delete namespace "$NAMESPACE" --ignore-not-found --timeout=180s >/dev/null \
+      || log "warning: namespace $NAMESPACE is still terminating (kubectl get all -n $NAMESPACE)"
     "$HELM" uninstall messaging-operator -n "$OPERATOR_NAMESPACE" >/dev/null 2>&1 || true
   fi
   exit 0
