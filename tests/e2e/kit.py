@@ -69,6 +69,16 @@ def headers() -> dict[str, str]:
     return {"Host": HOST} if HOST else {}
 
 
+def fetch_presigned(url: str) -> httpx.Response:
+    """A presigned media URL, fetched as a client fetches it: it names the platform's public host
+    (spec.objectStorage.publicUrl), which the gateway serves; here the gateway is reached at
+    GATEWAY (a port-forward, say) with the URL's own host in the Host header, which the
+    signature covers. Nothing but the gateway is dialled."""
+    parts = urlsplit(url)
+    local = urlunsplit((*urlsplit(GATEWAY)[:2], parts.path, parts.query, ""))
+    return httpx.get(local, headers={"Host": parts.netloc}, timeout=15)
+
+
 def conversation_id(a: uuid.UUID, b: uuid.UUID) -> uuid.UUID:
     low, high = sorted((str(a), str(b)))
     return uuid.uuid5(CONVERSATION_NAMESPACE, f"{low}:{high}")

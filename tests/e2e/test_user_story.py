@@ -24,7 +24,16 @@ import httpx
 import pytest
 from PIL import Image
 
-from e2e.kit import PASSWORD, RUN, User, conversation_id, eventually, mails_to, pg_connect
+from e2e.kit import (
+    PASSWORD,
+    RUN,
+    User,
+    conversation_id,
+    eventually,
+    fetch_presigned,
+    mails_to,
+    pg_connect,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.cluster]
 
@@ -149,7 +158,7 @@ def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User, ca
 
     # bob, a participant of the conversation, downloads the original and its thumbnail.
     media = bob.get(f"/api/v1/media/{message['media_id']}")
-    original = httpx.get(media["url"], timeout=15)
+    original = fetch_presigned(media["url"])
     assert original.status_code == 200, original.text[:300]
     assert original.content == image
 
@@ -159,7 +168,7 @@ def test_encrypted_message_with_an_image_arrives_live(alice: User, bob: User, ca
         return answer.json() if answer.status_code == 200 else None
 
     link = eventually(thumbnail, "the thumbnail (media's worker, off the request path)")
-    small = httpx.get(link["url"], timeout=15)
+    small = fetch_presigned(link["url"])
     assert small.status_code == 200, small.text[:300]
     with Image.open(io.BytesIO(small.content)) as thumb:
         assert thumb.format == "WEBP"
