@@ -20,7 +20,7 @@ declare -A PKGS=(
   [node]="k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy"
   [containerd]="github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 github.com/containerd/containerd/v2/cmd/ctr"
   [runc]="github.com/opencontainers/runc"
-  [coredns]="github.com/coredns/coredns"
+  [coredns]="."
   [local-path]="github.com/rancher/local-path-provisioner"
 )
 # Build tags: containerd without the snapshotters that need C libraries we do not use; runc with

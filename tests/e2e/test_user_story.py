@@ -357,7 +357,7 @@ def test_postgres_holds_no_plaintext(alice: User, bob: User) -> None:
 
 
 def test_logout_revokes_the_refresh_and_access_tokens(gateway: httpx.Client, carol: User) -> None:
-    login = gateway.post("/api/v1/auth/login", json={"login": carol.email, "password": PASSWORD})
+    login = gateway.post("/api/v1/auth/login", json={"login": carol.username, "password": PASSWORD})
     assert login.status_code == 200, login.text
     tokens = login.json()
     out = gateway.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})

@@ -120,6 +120,27 @@ def test_bad_image_is_reported_at_once(platform):
     assert per_service["auth"]["ready"] is False
 
 
+def test_a_store_whose_image_cannot_be_pulled_says_so(platform):
+    """The stores' pods come first: a bad image repository shows there as ImagePullError too
+    (a real node found it said PodStuck, which `kubectl get mp` shows without the message)."""
+    pod = {
+        "metadata": {"name": "chat-postgres-0", "labels": {"app.kubernetes.io/name": "postgres"}},
+        "status": {
+            "containerStatuses": [
+                {"image": "repo/postgres:15", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
+            ]
+        },
+    }
+    check = evaluate_infrastructure(platform, {("Pod", "chat-postgres-0"): pod}, Observation())
+    assert check.reason == "ImagePullError"
+    assert check.failed
+    assert "postgres" in check.message
+    crashing = {**pod, "status": {"containerStatuses": [{"state": {"waiting": {
+        "reason": "CrashLoopBackOff"}}}]}}  # fmt: skip
+    live = {("Pod", "chat-postgres-0"): crashing}
+    assert evaluate_infrastructure(platform, live, Observation()).reason == "PodStuck"
+
+
 def test_one_bad_image_repository_is_said_once_for_every_service(platform):
     def stuck(service):
         return {

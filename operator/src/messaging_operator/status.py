@@ -153,7 +153,9 @@ def evaluate_infrastructure(platform: Platform, live: Live, seen: Observation) -
         name = f"{platform.name}-{component}"
         stuck = stuck_pod(live, component)
         if stuck:
-            return Check("False", "PodStuck", f"{component}: {stuck}", failed=True)
+            # An image that cannot be had is said as such, as for the services' pods.
+            reason = "ImagePullError" if "Image" in stuck.reason else "PodStuck"
+            return Check("False", reason, f"{component}: {stuck}", failed=True)
         statefulset = live.get(("StatefulSet", name))
         ready, have, want = _workload_ready(statefulset)
         if not ready:

@@ -165,10 +165,11 @@ def test_scheduled_backups_are_cronjobs_whose_names_reach_status(kube, ready):
     ns = ready
     _patch(kube, ns, {"spec": {"backups": {"schedule": "0 3 * * *", "retain": 2}}})
     cronjobs = kube.wait_for(
-        lambda: len(found := kube.children(ns, "cronjob")) == 5 and found, 30, "5 CronJobs"
+        lambda: len(found := kube.children(ns, "cronjob")) == 6 and found, 30, "6 CronJobs"
     )
     names = sorted(c["metadata"]["name"] for c in cronjobs)
-    assert names == [f"chat-{s}-backup" for s in ("auth", "groups", "media", "messages", "users")]
+    services = ("auth", "groups", "media", "messages", "notifications", "users")
+    assert names == [f"chat-{s}-backup" for s in services]
     auth = next(c for c in cronjobs if c["metadata"]["name"] == "chat-auth-backup")
     assert auth["spec"]["schedule"] == "0 3 * * *"
     template = auth["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]

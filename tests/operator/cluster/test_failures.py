@@ -169,7 +169,8 @@ def test_restart_in_the_middle_of_a_reconcile_converges(
     counts: dict[str, int] = {}
     for item in kube.children(ns, "deploy,sts,httproute"):
         counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-    assert counts == {"Deployment": 9, "StatefulSet": 4, "HTTPRoute": 9}  # 8 services + web
+    # 8 services + web; the routes also the media bucket's.
+    assert counts == {"Deployment": 9, "StatefulSet": 4, "HTTPRoute": 10}
 
 
 def test_pods_refused_by_a_quota_name_the_quota_once(

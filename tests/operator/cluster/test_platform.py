@@ -26,10 +26,10 @@ EXPECTED_CHILDREN = {
     "StatefulSet": 4,
     "Service": 13,
     "ConfigMap": 8,
-    "Secret": 11,  # with the service credential (<platform>-internal)
-    "Job": 6,  # 5 migrations + database provisioning (media makes its own bucket)
+    "Secret": 12,  # with the service credential (<platform>-internal)
+    "Job": 7,  # 6 migrations + database provisioning (media makes its own bucket)
     "PodDisruptionBudget": 8,
-    "HTTPRoute": 9,
+    "HTTPRoute": 10,  # 8 services, the web client, the media bucket
     "NetworkPolicy": 8,  # one per service
 }
 KINDS = "deploy,sts,svc,cm,secret,job,pdb,httproute,networkpolicy"
