@@ -54,7 +54,7 @@ test: setup images ## run every suite (needs `make infra-up cluster-up`; tests s
 	hack/test.sh $(PYTEST_ARGS)
 
 test-unit: setup ## only the suites that need no servers
-	$(UV) run pytest -m "not infra and not cluster and not images and not node" $(PYTEST_ARGS)
+	$(UV) run pytest -m "not infra and not cluster and not node" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .

@@ -24,4 +24,5 @@ hack/cluster.sh up
 [ -f "$MP_CACHE/infra.env" ] && source "$MP_CACHE/infra.env"
 [ -f "$MP_CACHE/cluster.env" ] && source "$MP_CACHE/cluster.env"
 # pytest's own exit code is ours: 5 (no tests collected) is a failure too.
-exec uv run --frozen pytest "$@"
+# The slowest tests, named at the end: what a cold CI run (60 min budget) is spent on.
+exec uv run --frozen pytest --durations=15 "$@"

@@ -3,7 +3,7 @@ operator deploys, and the Dockerfile's recipe (uv export of one package, hash-ch
 workspace packages without dependencies) yields a working virtualenv of only that package.
 
 The recipe also runs outside a container here, so a broken export shows without a build;
-tests/images runs the real images that `make images` builds.
+tests/node runs the real images that `make images` builds, on the real node.
 """
 
 from __future__ import annotations

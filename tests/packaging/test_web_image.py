@@ -1,6 +1,6 @@
 """The web client's image (services/web/Dockerfile): it lints, builds in one stage and serves
 from an unprivileged nginx in the last, on the port of the operator's web Service.
-tests/images runs the built image."""
+tests/node runs the built image on the real node."""
 
 from __future__ import annotations
 
