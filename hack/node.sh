@@ -222,12 +222,7 @@ namespace() {
 
 stop_pid() {
   local name=$1 pid
-  if pid=$(pid_of "$name"); then
-    log "stopping $name (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
+  if pid=$(pid_of "$name"); then terminate "$name" "$pid"; fi
   rm -f "$DIR/$name.pid"
 }
 

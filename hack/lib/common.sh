@@ -25,6 +25,16 @@ wait_for() {
   done
 }
 
+# terminate NAME PID: SIGTERM, up to 10 s to exit, then SIGKILL. The caller has checked that PID
+# is still the process it started (each script's pid_of).
+terminate() {
+  local name=$1 pid=$2
+  log "stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 # need_apt PACKAGE... : installs Debian packages that are missing (root only).
 need_apt() {
   local missing=()

@@ -126,11 +126,7 @@ await() { # name
 
 stop() { # name
   local name=$1 pid
-  pid=$(pid_of "$name") || { rm -f "$PIDS/$name.pid"; return 0; }
-  log "stopping $name (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
+  if pid=$(pid_of "$name"); then terminate "$name" "$pid"; fi
   rm -f "$PIDS/$name.pid"
 }
 

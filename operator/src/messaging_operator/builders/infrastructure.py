@@ -19,7 +19,7 @@ from messaging_operator.builders.metadata import (
     restricted_pod_security,
     selector_labels,
 )
-from messaging_operator.builders.routes import gateway_parent
+from messaging_operator.builders.routes import single_backend_route
 from messaging_operator.builders.secrets import (
     AMQP_PORT,
     POSTGRES_PORT,
@@ -295,35 +295,17 @@ def object_storage_public_url(platform: Platform) -> str | None:
 def build_object_storage_route(platform: Platform) -> dict[str, Any] | None:
     """Managed MinIO's bucket at /<bucket> on the platform's gateway: the presigned URLs media
     hands out name the public host, and the gateway passes their Host on, so they verify."""
-    storage, gateway = platform.spec.object_storage, platform.spec.gateway
-    if not storage.managed or gateway is None:
+    storage = platform.spec.object_storage
+    if not storage.managed:
         return None
-    name = child_name(platform, "objectstorage")
-    spec: dict[str, Any] = {
-        "parentRefs": [gateway_parent(gateway)],
-        "rules": [
-            {
-                "matches": [{"path": {"type": "PathPrefix", "value": f"/{storage.bucket}"}}],
-                "backendRefs": [
-                    {
-                        "kind": "Service",
-                        "group": "",
-                        "name": child_name(platform, "minio"),
-                        "port": MINIO_PORT,
-                        "weight": 100,
-                    }
-                ],
-            }
-        ],
-    }
-    if gateway.hostname:
-        spec["hostnames"] = [gateway.hostname]
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": object_meta(platform, name, "minio"),
-        "spec": spec,
-    }
+    return single_backend_route(
+        platform,
+        child_name(platform, "objectstorage"),
+        "minio",
+        f"/{storage.bucket}",
+        child_name(platform, "minio"),
+        MINIO_PORT,
+    )
 
 
 # Idempotent on every run: roles and databases are created when missing, passwords re-set.

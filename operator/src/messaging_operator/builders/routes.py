@@ -96,6 +96,35 @@ def gateway_parent(gateway: Gateway) -> dict[str, Any]:
     return parent
 
 
+def single_backend_route(
+    platform: Platform, name: str, component: str, path: str, service: str, port: int
+) -> dict[str, Any] | None:
+    """An HTTPRoute sending PathPrefix `path` to one Service (the web client, the media bucket);
+    None without a gateway."""
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return None
+    spec: dict[str, Any] = {
+        "parentRefs": [gateway_parent(gateway)],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                "backendRefs": [
+                    {"kind": "Service", "group": "", "name": service, "port": port, "weight": 100}
+                ],
+            }
+        ],
+    }
+    if gateway.hostname:
+        spec["hostnames"] = [gateway.hostname]
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": object_meta(platform, name, component),
+        "spec": spec,
+    }
+
+
 def build_http_route(
     platform: Platform, service: ServiceSpec, canary_weight: int | None = None
 ) -> dict[str, Any] | None:

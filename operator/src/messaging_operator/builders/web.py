@@ -18,7 +18,7 @@ from messaging_operator.builders.metadata import (
     restricted_pod_security,
     selector_labels,
 )
-from messaging_operator.builders.routes import gateway_parent
+from messaging_operator.builders.routes import single_backend_route
 from messaging_operator.spec import Platform
 
 WEB = "web"
@@ -78,34 +78,10 @@ def build_web_service(platform: Platform) -> dict[str, Any] | None:
 
 
 def build_web_route(platform: Platform) -> dict[str, Any] | None:
-    gateway = platform.spec.gateway
-    if gateway is None or not platform.spec.web.enabled:
+    if not platform.spec.web.enabled:
         return None
-    spec: dict[str, Any] = {
-        "parentRefs": [gateway_parent(gateway)],
-        "rules": [
-            {
-                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                "backendRefs": [
-                    {
-                        "kind": "Service",
-                        "group": "",
-                        "name": child_name(platform, WEB),
-                        "port": WEB_PORT,
-                        "weight": 100,
-                    }
-                ],
-            }
-        ],
-    }
-    if gateway.hostname:
-        spec["hostnames"] = [gateway.hostname]
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": object_meta(platform, child_name(platform, WEB), WEB),
-        "spec": spec,
-    }
+    name = child_name(platform, WEB)
+    return single_backend_route(platform, name, WEB, "/", name, WEB_PORT)
 
 
 def build_web(platform: Platform, with_route: bool) -> list[dict[str, Any]]:
