@@ -5,7 +5,7 @@ UV ?= uv
 PYTEST_ARGS ?=
 
 .PHONY: help setup tools up down infra-up infra-down infra-status cluster-up cluster-down \
-        cluster-status test test-unit lint format bench bench-quick images kind-up kind-down node-up node-down
+        cluster-status test test-unit lint format bench bench-quick images conformance kind-up kind-down node-up node-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ format:
 
 images: ## build every image (operator, 8 services, web, legacy, managed infra); buildah without Docker
 	hack/images.sh build
+
+conformance: ## the upstream Gateway API conformance suite against the local Envoy Gateway (needs `make up`)
+	hack/gateway.sh conformance
 
 kind-up: ## on a Docker host: kind cluster + Gateway API + gateway + images + chart
 	hack/kind.sh up

@@ -19,9 +19,10 @@ source "$(dirname "$0")/lib/common.sh"
 KIND_CLUSTER="${KIND_CLUSTER:-messaging}"
 IMAGE_REPOSITORY="${IMAGE_REPOSITORY:-ghcr.io/acme/messaging}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
-# Envoy Gateway release that implements Gateway API v1.4 (hack/tools/gateway-api pins v1.4.1).
-ENVOY_GATEWAY_VERSION="${ENVOY_GATEWAY_VERSION:-v1.7.0}"
-# The shared Gateway `up` creates; `forward` reaches any Gateway named by these two.
+# The Envoy Gateway release the local real node builds too (hack/tools/envoy-gateway), which
+# implements the Gateway API release hack/tools/gateway-api pins (v1.6.1).
+ENVOY_GATEWAY_VERSION="${ENVOY_GATEWAY_VERSION:-v1.9.1}"
+# The shared Gateway `up` creates (gateway-system/public); `forward` reaches any Gateway named by these two.
 GATEWAY_NAMESPACE="${GATEWAY_NAMESPACE:-gateway-system}"
 GATEWAY_NAME="${GATEWAY_NAME:-public}"
 KIND_STATE="$MP_STATE/kind-$KIND_CLUSTER"
@@ -100,56 +101,9 @@ envoy_gateway() {
     --skip-crds --wait --timeout 5m
   "$KUBECTL" -n envoy-gateway-system wait --for condition=Available --timeout=300s \
     deployment/envoy-gateway
-  log "creating GatewayClass eg and Gateway $GATEWAY_NAMESPACE/$GATEWAY_NAME"
-  "$KUBECTL" apply --server-side -f - <<MANIFESTS
-# kind has no load balancer: a ClusterIP Envoy Service still gets the Gateway an address
-# (Programmed=True); traffic reaches it through \`hack/kind.sh forward\`.
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: EnvoyProxy
-metadata:
-  name: kind
-  namespace: envoy-gateway-system
-spec:
-  provider:
-    type: Kubernetes
-    kubernetes:
-      envoyService:
-        type: ClusterIP
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata:
-  name: eg
-spec:
-  controllerName: gateway.envoyproxy.io/gatewayclass-controller
-  parametersRef:
-    group: gateway.envoyproxy.io
-    kind: EnvoyProxy
-    name: kind
-    namespace: envoy-gateway-system
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: $GATEWAY_NAMESPACE
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata:
-  name: $GATEWAY_NAME
-  namespace: $GATEWAY_NAMESPACE
-spec:
-  gatewayClassName: eg
-  listeners:
-    - name: http
-      protocol: HTTP
-      port: 80
-      allowedRoutes:
-        namespaces:
-          from: All
-MANIFESTS
-  "$KUBECTL" -n "$GATEWAY_NAMESPACE" wait --for condition=Programmed --timeout=300s \
-    "gateway/$GATEWAY_NAME"
+  log "creating GatewayClass eg and Gateway gateway-system/public (hack/gateway/gateway.yaml)"
+  "$KUBECTL" apply --server-side -f "$REPO_ROOT/hack/gateway/gateway.yaml"
+  "$KUBECTL" -n gateway-system wait --for condition=Programmed --timeout=300s gateway/public
 }
 
 images() {

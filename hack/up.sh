@@ -3,12 +3,14 @@
 #   1. the control plane (hack/cluster.sh) and the images (hack/images.sh, buildah, no registry)
 #   2. the real node (hack/node.sh): kubelet, containerd, CoreDNS, local-path volumes; the images
 #      are imported into its containerd
-#   3. the operator as a pod, from its chart, with the chart's ServiceAccount
+#   3. the gateway (hack/gateway.sh): Envoy Gateway and its Envoy pods, as on kind, with the shared
+#      Gateway gateway-system/public; then the operator as a pod, from its chart, with the
+#      chart's ServiceAccount
 #   4. the sample platform (hack/stack/platform.yaml) in namespace `demo`: PostgreSQL, Redis,
 #      RabbitMQ and MinIO as pods on volumes, migration Jobs, the eight services, the web client
 #      and the legacy stand-in
-#   5. the host-side companions (hack/stack/stack.sh): the gateway on 127.0.0.1:8080 routing to
-#      the pods, Prometheus, the SMTP sink
+#   5. the host-side companions (hack/stack/stack.sh): 127.0.0.1:8080 forwarded to the Gateway,
+#      Prometheus, the SMTP sink
 # Prints where to go. Running it twice is harmless: what runs stays, a rebuilt image restarts the
 # pods that run it.
 #   hack/up.sh [SAMPLE]   default SAMPLE: hack/stack/platform.yaml, into namespace `demo`
@@ -48,8 +50,8 @@ SAMPLE=${1:-hack/stack/platform.yaml}
 [ -f "$SAMPLE" ] || die "no sample at $SAMPLE"
 t0=$SECONDS
 
-log "step 1/5: control plane and images (cold: the Go tools ~20-30 min, the images ~15 min; warm: seconds)"
-hack/tools/build.sh
+log "step 1/5: control plane and images (cold: the Go tools ~25-35 min, the images ~15 min; warm: seconds)"
+hack/tools/build.sh kube etcd kwok helm minio
 hack/tools/build.sh --node
 hack/cluster.sh up
 kube_env
@@ -65,7 +67,8 @@ hack/node.sh images
 changed_images=$(comm -13 <(echo "$images_before") <(grep -H . "$MP_CACHE/node/imported/"* 2>/dev/null | sort) \
   | sed -n 's|.*/ghcr.io_acme_messaging_\([a-z]*\)_[^/:]*:.*|\1|p' | grep -vx operator | sort -u || true)
 
-log "step 3/5: the operator, from charts/messaging-operator"
+log "step 3/5: the gateway (Envoy Gateway) and the operator, from charts/messaging-operator"
+hack/gateway.sh up
 kubectl apply --server-side --force-conflicts -k crds/ >/dev/null
 kubectl wait crd/messagingplatforms.messaging.platform.dev --for=condition=Established --timeout=30s >/dev/null
 hack/node.sh namespace "$OPERATOR_NAMESPACE"
@@ -119,16 +122,18 @@ kubectl rollout status deployment -n "$NAMESPACE" --timeout=120s >/dev/null
 
 log "step 5/5: gateway, Prometheus and SMTP sink"
 hack/stack/stack.sh up
-# The gateway has programmed the routes once every HTTPRoute of the platform is Accepted by it.
-routes_programmed() {
+# Envoy Gateway has taken the routes once every HTTPRoute of the platform is Accepted by it.
+routes_accepted() {
   local want have
   want=$(kubectl get httproutes -n "$NAMESPACE" -l "messaging.platform.dev/platform=$name" --no-headers 2>/dev/null | wc -l)
-  have=$(kubectl get httproutes -n "$NAMESPACE" -l "messaging.platform.dev/platform=$name" -o json \
-    | grep -c '"controllerName": "messaging.platform.dev/local-haproxy"' || true)
+  have=$(kubectl get httproutes -n "$NAMESPACE" -l "messaging.platform.dev/platform=$name" \
+    -o jsonpath='{range .items[*]}{range .status.parents[?(@.controllerName=="gateway.envoyproxy.io/gatewayclass-controller")]}{.conditions[?(@.type=="Accepted")].status}{"\n"}{end}{end}' \
+    | grep -c '^True$' || true)
   ((want > 0 && have == want))
 }
-wait_for "the gateway's routes" 60 "See $MP_CACHE/stack/logs/gateway.log." -- routes_programmed
-wait_for "auth through the gateway" 60 "See $MP_CACHE/stack/logs/gateway.log." -- \
+wait_for "the platform's routes (Accepted by Envoy Gateway)" 90 \
+  "See kubectl logs -n envoy-gateway-system deploy/envoy-gateway." -- routes_accepted
+wait_for "auth through the gateway" 60 "See kubectl logs -n envoy-gateway-system deploy/envoy-gateway." -- \
   curl -fsS --max-time 2 -o /dev/null "$GATEWAY/api/v1/auth/jwks.json"
 
 echo
@@ -141,7 +146,7 @@ cat <<EOF
 
 The platform runs as pods on the real node ($("$REPO_ROOT/hack/node.sh" status >/dev/null && echo mp-node)).
   web client               $GATEWAY/
-  gateway (HAProxy)        $GATEWAY/api/v1/<service>/...   e.g. curl $GATEWAY/api/v1/auth/jwks.json
+  gateway (Envoy Gateway)  $GATEWAY/api/v1/<service>/...   e.g. curl $GATEWAY/api/v1/auth/jwks.json
                            websocket: ws://127.0.0.1:8080/ws
   Kubernetes               eval "\$(hack/cluster.sh env)"; kubectl get mp,pods -n $NAMESPACE
   operator                 kubectl logs -n $OPERATOR_NAMESPACE deploy/messaging-operator

@@ -22,6 +22,8 @@ declare -A PKGS=(
   [runc]="github.com/opencontainers/runc"
   [coredns]="."
   [local-path]="github.com/rancher/local-path-provisioner"
+  [envoy-gateway]="github.com/envoyproxy/gateway/cmd/envoy-gateway"
+  [gateway-api]="sigs.k8s.io/gateway-api/conformance/echo-basic"
 )
 # Build tags: containerd without the snapshotters that need C libraries we do not use; runc with
 # seccomp (cgo + Debian's libseccomp-dev), or every pod fails with "seccomp not supported".
@@ -32,8 +34,8 @@ declare -A TAGS=(
 # CGO_ENABLED where a tool needs it set: runc links libseccomp.
 declare -A CGO=([runc]=1)
 ALL_TOOLS=(kube etcd kwok helm kind minio)
-# The real node (hack/node.sh): built only where a node runs.
-NODE_TOOLS=(node containerd runc coredns local-path)
+# The real node (hack/node.sh) and its gateway (hack/gateway.sh): built only where a node runs.
+NODE_TOOLS=(node containerd runc coredns local-path envoy-gateway)
 
 # The cache key covers everything that shapes the binary: pins, sources, packages and link flags.
 tool_key() {
@@ -43,7 +45,12 @@ tool_key() {
 }
 ldflags_for() {
   echo "-s -w"
-  case $1 in kube | node) kube_ldflags ;; helm) helm_ldflags ;; esac
+  case $1 in
+    kube | node) kube_ldflags ;;
+    helm) helm_ldflags ;;
+    # Unstamped, `envoy-gateway version` says nothing of its release.
+    envoy-gateway) echo " -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=$(module_version envoy-gateway github.com/envoyproxy/gateway)" ;;
+  esac
 }
 
 module_version() { # tool module -> the version its go.mod requires

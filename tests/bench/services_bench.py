@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 from common import (
     BENCH_DIR,
+    REPO,
     Child,
     Row,
     free_port,
@@ -338,6 +338,44 @@ def wrk(
     return result
 
 
+def platform_gateway_targets() -> tuple[str, str, str]:
+    """(straight to a ready auth pod, through the Gateway's address, what the gateway is) on the
+    platform `make up` runs; RuntimeError when it does not run."""
+    kubectl = [str(REPO / "hack/tools/build.sh"), "--path", "kube"]
+    bin_dir = subprocess.run(kubectl, capture_output=True, text=True, check=True).stdout.strip()
+    kubeconfig = Path(os.environ.get("MP_CACHE", Path.home() / ".cache/messaging-platform"))
+    base = [f"{bin_dir}/kubectl", "--kubeconfig", str(kubeconfig / "cluster/kubeconfig")]
+
+    def get(*args: str) -> dict[str, Any]:
+        out = subprocess.run([*base, "get", *args, "-o", "json"], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.strip()[-200:] or "kubectl get failed")
+        result: dict[str, Any] = json.loads(out.stdout)
+        return result
+
+    gateway = get("gateway", "public", "-n", "gateway-system")
+    address = gateway["status"]["addresses"][0]["value"]
+    pods = get("pods", "-n", "demo", "-l", "app.kubernetes.io/name=auth")["items"]
+    ready = [p for p in pods if p["status"].get("podIP") and p["status"].get("phase") == "Running"]
+    if not ready:
+        raise RuntimeError("no running auth pod in namespace demo")
+    pod = ready[0]
+    port = next(
+        p["containerPort"]
+        for c in pod["spec"]["containers"]
+        for p in c.get("ports") or []
+        if p.get("name") == "http"
+    )
+    eg = get("deployment", "envoy-gateway", "-n", "envoy-gateway-system")
+    image = eg["spec"]["template"]["spec"]["containers"][0]["image"]
+    path = "/api/v1/auth/jwks.json"
+    return (
+        f"http://{pod['status']['podIP']}:{port}{path}",
+        f"http://{address}{path}",
+        f"Envoy Gateway {image.rsplit(':', 1)[-1]}",
+    )
+
+
 class ServicesBench:
     def __init__(self, workdir: Path, quick: bool) -> None:
         self.workdir = workdir
@@ -612,21 +650,18 @@ class ServicesBench:
             )
 
     def gateway(self) -> None:
-        """The same GET /me direct and through the local gateway: HAProxy configured by the
-        local stack's own renderer (hack/stack/gateway.py), a private instance on free ports in
-        front of this run's users process (the stack's instance routes the stack's services)."""
+        """The gateway's cost, side by side in one run: auth's public JWKS (GET, no database)
+        straight to the auth pod's address and through Envoy Gateway's Envoy (the Gateway's
+        ClusterIP), on the platform `make up` runs. Both addresses are on the real node's bridge."""
         try:
-            url = self.start_gateway()
-        except (OSError, RuntimeError, TimeoutError, ImportError, AttributeError) as error:
-            note = f"not measured: {error}"
+            direct, via, version = platform_gateway_targets()
+        except (OSError, RuntimeError, KeyError, IndexError, ValueError) as error:
+            note = f"not measured: {error} (run `make up` first)"
             self.data["gateway"] = {"not_measured": note}
             self.rows.append(
                 Row("services", "gateway overhead", "ms", summary([]), verdict="n/a", note=note)
             )
             return
-        token, path = self.alice["token"], "/api/v1/users/me"
-        direct = self.stack.urls["users"] + path
-        via = url + path
         seconds, reps = (2, 2) if self.quick else (4, 3)
         runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
         single: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
@@ -634,25 +669,26 @@ class ServicesBench:
             order = ["direct", "gateway"] if rep % 2 == 0 else ["gateway", "direct"]
             for arm in order:
                 target = direct if arm == "direct" else via
-                runs[arm].append(wrk(target, seconds, token))
-                single[arm].append(wrk(target, seconds, token, connections=1))
+                runs[arm].append(wrk(target, seconds))
+                single[arm].append(wrk(target, seconds, connections=1))
         rps = {arm: [r["rps"] for r in runs[arm]] for arm in runs}
         p50 = {arm: [r["p50_us"] / 1000 for r in single[arm]] for arm in single}
+        p99 = {arm: [r["p99_us"] / 1000 for r in runs[arm]] for arm in runs}
         added = [g - d for g, d in zip(p50["gateway"], p50["direct"], strict=True)]
-        self.data["gateway"] = {"c16": runs, "c1": single}
+        added99 = [g - d for g, d in zip(p99["gateway"], p99["direct"], strict=True)]
+        self.data["gateway"] = {"c16": runs, "c1": single, "direct": direct, "via": via}
         self.rows.append(
             Row(
                 "services",
-                "gateway: GET /api/v1/users/me through HAProxy vs direct",
+                "gateway: GET /api/v1/auth/jwks.json through Envoy Gateway vs direct to the pod",
                 "req/s",
                 summary(rps["gateway"]),
                 summary(rps["direct"]),
-                "direct to users",
+                "direct to the auth pod",
                 ratio_summary(rps["gateway"], rps["direct"]),
                 "",
                 "n/a",
-                f"wrk -c{CONNECTIONS}; HAProxy {self.haproxy_version}, config from "
-                "hack/stack/gateway.py's render()",
+                f"wrk -c{CONNECTIONS}; {version}; the platform of `make up` on the real node",
             )
         )
         self.rows.append(
@@ -668,61 +704,16 @@ class ServicesBench:
                 + f"{summary(p50['gateway'])['median']:.2f} ms",
             )
         )
-
-    def start_gateway(self) -> str:
-        import importlib
-
-        from common import REPO
-
-        folder = REPO / "hack" / "stack"
-        haproxy = Path("/usr/sbin/haproxy")
-        # The renderer lives in gateway_config.py (or, in older trees, gateway.py itself).
-        source = next(
-            (folder / n for n in ("gateway_config.py", "gateway.py") if (folder / n).exists()),
-            None,
+        self.rows.append(
+            Row(
+                "services",
+                f"gateway: added p99 latency, {CONNECTIONS} connections (p99 through - p99 direct)",
+                "ms",
+                summary(added99),
+                goal="",
+                verdict="n/a",
+                note=f"wrk -c{CONNECTIONS}; p99 direct "
+                + f"{summary(p99['direct'])['median']:.2f} ms, through "
+                + f"{summary(p99['gateway'])['median']:.2f} ms",
+            )
         )
-        if source is None or not haproxy.exists():
-            raise RuntimeError("no local gateway (hack/stack/gateway.py and HAProxy) here")
-        sys.path.insert(0, str(folder))
-        try:
-            module = importlib.import_module(source.stem)
-        finally:
-            sys.path.remove(str(folder))
-        users_port = int(self.stack.urls["users"].rsplit(":", 1)[1])
-        listen = free_port()
-        rule = module.Rule(
-            route="bench/users",
-            created="",
-            hostnames=(),
-            path_type="PathPrefix",
-            path="/api/v1/users",
-            backends=[module.Backend("127.0.0.1", users_port, 1)],
-        )
-        state = self.workdir / "gateway"
-        state.mkdir(exist_ok=True)
-        text = module.render(module.Table(listeners={listen: [rule]}), state)
-        # The stack's own gateway holds the fixed side ports (metrics, invalid backend): every
-        # address but our listener and the users process gets a free port of its own.
-        moved: dict[str, str] = {}
-
-        def move(match: re.Match[str]) -> str:
-            port = match.group(1)
-            if int(port) in (listen, users_port):
-                return match.group(0)
-            return "127.0.0.1:" + moved.setdefault(port, str(free_port()))
-
-        text = re.sub(r"127\.0\.0\.1:(\d+)", move, text)
-        config = state / "haproxy.cfg"
-        config.write_text(text)
-        version = subprocess.run([str(haproxy), "-v"], capture_output=True, text=True, check=False)
-        self.haproxy_version = (version.stdout.split() or ["?", "?", "?"])[2]
-        child = Child(
-            "gateway",
-            [str(haproxy), "-db", "-f", str(config)],
-            dict(os.environ),
-            self.workdir / "gateway.log",
-        )
-        self.stack.children.append(child)
-        url = f"http://127.0.0.1:{listen}"
-        wait_until(lambda: child.alive() and _answers(url), 20, f"HAProxy at {url}", every=0.2)
-        return url

@@ -4,13 +4,14 @@ started when part of it is down (testkit.platform); each test changes it and put
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from e2e.kit import User, register
-from testkit.kube import Kubectl
+from testkit.kube import REPO, Kubectl
 from testkit.platform import GATEWAY, NAMESPACE, PLATFORM, ensure_local_platform, kubectl
 
 
@@ -57,3 +58,11 @@ def platform_ready(k: Kubectl) -> bool:
         c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []
     )
     return ready and status.get("observedGeneration") == body["metadata"]["generation"]
+
+
+def tag_image(name: str, version: str) -> None:
+    """The platform image NAME under another version's tag, imported into the node (no
+    registry): a "new version" whose pods run the same code."""
+    image = f"ghcr.io/acme/messaging/{name}"
+    subprocess.run(["podman", "tag", f"{image}:1.0.0", f"{image}:{version}"], check=True)
+    subprocess.run([str(REPO / "hack/node.sh"), "import", f"{image}:{version}"], check=True)

@@ -12,16 +12,15 @@ authenticated read that goes gateway -> pod -> Redis.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 from e2e.kit import User
-from testkit.kube import REPO, Kubectl, eventually
+from testkit.kube import Kubectl, eventually
 from testkit.platform import NAMESPACE, PLATFORM
 
-from node.conftest import patch_platform, platform_ready, ready_pods
+from node.conftest import patch_platform, platform_ready, ready_pods, tag_image
 from node.load import SteadyLoad
 
 pytestmark = [pytest.mark.node]
@@ -65,15 +64,8 @@ def test_a_killed_pod_is_failed_over_within_five_seconds(
     eventually(lambda: len(ready_pods(platform, "relay")) == 2, 120, "a replacement relay pod")
 
 
-def tag_relay(version: str) -> None:
-    """The relay image under another version's tag, imported into the node (no registry)."""
-    image = "ghcr.io/acme/messaging/relay"
-    subprocess.run(["podman", "tag", f"{image}:1.0.0", f"{image}:{version}"], check=True)
-    subprocess.run([str(REPO / "hack/node.sh"), "import", f"{image}:{version}"], check=True)
-
-
 def test_a_rolling_update_fails_no_request(platform: Kubectl, user: User, two_relays: None) -> None:
-    tag_relay("1.0.1")
+    tag_image("relay", "1.0.1")
     with relay_status(user) as load:
         time.sleep(3)
         began = time.monotonic()

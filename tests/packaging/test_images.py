@@ -89,7 +89,7 @@ def test_dockerignore_keeps_the_context_to_the_workspace() -> None:
 @pytest.mark.parametrize(
     "script", ["hack/images.sh", "hack/kind.sh", "hack/images/bases.sh",
                "hack/images/postgres/entrypoint.sh", "hack/images/rabbitmq/entrypoint.sh",
-               "hack/node.sh", "hack/up.sh", "hack/stack/stack.sh"],
+               "hack/node.sh", "hack/up.sh", "hack/stack/stack.sh", "hack/gateway.sh"],
 )  # fmt: skip
 def test_scripts_pass_shellcheck(shellcheck: Path, script: str) -> None:
     run(shellcheck, "-x", "--severity=style", script)

@@ -1,11 +1,11 @@
-"""Through the gateway only: with `migration.weight: 50` on one route, 1,000 requests split
-between the legacy monolith and the new service within a few percent of 50/50; and with
-`migration.steps`, the walk (judged by the stack's real Prometheus) moves the observed split
-from 20 % to 60 %.
+"""Through the gateway only (Envoy Gateway, forwarded to 127.0.0.1:8080): with
+`migration.weight` 10, 50 and 90 on one route, 2,000 requests each split between the new service
+and the legacy monolith within 3 points of the operator's weights; and with `migration.steps`,
+the walk (judged by the stack's real Prometheus) moves the observed split from 20 % to 60 %.
 
-Uses the stack `make up` runs (operator, MessagingPlatform `chat` in namespace `demo` in local
-mode, services, legacy monolith, gateway on 127.0.0.1:8080); tests/stack/conftest.py runs
-hack/up.sh if part of it is down. The weight goes back to what it was afterwards.
+Uses the stack `make up` runs (operator, MessagingPlatform `chat` in namespace `demo`, services
+and legacy monolith as pods, Envoy Gateway); tests/stack/conftest.py runs hack/up.sh if part of
+it is down. The weight goes back to what it was afterwards.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ GATEWAY = "http://127.0.0.1:8080"
 SERVICE = "auth"
 # auth's JWKS: public, cheap, and the new service's answer ({"keys": [...]}) is unmistakable.
 PATH = "/api/v1/auth/jwks.json"
-REQUESTS = 1000
-TOLERANCE = 0.03  # of REQUESTS, either way
+REQUESTS = 2000
+TOLERANCE = 0.03  # of REQUESTS, either way: 3 points
 START_THE_STACK = "start the platform with `make up`"
 
 
@@ -81,23 +81,27 @@ def served_by(response: httpx.Response) -> str:
     return f"other: HTTP {response.status_code} {response.text[:80]}"
 
 
-@pytest.fixture
-def half_migrated(kubectl: Kubectl, platform: dict, client: httpx.Client) -> Iterator[None]:
+@pytest.fixture(params=[10, 50, 90], ids=lambda w: f"new-{w}")
+def migrated(
+    request: pytest.FixtureRequest, kubectl: Kubectl, platform: dict, client: httpx.Client
+) -> Iterator[int]:
+    """The share of the new service, set through the platform and seen in the route."""
+    share: int = request.param
     before = (platform["spec"].get("services") or {}).get(SERVICE, {}).get("migration", {})
-    set_weight(kubectl, 50)
+    set_weight(kubectl, share)
     try:
         eventually(
-            lambda: set(route_weights(kubectl).values()) == {50},
+            lambda: route_weights(kubectl).get(f"{PLATFORM}-{SERVICE}") == share,
             timeout=60,
-            what=f"the operator to write weights 50/50 into HTTPRoute {PLATFORM}-{SERVICE}",
+            what=f"the operator to write {share}/{100 - share} into HTTPRoute {PLATFORM}-{SERVICE}",
         )
-        # The gateway reloads within a second or two of the route changing.
+        # Envoy gets the new weights over xDS within a second or two of the route changing.
         eventually(
-            lambda: {served_by(client.get(PATH)) for _ in range(6)} == {"legacy", "new"},
+            lambda: abs(split_of(client, 200)["new"] - 2 * share) <= 20,
             timeout=30,
-            what="the gateway to send this route's requests to both sides",
+            what=f"the gateway to serve the {share} % split",
         )
-        yield
+        yield share
     finally:
         restored = int(before.get("weight", 100))
         set_weight(kubectl, restored)
@@ -111,16 +115,17 @@ def half_migrated(kubectl: Kubectl, platform: dict, client: httpx.Client) -> Ite
             )
 
 
-def test_half_the_requests_reach_the_legacy_monolith(
-    half_migrated: None, client: httpx.Client
+def test_the_observed_split_matches_the_operators_weights(
+    migrated: int, client: httpx.Client
 ) -> None:
-    counts = Counter(served_by(client.get(PATH)) for _ in range(REQUESTS))
-    print(f"observed split over {REQUESTS} requests: {dict(counts)}")
+    counts = split_of(client)
+    print(f"new {migrated} %: observed split over {REQUESTS} requests: {dict(counts)}")
     assert set(counts) <= {"legacy", "new"}, f"answers from neither side: {counts}"
-    assert abs(counts["legacy"] - REQUESTS / 2) <= TOLERANCE * REQUESTS, counts
+    assert abs(counts["new"] - REQUESTS * migrated / 100) <= TOLERANCE * REQUESTS, counts
 
 
 # Long enough a window that the 1,000 requests of a step are all served before the next one.
+WALK_REQUESTS = 1000
 WALK = {
     "steps": [20, 60, 100],
     "interval": "30s",
@@ -174,10 +179,10 @@ def test_a_migration_walk_moves_the_observed_split_step_by_step(
             timeout=20,
             what=f"the gateway to serve the {share} % step",
         )
-        counts = split_of(client)
-        print(f"walk at {share} %: observed split over {REQUESTS} requests: {dict(counts)}")
+        counts = split_of(client, WALK_REQUESTS)
+        print(f"walk at {share} %: observed split over {WALK_REQUESTS} requests: {dict(counts)}")
         assert set(counts) <= {"legacy", "new"}, counts
-        assert abs(counts["new"] - REQUESTS * share / 100) <= TOLERANCE * REQUESTS, counts
+        assert abs(counts["new"] - WALK_REQUESTS * share / 100) <= TOLERANCE * WALK_REQUESTS, counts
     body = kubectl.json("get", "mp", PLATFORM, "-n", NAMESPACE)
     walk = body["status"]["services"][SERVICE]["migration"]
     assert walk["analysis"]["verdict"] == "Pass", walk

@@ -35,8 +35,9 @@ from messaging_operator.spec import (
 CONFIG_HASH_ANNOTATION = "messaging.platform.dev/config-hash"
 
 
-# Longer than the gateway's endpoint poll (1 s) and kube-proxy's sync after an EndpointSlice
-# change, shorter than the grace period (30 s) minus the services' own drain (20 s).
+# Longer than the gateway's endpoint update (Envoy Gateway pushes the EndpointSlice change to
+# Envoy over xDS, under a second) and kube-proxy's sync after it, shorter than the grace period
+# (30 s) minus the services' own drain (20 s).
 PRE_STOP_SECONDS = 5
 
 
