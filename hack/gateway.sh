@@ -170,7 +170,7 @@ namespaceAnnotations:
 EOF
   log "running the Gateway API conformance suite against GatewayClass eg (report: $DIR/conformance-report.yaml)"
   (cd "$REPO_ROOT/hack/tools/gateway-api" && KUBECONFIG="$MP_CACHE/cluster/kubeconfig" \
-    go test -count=1 -timeout 90m -run TestConformance . -args \
+    go test -v -count=1 -timeout 90m -run TestConformance . -args \
     --gateway-class=eg --conformance-options-file="$DIR/conformance-options.yaml" \
     --organization=envoyproxy --project=envoy-gateway --url=https://github.com/envoyproxy/gateway \
     --version="$EG_VERSION" --contact=https://github.com/envoyproxy/gateway \

@@ -447,9 +447,9 @@ cmd_up() {
   todo=$(select_services "rabbitmq postgres redis smtp minio" "$@")
   lock
   mkdir -p "$INFRA"
-  # prometheus (and its promtool) and haproxy are not servers of ours here, but the operator's
-  # analysis tests and the local stack need them: install them with the rest.
-  need_apt postgresql-15 redis-server rabbitmq-server prometheus haproxy
+  # prometheus (and its promtool) is not a server of ours here, but the operator's analysis
+  # tests and the local stack need it: install it with the rest.
+  need_apt postgresql-15 redis-server rabbitmq-server prometheus
   print_env >"$ENV_FILE"
   local started=() s state
   for s in $todo; do

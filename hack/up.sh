@@ -50,7 +50,7 @@ SAMPLE=${1:-hack/stack/platform.yaml}
 [ -f "$SAMPLE" ] || die "no sample at $SAMPLE"
 t0=$SECONDS
 
-log "step 1/5: control plane and images (cold: the Go tools ~25-35 min, the images ~15 min; warm: seconds)"
+log "step 1/5: control plane and images (cold: the Go tools ~28 min, the images ~12 min; warm: seconds)"
 hack/tools/build.sh kube etcd kwok helm minio
 hack/tools/build.sh --node
 hack/cluster.sh up
