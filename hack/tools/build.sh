@@ -33,6 +33,8 @@ declare -A TAGS=(
 )
 # CGO_ENABLED where a tool needs it set: runc links libseccomp.
 declare -A CGO=([runc]=1)
+# Debian packages a cgo build needs (installed when missing; a fresh machine has none of them).
+declare -A APT=([runc]="gcc libc6-dev pkg-config libseccomp-dev")
 ALL_TOOLS=(kube etcd kwok helm kind minio)
 # The real node (hack/node.sh) and its gateway (hack/gateway.sh): built only where a node runs.
 NODE_TOOLS=(node containerd runc coredns local-path envoy-gateway)
@@ -98,16 +100,21 @@ build_tool() {
   flock "$lock"
   if [ -f "$out/.done" ]; then flock -u "$lock"; return 0; fi
   log "building $tool (cold build; cached afterwards in $out)"
+  # shellcheck disable=SC2086 # a list of package names
+  [ -z "${APT[$tool]:-}" ] || need_apt ${APT[$tool]}
   local ldflags
   ldflags=$(ldflags_for "$tool" | tr '\n' ' ')
   rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   local start=$SECONDS
-  # -v prints each package as it compiles: that is the progress shown during a long cold build.
+  # -v prints each package path as it compiles: counted, that is the progress of a long cold
+  # build. Every other line (errors, cgo's and pkg-config's messages, downloads) is shown.
+  # pipefail: rc is go build's status (awk exits 0); `|| rc=$?` keeps set -e from exiting first.
+  local rc=0
   (cd "$TOOLS_DIR/$tool" && env ${CGO[$tool]:+CGO_ENABLED=${CGO[$tool]}} go build -v -trimpath -tags "${TAGS[$tool]:-}" \
     -ldflags "$ldflags" -o "$out.tmp/" ${PKGS[$tool]}) 2>&1 \
-    | awk -v t="$tool" '/^#|\.go:[0-9]+|^go: / {print > "/dev/stderr"; next}
-        {n++; if (n % 100 == 0) printf "  %s: %d packages compiled (%s)\n", t, n, $0 > "/dev/stderr"}'
-  local rc=${PIPESTATUS[0]}
+    | awk -v t="$tool" '!/^[^ :]+$/ {print > "/dev/stderr"; next}
+        {n++; if (n % 100 == 0) printf "  %s: %d packages compiled (%s)\n", t, n, $0 > "/dev/stderr"}' \
+    || rc=$?
   ((rc == 0)) || die "go build of $tool failed (exit $rc); rerun: cd hack/tools/$tool && go build -v ${PKGS[$tool]}"
   touch "$out.tmp/.done"
   rm -rf "$out" && mv "$out.tmp" "$out"
