@@ -140,6 +140,15 @@ up() {
   k wait -n "$GATEWAY_NAMESPACE" "gateway/$GATEWAY_NAME" --for=condition=Programmed --timeout=180s >/dev/null \
     || { k get pods -n "$EG_NAMESPACE" >&2; die "the Gateway is not Programmed (kubectl describe gateway -n $GATEWAY_NAMESPACE $GATEWAY_NAME)"; }
   log "Gateway $GATEWAY_NAMESPACE/$GATEWAY_NAME Programmed at $(address)"
+  policy_accepted
+}
+
+# The BackendTrafficPolicy of gateway.yaml (connect timeout, retries, problem+json): a policy
+# Envoy Gateway refuses would leave the Gateway Programmed and the routes without it.
+policy_accepted() {
+  k wait -n "$GATEWAY_NAMESPACE" backendtrafficpolicy/public-backends --timeout=60s \
+    --for=jsonpath='{.status.ancestors[0].conditions[?(@.type=="Accepted")].status}'=True >/dev/null \
+    || die "Envoy Gateway did not accept BackendTrafficPolicy public-backends (kubectl get backendtrafficpolicy -n $GATEWAY_NAMESPACE public-backends -o yaml)"
 }
 
 address() {

@@ -104,6 +104,8 @@ envoy_gateway() {
   log "creating GatewayClass eg and Gateway gateway-system/public (hack/gateway/gateway.yaml)"
   "$KUBECTL" apply --server-side -f "$REPO_ROOT/hack/gateway/gateway.yaml"
   "$KUBECTL" -n gateway-system wait --for condition=Programmed --timeout=300s gateway/public
+  "$KUBECTL" -n gateway-system wait --timeout=60s backendtrafficpolicy/public-backends \
+    --for=jsonpath='{.status.ancestors[0].conditions[?(@.type=="Accepted")].status}'=True
 }
 
 images() {
