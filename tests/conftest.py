@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,3 +96,13 @@ def smtp_settings() -> SmtpSettings:
     )
     require_server("SMTP sink", settings.host, settings.port)
     return settings
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The crash tables (tests/crash, tests/node/test_crash.py) in pytest's summary; the
+    harness is looked up, not imported, so a run without them prints nothing."""
+    harness = sys.modules.get("crash.harness")
+    for report in getattr(harness, "REPORT", []):
+        terminalreporter.write_line("")
+        for line in report.splitlines():
+            terminalreporter.write_line(line)

@@ -259,18 +259,20 @@ def compare(
     return row
 
 
-def table(rows: list[Row], title: str) -> str:
+def table(rows: list[Row], title: str, streamed: bool = True) -> str:
+    """The crash table; `streamed=False` leaves out the stream column (not read there)."""
     lines = [
         title,
-        f"{'killed':<12} {'acknowledged':>12} {'stored':>7} {'seen':>6} {'streamed':>8} "
-        f"{'lost':>5} "
-        f"{'duplicated':>10} {'recovery s':>10}",
+        f"{'killed':<13} {'acknowledged':>12} {'stored':>7} {'seen':>6} "
+        + (f"{'streamed':>8} " if streamed else "")
+        + f"{'lost':>5} {'duplicated':>10} {'recovery s':>10}",
     ]
     for r in rows:
         recovery = "-" if r.recovery_seconds is None else f"{r.recovery_seconds:.1f}"
         lines.append(
-            f"{r.target:<12} {r.acknowledged:>12} {r.stored:>7} {r.seen:>6} {r.streamed:>8} "
-            f"{r.lost:>5} "
-            f"{r.duplicated:>10} {recovery:>10}" + (f"  ({'; '.join(r.notes)})" if r.notes else "")
+            f"{r.target:<13} {r.acknowledged:>12} {r.stored:>7} {r.seen:>6} "
+            + (f"{r.streamed:>8} " if streamed else "")
+            + f"{r.lost:>5} {r.duplicated:>10} {recovery:>10}"
+            + (f"  ({'; '.join(r.notes)})" if r.notes else "")
         )
     return "\n".join(lines)

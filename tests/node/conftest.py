@@ -4,6 +4,8 @@ started when part of it is down (testkit.platform); each test changes it and put
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -66,3 +68,32 @@ def tag_image(name: str, version: str) -> None:
     image = f"ghcr.io/acme/messaging/{name}"
     subprocess.run(["podman", "tag", f"{image}:1.0.0", f"{image}:{version}"], check=True)
     subprocess.run([str(REPO / "hack/node.sh"), "import", f"{image}:{version}"], check=True)
+
+
+def main_container(k: Kubectl, pod: str) -> dict:
+    """The status of POD's first container (the service or store; a sidecar comes after)."""
+    body = k.json("get", "pod", pod, "-n", NAMESPACE)
+    name = body["spec"]["containers"][0]["name"]
+    return next(s for s in body["status"]["containerStatuses"] if s["name"] == name)
+
+
+def kill_container(k: Kubectl, pod: str) -> int:
+    """SIGKILL every process of POD's first container, as a crash: the pod stays, listed as
+    ready until its probe fails, and the kubelet restarts the container. Returns its restart
+    count before the kill. The processes are found by the container's id in their cgroup."""
+    status = main_container(k, pod)
+    container = status["containerID"].split("://", 1)[1]
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cgroup") as cgroups:
+                if container in cgroups.read():
+                    pids.append(int(entry))
+        except OSError:
+            continue  # gone meanwhile
+    assert pids, f"no process of container {container[:12]} ({pod}) found in /proc"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return int(status["restartCount"])

@@ -3,8 +3,10 @@ failover under 5 s, zero-downtime deployments). Relay's status endpoint is the l
 authenticated read that goes gateway -> pod -> Redis.
 
 - A relay pod killed outright (no grace) while two serve: how many requests fail, and how
-  long until none do. The gateway drops a dead server on its first failed health check (1 s)
-  and the next endpoint poll; kube's EndpointSlice follows the pod's deletion.
+  long until none do. kube's EndpointSlice follows the pod's deletion and Envoy Gateway sends
+  the change to Envoy; until then a refused connect is retried on the other relay.
+- A relay container crashed (SIGKILL) while its pod still counts as ready: only the requests
+  it had in hand may fail; the gateway retries the refused connects on the other relay.
 - A rolling update of relay to a new version: no request may fail. The Deployment surges one
   pod at a time and never drops below its count, a pod leaves the endpoints before it stops
   (preStop), and the services drain their requests on SIGTERM.
@@ -20,7 +22,14 @@ from e2e.kit import User
 from testkit.kube import Kubectl, eventually
 from testkit.platform import NAMESPACE, PLATFORM
 
-from node.conftest import patch_platform, platform_ready, ready_pods, tag_image
+from node.conftest import (
+    kill_container,
+    main_container,
+    patch_platform,
+    platform_ready,
+    ready_pods,
+    tag_image,
+)
 from node.load import SteadyLoad
 
 pytestmark = [pytest.mark.node]
@@ -62,6 +71,29 @@ def test_a_killed_pod_is_failed_over_within_five_seconds(
     assert disrupted < FAILOVER_SECONDS, load.summary(killed)
     # The platform heals itself: a replacement pod, Ready.
     eventually(lambda: len(ready_pods(platform, "relay")) == 2, 120, "a replacement relay pod")
+
+
+def test_a_crashed_container_fails_no_request_but_those_in_flight(
+    platform: Kubectl, user: User, two_relays: None
+) -> None:
+    """One relay's processes SIGKILLed while its pod still counts as ready: the gateway's
+    connects to it are refused and retried on the other relay (hack/gateway/gateway.yaml).
+    Only a request the dead process had already taken can fail: at most one per client."""
+    with relay_status(user) as load:
+        time.sleep(3)
+        victim = ready_pods(platform, "relay")[0]
+        killed = time.monotonic()
+        restarts = kill_container(platform, victim)
+        time.sleep(10)
+    print(f"relay container of {victim} SIGKILLed: {load.summary(killed)}")
+    assert load.count(killed) > 200, load.summary(killed)
+    assert len(load.failures(killed)) <= load.threads, load.summary(killed)
+
+    def restarted() -> bool:
+        return main_container(platform, victim)["restartCount"] > restarts
+
+    eventually(restarted, 60, f"the kubelet to restart {victim}'s container")
+    eventually(lambda: len(ready_pods(platform, "relay")) == 2, 120, "both relays ready again")
 
 
 def test_a_rolling_update_fails_no_request(platform: Kubectl, user: User, two_relays: None) -> None:
