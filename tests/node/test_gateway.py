@@ -167,3 +167,93 @@ def test_a_canary_gets_its_share_of_the_traffic_through_the_gateway(
         patch_platform(platform, {"services": {"relay": {"canary": None}}})
         eventually(lambda: not canary_weight(), 120, "the canary's weight gone from the route")
         eventually(lambda: platform_ready(platform), 180, "the platform Ready again")
+
+
+def test_testers_marked_by_a_header_reach_a_canary_at_weight_zero(
+    platform: Kubectl, user: User
+) -> None:
+    """canary.match: at weight 0 every request with `X-Canary: always` is served by the
+    canary pod, and every other request by the stable one (each pod's own counter)."""
+    tag_image("relay", CANARY_VERSION)
+    testers = [{"headers": [{"name": "X-Canary", "value": "always"}]}]
+
+    def match_rule() -> bool:
+        route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
+        return any(
+            r.get("name") == "messaging-operator-canary-match" for r in route["spec"]["rules"]
+        )
+
+    canary = {"version": CANARY_VERSION, "weight": 0, "match": testers}
+    patch_platform(platform, {"services": {"relay": {"canary": canary}}})
+    headers = user.auth()
+    marked = {**headers, "X-Canary": "always"}
+    try:
+        eventually(match_rule, 180, "the canary's match rule in HTTPRoute chat-relay")
+        with httpx.Client(base_url=GATEWAY, timeout=10) as client:
+
+            def canary_serving() -> bool:
+                client.get("/api/v1/relay/status", headers=marked)
+                return relay_requests_by_version(platform)[CANARY_VERSION] > 0
+
+            eventually(canary_serving, 90, "the canary pod to serve the marked requests")
+            before = relay_requests_by_version(platform)
+            statuses = Counter(
+                client.get("/api/v1/relay/status", headers=marked).status_code for _ in range(200)
+            )
+            middle = relay_requests_by_version(platform)
+            statuses += Counter(
+                client.get("/api/v1/relay/status", headers=headers).status_code for _ in range(200)
+            )
+        after = relay_requests_by_version(platform)
+        marked_served, others_served = middle - before, after - middle
+        print(
+            f"canary at 0 % with a match: marked {dict(marked_served)}, "
+            f"others {dict(others_served)}"
+        )
+        assert statuses == Counter({200: 400}), statuses
+        assert marked_served == Counter({CANARY_VERSION: 200}), marked_served
+        assert others_served[CANARY_VERSION] == 0, others_served
+        assert sum(others_served.values()) == 200, others_served
+    finally:
+        patch_platform(platform, {"services": {"relay": {"canary": None}}})
+        eventually(lambda: not match_rule(), 120, "the match rule gone from the route")
+        eventually(lambda: platform_ready(platform), 180, "the platform Ready again")
+
+
+def test_a_mirror_copies_reads_to_the_canary_and_users_get_the_stables_answers(
+    platform: Kubectl, user: User
+) -> None:
+    """canary.mirror at 100 % with the canary at weight 0: each of 200 GETs is answered by the
+    stable pod and copied to the canary pod, whose answers nobody sees (each pod's counter)."""
+    tag_image("relay", CANARY_VERSION)
+
+    def mirror_rule() -> bool:
+        route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
+        return any(r.get("name") == "messaging-operator-mirror" for r in route["spec"]["rules"])
+
+    canary = {"version": CANARY_VERSION, "weight": 0, "mirror": {"percent": 100}}
+    patch_platform(platform, {"services": {"relay": {"canary": canary}}})
+    headers = user.auth()
+    try:
+        eventually(mirror_rule, 180, "the mirror rule in HTTPRoute chat-relay")
+        with httpx.Client(base_url=GATEWAY, timeout=10) as client:
+
+            def canary_mirrored() -> bool:
+                client.get("/api/v1/relay/status", headers=headers)
+                return relay_requests_by_version(platform)[CANARY_VERSION] > 0
+
+            eventually(canary_mirrored, 90, "the canary pod to receive mirrored requests")
+            before = relay_requests_by_version(platform)
+            statuses = Counter(
+                client.get("/api/v1/relay/status", headers=headers).status_code for _ in range(200)
+            )
+        time.sleep(2)  # the copies are sent beside the requests, not before their answers
+        served = relay_requests_by_version(platform) - before
+        print(f"mirror at 100 %, canary at 0 %: 200 GETs, each pod counted {dict(served)}")
+        assert statuses == Counter({200: 200}), statuses
+        assert served[CANARY_VERSION] == 200, served
+        assert sum(served.values()) == 400, served  # 200 answered by stable, 200 copies
+    finally:
+        patch_platform(platform, {"services": {"relay": {"canary": None}}})
+        eventually(lambda: not mirror_rule(), 120, "the mirror rule gone from the route")
+        eventually(lambda: platform_ready(platform), 180, "the platform Ready again")

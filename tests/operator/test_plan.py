@@ -9,6 +9,8 @@ from messaging_operator.builders.infrastructure import build_database_provision_
 from messaging_operator.plan import plan_children
 from messaging_operator.status import Observation
 
+from tests.operator.conftest import sample_platform_body
+
 DONE = {"metadata": {}, "status": {"conditions": [{"type": "Complete", "status": "True"}]}}
 
 
@@ -47,3 +49,35 @@ def test_an_open_gate_plans_the_migrations_then_the_deployments(platform):
     second = plan_children(platform, live, seen, None)
     assert {"chat-auth", "chat-users", "chat-media"} <= names(second, "Deployment")
     assert seen == Observation(migration_gate_open=True)  # planning changed nothing it read
+
+
+def canary_walk(platform, phase):
+    from messaging_operator.walks.canary import CANARY, Decision, WalkState
+    from messaging_operator.walks.decisions import Walk
+
+    settings = platform.spec.services["messages"].canary
+    state = WalkState(CANARY, phase, "", "", 10, 0, 0, "", "", version=settings.version)
+    return {"messages": Walk(settings, Decision(state))}
+
+
+@pytest.mark.parametrize(
+    ("phase", "rules"),
+    [
+        (
+            "Progressing",
+            ["messaging-operator", "messaging-operator-mirror", "messaging-operator-canary-match"],
+        ),
+        ("RolledBack", ["messaging-operator"]),  # no canary pods to send testers to
+    ],
+)
+def test_testers_reach_the_canary_only_while_it_runs(make_platform, phase, rules):
+    gateway = sample_platform_body()["spec"]["gateway"]
+    platform = make_platform({"gateway": gateway}, sample="canary.yaml")
+    seen = Observation(migration_gate_open=True, gateway_api_installed=True)
+    plan = plan_children(platform, {}, seen, None, canary_walk(platform, phase))
+    route = next(
+        o
+        for o in plan.objects
+        if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "chat-messages"
+    )
+    assert [r["name"] for r in route["spec"]["rules"]] == rules

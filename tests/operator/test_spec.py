@@ -108,3 +108,26 @@ def test_resources_set_by_the_user_get_no_default_beside_them():
         {"cpu": "50m", "memory": "128Mi"},
         {"memory": "256Mi"},
     )
+
+
+def test_canary_match_and_mirror_are_parsed():
+    from messaging_operator.walks.settings import HeaderMatch, canary_settings
+
+    settings = canary_settings(
+        {
+            "version": "2",
+            "mirror": {"percent": 30},
+            "match": [
+                {"headers": [{"name": "X-Canary", "value": "always"}]},
+                {"headers": [{"name": "Cookie", "value": "c=1", "type": "RegularExpression"}]},
+            ],
+        },
+        "1",
+    )
+    assert settings.mirror_percent == 30
+    assert settings.match == (
+        (HeaderMatch("X-Canary", "always", "Exact"),),
+        (HeaderMatch("Cookie", "c=1", "RegularExpression"),),
+    )
+    plain = canary_settings({"version": "2"}, "1")
+    assert (plain.mirror_percent, plain.match) == (None, ())

@@ -35,7 +35,7 @@ from messaging_operator.contracts import contract_jobs
 from messaging_operator.schema_jobs import schema_jobs
 from messaging_operator.spec import Platform
 from messaging_operator.status import Observation, job_state
-from messaging_operator.walks.canary import serving
+from messaging_operator.walks.canary import canary_running, serving
 from messaging_operator.walks.canary_children import canary_objects, ready_version
 from messaging_operator.walks.decisions import Walk
 
@@ -122,6 +122,8 @@ def plan_children(
             desired += contract_jobs(platform, service, live)
         walk = (walks or {}).get(service.name)
         canary_share = None
+        canary_match: tuple = ()
+        mirror_percent = None
         if walk is not None and walk.state is not None:
             stable_live = live.get(("Deployment", child_name(platform, service.name)))
             now_serving = serving(
@@ -136,9 +138,14 @@ def plan_children(
                 platform, service, walk, now_serving, live, seen, plan.backup_targets
             )
             canary_share = now_serving.canary_share
+            # Testers' requests and mirrored copies go to the canary only while it runs (a
+            # rolled-back one has no pods; a promoted one serves everyone).
+            if canary_running(walk.state):
+                canary_match = walk.settings.match
+                mirror_percent = walk.settings.mirror_percent
         route = (
             with_foreign_rules(
-                build_http_route(platform, service, canary_share),
+                build_http_route(platform, service, canary_share, canary_match, mirror_percent),
                 live.get(("HTTPRoute", child_name(platform, service.name))),
             )
             if seen.gateway_api_installed

@@ -207,6 +207,23 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"services": {"messages": {"canary": {"version": "1.1.0", "weight": 120}}}},
         "canary.weight must be between 0 and 100",
     ),
+    "canary match header name with a space": (
+        {
+            "services": {
+                "auth": {
+                    "canary": {
+                        "version": "1.1.0",
+                        "match": [{"headers": [{"name": "X Canary", "value": "always"}]}],
+                    }
+                }
+            }
+        },
+        "canary.match header names are HTTP field names",
+    ),
+    "canary mirror of no requests": (
+        {"services": {"auth": {"canary": {"version": "1.1.0", "mirror": {"percent": 0}}}}},
+        "canary.mirror.percent must be between 1 and 100",
+    ),
     "backup schedule that is not cron": (
         {"backups": {"schedule": "every night", "retain": 7}},
         "backups.schedule must be a five-field cron schedule",
@@ -285,6 +302,30 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
     "https prometheus": {"analysis": {"prometheus": {"url": "https://prom.example.com/prom"}}},
     "durations": {"services": {"auth": {"canary": {"version": "2", "interval": "1h30m"}}}},
     "no keep-warm": {"services": {"auth": {"canary": {"version": "2", "keepWarm": "0s"}}}},
+    "mirrored reads": {
+        "services": {"auth": {"canary": {"version": "2", "weight": 0, "mirror": {"percent": 50}}}}
+    },
+    "testers by header and cookie": {
+        "services": {
+            "auth": {
+                "canary": {
+                    "version": "2",
+                    "match": [
+                        {"headers": [{"name": "X-Canary", "value": "always"}]},
+                        {
+                            "headers": [
+                                {
+                                    "name": "Cookie",
+                                    "value": "(^|; )canary=always(;|$)",
+                                    "type": "RegularExpression",
+                                }
+                            ]
+                        },
+                    ],
+                }
+            }
+        }
+    },
     "annotations": {"services": {"auth": {"podAnnotations": {"prometheus.io/scrape": "true"}}}},
     "equal request and limit": {
         "services": {

@@ -3,6 +3,12 @@
 `migration.weight` is the new service's share of its path; the rest goes to the legacy
 monolith named in `spec.gateway.legacy`. Without a legacy backend every path goes to the new
 service whatever its weight, since there is nowhere else to send it.
+
+A running canary may add two rules after ours. `canary.mirror`: GET requests on the same paths,
+split as ours, with a RequestMirror filter copying `percent` of them to the canary (GET only:
+a mirrored write would be done twice on the one database). `canary.match`: the same paths with
+those headers go to the canary alone. Gateway API ranks matches, not rules: at equal paths a
+method match beats header matches, so with a mirror the header rule matches GET explicitly too.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from typing import Any
 
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import Gateway, Platform, ServiceSpec
+from messaging_operator.walks.settings import HeaderMatch
 from messaging_operator.weights import RouteWeights, route_weights
 
 # Prefixes a service serves besides /api/v1/<its name>: without them the gateway would send
@@ -27,6 +34,9 @@ EXTRA_PATHS = {
 # Our rule's name. `rules` is an atomic list in the Gateway API schema: applying our rule alone
 # would delete every rule a person added by hand, so those are read back and applied with it.
 OWN_RULE = "messaging-operator"
+CANARY_MATCH_RULE = "messaging-operator-canary-match"
+MIRROR_RULE = "messaging-operator-mirror"
+OUR_RULES = (OWN_RULE, CANARY_MATCH_RULE, MIRROR_RULE)
 
 
 def route_paths(service: ServiceSpec) -> list[str]:
@@ -125,24 +135,92 @@ def single_backend_route(
     }
 
 
+def canary_ref(platform: Platform, service: ServiceSpec, weight: int | None = 1) -> dict[str, Any]:
+    ref: dict[str, Any] = {
+        "kind": "Service",
+        "group": "",
+        "name": child_name(platform, f"{service.name}-canary"),
+        "port": service.port,
+    }
+    return ref if weight is None else {**ref, "weight": weight}
+
+
+def canary_match_rule(
+    platform: Platform,
+    service: ServiceSpec,
+    match: tuple[tuple[HeaderMatch, ...], ...],
+    also_get: bool,
+) -> dict[str, Any]:
+    """Every path of the service once per `canary.match` entry (and once more with method GET
+    when a mirror rule would outrank it), all to the canary Service."""
+    methods: tuple[str | None, ...] = (None, "GET") if also_get else (None,)
+    return {
+        "name": CANARY_MATCH_RULE,
+        "matches": [
+            {
+                "path": {"type": "PathPrefix", "value": path},
+                **({"method": method} if method else {}),
+                "headers": [{"type": h.type, "name": h.name, "value": h.value} for h in headers],
+            }
+            for headers in match
+            for method in methods
+            for path in route_paths(service)
+        ],
+        "backendRefs": [canary_ref(platform, service)],
+    }
+
+
+def mirror_rule(
+    platform: Platform, service: ServiceSpec, refs: list[dict[str, Any]], percent: int
+) -> dict[str, Any]:
+    """GET on the service's paths, to the same backends as our rule, `percent` copied to the
+    canary (Envoy sends the copy and drops its answer)."""
+    return {
+        "name": MIRROR_RULE,
+        "matches": [
+            {"path": {"type": "PathPrefix", "value": path}, "method": "GET"}
+            for path in route_paths(service)
+        ],
+        "filters": [
+            {
+                "type": "RequestMirror",
+                "requestMirror": {
+                    "backendRef": canary_ref(platform, service, weight=None),
+                    "percent": percent,
+                },
+            }
+        ],
+        "backendRefs": [dict(ref) for ref in refs],
+    }
+
+
 def build_http_route(
-    platform: Platform, service: ServiceSpec, canary_weight: int | None = None
+    platform: Platform,
+    service: ServiceSpec,
+    canary_weight: int | None = None,
+    canary_match: tuple[tuple[HeaderMatch, ...], ...] = (),
+    mirror_percent: int | None = None,
 ) -> dict[str, Any] | None:
+    """`canary_match`, `mirror_percent`: only for a running canary (its Service has pods)."""
     gateway = platform.spec.gateway
     if gateway is None:
         return None
-    spec: dict[str, Any] = {
-        "parentRefs": [gateway_parent(gateway)],
-        "rules": [
-            {
-                "name": OWN_RULE,
-                "matches": [
-                    {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
-                ],
-                "backendRefs": backend_refs(platform, service, canary_weight),
-            }
-        ],
-    }
+    refs = backend_refs(platform, service, canary_weight)
+    rules = [
+        {
+            "name": OWN_RULE,
+            "matches": [
+                {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
+            ],
+            "backendRefs": refs,
+        }
+    ]
+    mirroring = canary_weight is not None and bool(mirror_percent)
+    if mirroring:
+        rules.append(mirror_rule(platform, service, refs, mirror_percent or 0))
+    if canary_weight is not None and canary_match:
+        rules.append(canary_match_rule(platform, service, canary_match, also_get=mirroring))
+    spec: dict[str, Any] = {"parentRefs": [gateway_parent(gateway)], "rules": rules}
     if gateway.hostname:
         spec["hostnames"] = [gateway.hostname]
     return {
@@ -154,7 +232,7 @@ def build_http_route(
 
 
 def _ours(rule: dict[str, Any], index: int, service_name: str) -> bool:
-    if rule.get("name") == OWN_RULE:
+    if rule.get("name") in OUR_RULES:
         return True
     # Routes written before our rule had a name: it came first and sent traffic to our Service.
     backends = {ref.get("name") for ref in rule.get("backendRefs") or []}
@@ -182,7 +260,12 @@ def read_back(live: dict[str, Any] | None) -> RouteWeights | None:
         return None
     service_name = live["metadata"]["name"]
     rules = (live.get("spec") or {}).get("rules") or []
-    ours = [r for i, r in enumerate(rules) if _ours(r, i, service_name)]
+    # The weights are our plain rule's (the mirror rule repeats them, the match rule has none).
+    ours = [
+        r
+        for i, r in enumerate(rules)
+        if _ours(r, i, service_name) and r.get("name") in (OWN_RULE, None)
+    ]
     if not ours:
         return None
     found = {"legacy": 0, "stable": 0, "canary": 0}

@@ -31,6 +31,15 @@ def parse_duration(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class HeaderMatch:
+    """One header a request must carry to be sent to the canary (Gateway API HTTPHeaderMatch)."""
+
+    name: str
+    value: str
+    type: str = "Exact"  # or RegularExpression
+
+
+@dataclass(frozen=True)
 class WalkSettings:
     """What the spec asks of one service's walk (canary or migration)."""
 
@@ -46,6 +55,12 @@ class WalkSettings:
     abort: bool = False
     promote: bool = False
     keep_warm: str = DEFAULT_KEEP_WARM
+    # canary.match: requests matching any entry (all of its headers) go to the canary whatever
+    # its weight, so testers see it first.
+    match: tuple[tuple[HeaderMatch, ...], ...] = ()
+    # canary.mirror.percent: that share of the service's GET requests copied to the canary,
+    # its answers dropped (analysed before any user traffic moves); None: no mirroring.
+    mirror_percent: int | None = None
 
     @property
     def interval_seconds(self) -> int:
@@ -80,6 +95,15 @@ def canary_settings(raw: Mapping[str, Any] | None, stable_version: str) -> WalkS
         abort=bool(raw.get("abort", False)),
         promote=bool(raw.get("promote", False)),
         keep_warm=str(raw.get("keepWarm", DEFAULT_KEEP_WARM)),
+        match=tuple(
+            tuple(
+                HeaderMatch(str(h["name"]), str(h["value"]), str(h.get("type", "Exact")))
+                for h in entry.get("headers") or ()
+            )
+            for entry in raw.get("match") or ()
+            if entry.get("headers")
+        ),
+        mirror_percent=int((raw.get("mirror") or {}).get("percent") or 0) or None,
     )
 
 
