@@ -121,6 +121,7 @@ class Sender(threading.Thread):
         self.sender, self.recipient = sender, recipient
         self.interval = 1 / rate
         self.acked: dict[str, float] = {}  # message id -> when acknowledged (monotonic)
+        self.first_tried: dict[str, float] = {}  # message id -> when its first attempt began
         self.retries = 0
         self.refused: list[str] = []  # 4xx other than the retryable ones: a bug
         self.stopping = threading.Event()
@@ -134,13 +135,16 @@ class Sender(threading.Thread):
 
     def send_one(self, client: httpx.Client, key: str) -> None:
         body = message_body(self.sender, self.recipient, key)
+        began = time.monotonic()
         while True:
             try:
                 response = client.post(self.url, json=body, headers=self.headers)
             except httpx.HTTPError:
                 response = None
             if response is not None and response.status_code in (200, 201):
-                self.acked[response.json()["id"]] = time.monotonic()
+                message_id = response.json()["id"]
+                self.acked[message_id] = time.monotonic()
+                self.first_tried[message_id] = began
                 return
             if response is not None and response.status_code < 500:
                 self.refused.append(f"{response.status_code} {response.text[:200]}")
@@ -231,8 +235,13 @@ def out_of_order(seqs: list[int]) -> int:
 
 
 def recovery_seconds(sender: Sender, receiver: Receiver, killed_at: float) -> float | None:
-    """Until a message sent after the kill was both acknowledged and seen live."""
-    after = [(t, m) for m, t in sender.acked.items() if t > killed_at and m in receiver.seen_at]
+    """Until a message first sent after the kill was both acknowledged and seen live (one
+    already in flight may still be answered just after the kill: it says nothing of recovery)."""
+    after = [
+        (t, m)
+        for m, t in sender.acked.items()
+        if sender.first_tried[m] > killed_at and m in receiver.seen_at
+    ]
     if not after:
         return None
     acked_at, message_id = min(after)

@@ -3,6 +3,7 @@ started when part of it is down (testkit.platform); each test changes it and put
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,5 +96,6 @@ def kill_container(k: Kubectl, pod: str) -> int:
             continue  # gone meanwhile
     assert pids, f"no process of container {container[:12]} ({pod}) found in /proc"
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # a child gone with its parent
+            os.kill(pid, signal.SIGKILL)
     return int(status["restartCount"])

@@ -107,7 +107,14 @@ def relay_requests_by_version(k: Kubectl) -> Counter[str]:
         address = (pod.get("status") or {}).get("podIP")
         if not name.startswith(f"{PLATFORM}-relay-") or not address:
             continue
-        if (pod.get("status") or {}).get("phase") != "Running" or "migrate" in name:
+        ready = any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
+        # A pod still starting has no /metrics to read; one going away (an earlier test's
+        # canary) is not counted: its counter leaves with it.
+        gone = pod["metadata"].get("deletionTimestamp")
+        if not ready or gone or "migrate" in name:
             continue
         port = next(
             p["containerPort"]
