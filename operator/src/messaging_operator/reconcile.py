@@ -216,9 +216,12 @@ async def report(
         # Right after the status that records the steps: a restart in between loses nothing
         # but these Events (the decision is not taken again from the new status).
         outcome.walk_events_posted = True
-        for walk in [*(walks or {}).values(), *migrations.walks.values()]:
+        # Each message names its service first (`relay: canary 1.1.0 at 10%`): `kubectl mp
+        # history NAME SERVICE` picks a service's walk out of the platform's Events by it.
+        for service, walk in [*(walks or {}).items(), *migrations.walks.items()]:
             for event in walk.decision.events:
-                await post_event(client, body, event.type, event.reason, event.message)
+                message = f"{service}: {event.message}"
+                await post_event(client, body, event.type, event.reason, message)
     restore_steps = backups.restore_events(old_status.get("services") or {}, new_status["services"])
     for event_type, reason, message in restore_steps:
         await post_event(client, body, event_type, reason, message)
