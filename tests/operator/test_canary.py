@@ -4,6 +4,7 @@ Every step goes through `to_status` / `from_status`, as it does across operator 
 """
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from messaging_operator.walks.analysis import FAILED, PASSED, WAIT, AnalysisResu
 from messaging_operator.walks.canary import (
     ABORTED,
     ANALYSIS_FAILED,
+    AWAITING_APPROVAL,
     FROZEN,
     PAUSED,
     PROGRESSING,
@@ -592,3 +594,42 @@ def test_an_operator_restart_mid_walk_continues_from_the_status_json():
     assert held == restored
     moved, _ = step(WALK, restored, GOOD, at=minutes(6))
     assert (moved.weight, moved.failures) == (100, 0)
+
+
+GATED = replace(WALK, gates=(50,))
+
+
+def test_a_gate_holds_the_walk_until_a_person_approves_and_then_it_moves_at_once():
+    state = started(GATED)
+    waiting, decision = step(GATED, state, GOOD, at=minutes(2))
+    assert (waiting.phase, waiting.reason, waiting.weight) == (PROGRESSING, AWAITING_APPROVAL, 10)
+    assert "waiting for approval to go to 50%" in waiting.message
+    assert [e.reason for e in decision.events] == [AWAITING_APPROVAL]
+    check = progress_check({"relay": waiting}, {})
+    assert (check.status, check.reason) == ("True", AWAITING_APPROVAL)
+    # Another window passes: still waiting, and no second Event.
+    again, decision = step(GATED, waiting, GOOD, at=minutes(4))
+    assert (again.reason, again.weight, decision.events) == (AWAITING_APPROVAL, 10, ())
+    # Approved between two windows: the next pass moves, no analysis needed.
+    approved = replace(GATED, approved=50)
+    moved, decision = step(approved, again, None, at=minutes(5))
+    assert (moved.weight, moved.step, moved.reason) == (50, 1, "StepAdvanced")
+    assert moved.next_check == "2026-01-01T12:07:00Z"  # a whole window at 50 %
+    assert [e.reason for e in decision.events] == ["StepAdvanced"]
+
+
+def test_a_failing_analysis_while_waiting_at_a_gate_still_rolls_back():
+    waiting, _ = step(GATED, started(GATED), GOOD, at=minutes(2))
+    state = waiting
+    for n in range(3):
+        state, _ = step(GATED, state, BAD, at=minutes(4 + 2 * n))
+    assert (state.phase, state.reason) == (ROLLED_BACK, ANALYSIS_FAILED)
+
+
+def test_gates_and_approval_are_parsed_for_both_walks():
+    canary = canary_settings(
+        {"version": "2", "steps": [10, 50], "gates": [50], "approved": 50}, "1"
+    )
+    migration = migration_settings({"steps": [10, 100], "gates": [100]})
+    assert (canary.gates, canary.approved) == ((50,), 50)
+    assert (migration.gates, migration.approved) == ((100,), 0)

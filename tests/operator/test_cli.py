@@ -8,6 +8,7 @@ from messaging_operator.cli import (
     analysis_text,
     check_walk,
     history_rows,
+    next_gate,
     table,
     walk_patch,
     walk_rows,
@@ -86,3 +87,18 @@ def test_switches_are_merge_patches_of_the_walk():
 def test_a_switch_on_nothing_is_refused_before_any_patch(service, kind, message):
     with pytest.raises(KubectlError, match=message):
         check_walk(PLATFORM, service, kind)
+
+
+def gated(weight: int, approved: int = 0) -> dict:
+    spec = {"version": "1.1.0", "steps": [10, 50, 100], "gates": [50, 100], "approved": approved}
+    return {
+        "spec": {"services": {"relay": {"canary": spec}}},
+        "status": {"services": {"relay": {"canary": {"weight": weight}}}},
+    }
+
+
+def test_approve_opens_the_gate_ahead_of_the_walk():
+    assert next_gate(gated(10), "relay", "canary") == 50
+    assert next_gate(gated(50, approved=50), "relay", "canary") == 100
+    with pytest.raises(KubectlError, match="no gate left"):
+        next_gate(gated(100, approved=100), "relay", "canary")

@@ -14,7 +14,9 @@ def test_names_columns_and_status_subresource():
     assert version["name"] == "v1alpha1"
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
-    assert columns == ["Phase", "Ready", "Version", "Canaries", "Migrated", "Reason", "Age"]
+    assert columns == [
+        "Phase", "Ready", "Version", "Canaries", "Migrated", "Reason", "Walks", "Age",
+    ]  # fmt: skip
 
 
 def test_per_service_canary_and_migration_are_in_the_schema():

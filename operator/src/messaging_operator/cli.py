@@ -5,9 +5,10 @@
     kubectl mp promote NAME SERVICE     promote the canary now, whatever the analysis says
     kubectl mp abort NAME SERVICE       abort it: all traffic back to stable
     kubectl mp retry NAME SERVICE       clear an abort: the walk starts again
+    kubectl mp approve NAME SERVICE     open the next manual gate (canary.gates) of the walk
     kubectl mp pause NAME | resume NAME hold every walk where it is (spec.rollout.paused)
 
-`--migration` makes promote, abort and retry act on the service's migration walk instead.
+`--migration` makes promote, abort, retry and approve act on the service's migration walk instead.
 kubectl finds this program on PATH as `kubectl-mp` (the operator package installs it); it calls
 kubectl itself (`$KUBECTL`, else `kubectl` on PATH) with -n/--namespace and --context passed on,
 so it reads the same kubeconfig and RBAC applies as to any kubectl command.
@@ -30,7 +31,7 @@ WALKS = ("canary", "migration")
 # The reasons walks post (walks/canary.py), and their analyses' (walks/analysis.py).
 WALK_EVENTS = {
     "WalkStarted", "WalkRestarted", "StepAdvanced", "AnalysisFailing", "Promoted", "RolledBack",
-    "Aborted", "Frozen", "RolloutPaused", "RolloutResumed", "CanaryRemoved",
+    "Aborted", "Frozen", "RolloutPaused", "RolloutResumed", "CanaryRemoved", "AwaitingApproval",
     "WithinThresholds", "ThresholdExceeded", "TooFewRequests", "MetricsUnavailable",
     "AnalysisDisabled",
 }  # fmt: skip
@@ -137,7 +138,7 @@ def history_rows(events: Sequence[Mapping[str, Any]], service: str | None) -> li
     return sorted(rows, key=lambda row: row[0])
 
 
-def walk_patch(service: str, kind: str, field: str, value: bool) -> dict[str, Any]:
+def walk_patch(service: str, kind: str, field: str, value: bool | int) -> dict[str, Any]:
     return {"spec": {"services": {service: {kind: {field: value}}}}}
 
 
@@ -152,6 +153,23 @@ def check_walk(platform: Mapping[str, Any], service: str, kind: str) -> None:
         raise KubectlError(f"{service} declares no canary (spec.services.{service}.canary.version)")
     if kind == "migration" and not declared and not spec.get("migrationPlan"):
         raise KubectlError(f"{service} declares no migration (spec.services.{service}.migration)")
+
+
+def next_gate(platform: Mapping[str, Any], service: str, kind: str) -> int:
+    """The gate to approve: the first of `gates` above what is approved and above the weight
+    the walk has reached (the one it waits at, when it waits)."""
+    declared = (((platform.get("spec") or {}).get("services") or {}).get(service) or {}).get(kind)
+    declared = declared or {}
+    status = ((platform.get("status") or {}).get("services") or {}).get(service) or {}
+    reached = int((status.get(kind) or {}).get("weight", 0))
+    approved = int(declared.get("approved") or 0)
+    ahead = [g for g in sorted(declared.get("gates") or []) if g > max(approved, reached)]
+    if not ahead:
+        raise KubectlError(
+            f"{service}'s {kind} has no gate left to approve (gates: "
+            f"{declared.get('gates') or 'none'}, approved: {approved})"
+        )
+    return int(ahead[0])
 
 
 def rollout_patch(paused: bool) -> dict[str, Any]:
@@ -222,6 +240,7 @@ def parser() -> argparse.ArgumentParser:
         ("promote", "promote now, whatever the analysis says"),
         ("abort", "abort: all traffic back to stable (or legacy)"),
         ("retry", "clear an abort: the walk starts again"),
+        ("approve", "open the walk's next manual gate"),
     ):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("name")
@@ -240,6 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(get(kube, args.name))
         elif args.command == "history":
             print(history(kube, args.name, args.service))
+        elif args.command == "approve":
+            kind = "migration" if args.migration else "canary"
+            platform = kube.json("get", KIND, args.name)
+            check_walk(platform, args.service, kind)
+            gate = next_gate(platform, args.service, kind)
+            kube.patch(args.name, walk_patch(args.service, kind, "approved", gate))
+            print(f"{args.name}: {args.service} {kind} approved to {gate}%")
         elif args.command in ("promote", "abort", "retry"):
             kind = "migration" if args.migration else "canary"
             check_walk(kube.json("get", KIND, args.name), args.service, kind)

@@ -1,11 +1,13 @@
 """`kubectl mp` driven as a user drives it: kubectl finds the plugin on PATH (the operator
 package's `kubectl-mp` script) and it works against the real API server and the real operator:
-a relay canary is shown, paused, resumed and promoted, and its history read back."""
+a relay canary is shown, paused, resumed and promoted, and its history read back; a manual
+gate holds a walk until `kubectl mp approve`, and `kubectl get mp` says it waits."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,30 @@ def test_a_canary_seen_paused_resumed_promoted_and_its_history_read_with_kubectl
         line.split()[3] == "relay:"
         for line in mp(kube, "history", "chat", "relay", "-n", ns).stdout.splitlines()[1:]
     )
+
+
+def test_a_manual_gate_holds_until_approved_with_kubectl_mp_and_shows_in_get_mp(
+    kube, operator, make_namespace, minimal_sample
+):
+    ns = make_namespace()
+    canary = {"version": "1.1.0", "steps": [10, 50, 100], "gates": [50], "interval": "3s"}
+    _platform_with_canary(kube, ns, minimal_sample, {**canary, "keepWarm": "0s"})
+    kube.wait_for(
+        lambda: _walk(kube, ns).get("reason") == "AwaitingApproval", 30, "the walk at its gate"
+    )
+    time.sleep(4)  # a whole window later it still waits at 10 %
+    assert _walk(kube, ns)["weight"] == 10
+    assert _weights(kube, ns).get("chat-relay-canary") == 10
+    columns = kube.run("get", "mp", "chat", "-n", ns).stdout.splitlines()
+    walks = columns[0].split().index("WALKS")
+    assert columns[1].split()[walks] == "AwaitingApproval", columns
+    assert "waiting for approval to go to 50%" in relay_row(
+        mp(kube, "get", "chat", "-n", ns).stdout
+    )
+
+    assert "approved to 50%" in mp(kube, "approve", "chat", "relay", "-n", ns).stdout
+    assert kube.platform(ns)["spec"]["services"]["relay"]["canary"]["approved"] == 50
+    kube.wait_for(lambda: _walk(kube, ns).get("phase") == "Succeeded", 60, "promoted after it")
+    refused = mp(kube, "approve", "chat", "relay", "-n", ns, check=False)
+    assert refused.returncode == 1
+    assert "no gate left" in refused.stderr

@@ -220,6 +220,14 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         },
         "canary.match header names are HTTP field names",
     ),
+    "canary gate that is not a step": (
+        {"services": {"auth": {"canary": {"version": "1.1.0", "steps": [10, 100], "gates": [50]}}}},
+        "canary.gates must be weights from canary.steps",
+    ),
+    "migration gate without steps": (
+        {"services": {"media": {"migration": {"weight": 10, "gates": [50]}}}},
+        "migration.gates must be weights from migration.steps",
+    ),
     "canary mirror of no requests": (
         {"services": {"auth": {"canary": {"version": "1.1.0", "mirror": {"percent": 0}}}}},
         "canary.mirror.percent must be between 1 and 100",
@@ -302,6 +310,12 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
     "https prometheus": {"analysis": {"prometheus": {"url": "https://prom.example.com/prom"}}},
     "durations": {"services": {"auth": {"canary": {"version": "2", "interval": "1h30m"}}}},
     "no keep-warm": {"services": {"auth": {"canary": {"version": "2", "keepWarm": "0s"}}}},
+    "gated steps": {
+        "services": {
+            "auth": {"canary": {"version": "2", "steps": [10, 50, 100], "gates": [50, 100]}},
+            "media": {"migration": {"steps": [10, 100], "gates": [100], "approved": 100}},
+        }
+    },
     "mirrored reads": {
         "services": {"auth": {"canary": {"version": "2", "weight": 0, "mirror": {"percent": 50}}}}
     },

@@ -33,6 +33,7 @@ ROLLED_BACK = "RolledBack"
 ACTIVE = frozenset({PROGRESSING, WAITING, PAUSED})
 
 ABORTED = "Aborted"
+AWAITING_APPROVAL = "AwaitingApproval"  # the next step is a gate nobody approved yet
 ANALYSIS_FAILED = "AnalysisFailed"
 
 
@@ -238,6 +239,10 @@ def decide_walk(
             settings.interval_seconds,
         )
 
+    if state.reason == AWAITING_APPROVAL:
+        gate = settings.weight_at(state.step + 1)
+        if settings.approved >= gate:  # approved: move now, not a window later
+            return _advance(settings, state, now, f"{gate}% approved")
     # A plain weight follows the spec at once; a changed list of steps keeps our place in it.
     wanted = settings.weight_at(state.step)
     if wanted != state.weight:
@@ -321,18 +326,24 @@ def _judged(
                 message=f"holding at {state.weight}% (a plain weight); {analysis.message}",
             )
             return Decision(held, (), interval)
-        step = state.step + 1
-        weight = settings.weight_at(step)
-        moved = replace(
-            state,
-            phase=PROGRESSING,
-            reason="StepAdvanced",
-            step=step,
-            weight=weight,
-            failures=0,
-            message=f"{_subject(settings)} at {weight}% ({analysis.message})",
-        )
-        return Decision(moved, (Event("Normal", "StepAdvanced", moved.message),), interval)
+        gate = settings.weight_at(state.step + 1)
+        if gate in settings.gates and settings.approved < gate:
+            message = (
+                f"{_subject(settings)} at {state.weight}% passed ({analysis.message}); "
+                f"waiting for approval to go to {gate}%: set approved: {gate} "
+                f"(kubectl mp approve)"
+            )
+            waiting = replace(
+                state, phase=PROGRESSING, reason=AWAITING_APPROVAL, failures=0, message=message
+            )
+            # One Event when the wait begins; the analysis goes on every window meanwhile.
+            told = (
+                ()
+                if state.reason == AWAITING_APPROVAL
+                else (Event("Normal", AWAITING_APPROVAL, message),)
+            )
+            return Decision(waiting, told, interval)
+        return _advance(settings, state, now, analysis.message)
     if analysis.verdict == FAILED:
         failures = state.failures + 1
         limit = settings.thresholds.failure_limit
@@ -367,6 +378,24 @@ def _judged(
     # One Event when the wait begins, not one per window.
     told = () if state.phase == WAITING else (Event("Normal", analysis.reason, analysis.message),)
     return Decision(waiting, told, interval)
+
+
+def _advance(settings: WalkSettings, state: WalkState, now: datetime, why: str) -> Decision:
+    """The next step, with a whole window of its own."""
+    interval = settings.interval_seconds
+    step = state.step + 1
+    weight = settings.weight_at(step)
+    moved = replace(
+        state,
+        phase=PROGRESSING,
+        reason="StepAdvanced",
+        step=step,
+        weight=weight,
+        failures=0,
+        message=f"{_subject(settings)} at {weight}% ({why})",
+        next_check=iso(now + timedelta(seconds=interval)),
+    )
+    return Decision(moved, (Event("Normal", "StepAdvanced", moved.message),), interval)
 
 
 def analysis_target(service: str, settings: WalkSettings, stable: str) -> Target:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from messaging_operator.status import Check
 from messaging_operator.walks.canary import (
     ACTIVE,
+    AWAITING_APPROVAL,
     FROZEN,
     PAUSED,
     ROLLED_BACK,
@@ -58,6 +59,13 @@ def progress_check(
         parts = [f"{_label(n, w)} {w.phase.lower()} at {w.weight}%" for n, w in moving]
         if all(w.phase == PAUSED for _, w in moving):
             reason = "RolloutPaused"
+        elif any(w.reason == AWAITING_APPROVAL for _, w in moving):
+            # A person is needed: say so before anything that resolves itself.
+            reason = AWAITING_APPROVAL
+            parts = [
+                f"{_label(n, w)}: {w.message}" if w.reason == AWAITING_APPROVAL else part
+                for (n, w), part in zip(moving, parts, strict=True)
+            ]
         elif any(w.phase == WAITING for _, w in moving):
             reason = "WaitingForTraffic"
         else:

@@ -61,6 +61,11 @@ class WalkSettings:
     # canary.mirror.percent: that share of the service's GET requests copied to the canary,
     # its answers dropped (analysed before any user traffic moves); None: no mirroring.
     mirror_percent: int | None = None
+    # Manual gates: step weights the walk moves to only once a person approved them
+    # (`approved` at least that weight; `kubectl mp approve` sets it). The analysis goes on
+    # meanwhile, so a failure while waiting still rolls back.
+    gates: tuple[int, ...] = ()
+    approved: int = 0
 
     @property
     def interval_seconds(self) -> int:
@@ -104,6 +109,8 @@ def canary_settings(raw: Mapping[str, Any] | None, stable_version: str) -> WalkS
             if entry.get("headers")
         ),
         mirror_percent=int((raw.get("mirror") or {}).get("percent") or 0) or None,
+        gates=tuple(int(g) for g in raw.get("gates") or ()),
+        approved=int(raw.get("approved") or 0),
     )
 
 
@@ -124,6 +131,8 @@ def migration_settings(
         on_failure=str(raw.get("onFailure", "rollback")),
         abort=bool(raw.get("abort", False)),
         promote=bool(raw.get("promote", False)),
+        gates=tuple(int(g) for g in raw.get("gates") or ()),
+        approved=int(raw.get("approved") or 0),
     )
 
 
