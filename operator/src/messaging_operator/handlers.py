@@ -24,6 +24,7 @@ from messaging_operator import login as operator_login
 from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL
 from messaging_operator.kinds import Watch, watched
 from messaging_operator.kube import KubeClient
+from messaging_operator.notifications import Notifier
 from messaging_operator.queue import Key, ReconcileQueue
 from messaging_operator.reconcile import reconcile
 from messaging_operator.settings import OperatorSettings, from_environment
@@ -47,6 +48,7 @@ class Runtime:
     config: OperatorSettings
     client: KubeClient
     queue: ReconcileQueue
+    notifier: Notifier
     platforms: dict[Key, References] = field(default_factory=dict)
     resync: asyncio.Task[None] | None = None
 
@@ -93,10 +95,13 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     else:
         settings.peering.standalone = True
     client = KubeClient.from_environment(settings)
+    notifier = Notifier(client)
+    notifier.start()
 
     async def work(key: Key) -> None:
         started = time.monotonic()
         outcome = await reconcile(client, *key, instance=config.instance)
+        notifier.send(outcome.notifications)
         if outcome.requeue_after is not None:
             # A canary's analysis falls due then; a little late rather than a little early.
             queue.add_after(key, max(1.0, outcome.requeue_after + 0.5))
@@ -114,7 +119,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
 
     queue = ReconcileQueue(work, workers=config.workers, debounce=config.debounce_seconds)
     queue.start()
-    state = Runtime(config=config, client=client, queue=queue)
+    state = Runtime(config=config, client=client, queue=queue, notifier=notifier)
     memo["runtime"] = state
     if config.resync_seconds > 0:
         state.resync = asyncio.create_task(resync(state))
@@ -136,6 +141,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await state.resync
     await state.queue.stop()
+    await state.notifier.stop()
     await state.client.close()
 
 

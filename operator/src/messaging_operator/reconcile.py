@@ -25,6 +25,7 @@ from messaging_operator.builders.routes import (
 )
 from messaging_operator.kinds import CHILD_KINDS, PRUNABLE_KINDS
 from messaging_operator.kube import ApiError, KubeClient
+from messaging_operator.notifications import Notification, notifications_for
 from messaging_operator.observe import observe, owned_by, read_live
 from messaging_operator.plan import Plan, plan_children
 from messaging_operator.platform_events import post_event
@@ -73,6 +74,9 @@ class Outcome:
     phase: str = ""
     # Seconds until a canary's analysis falls due: the caller queues another pass then.
     requeue_after: float | None = None
+    # The walk Events for spec.rollout.notifications' webhooks: the caller hands them to the
+    # Notifier, which sends them apart from any reconcile.
+    notifications: list[Notification] = field(default_factory=list)
 
 
 def prefixed(walks: dict[str, Walk]) -> dict[str, Walk]:
@@ -222,6 +226,9 @@ async def report(
             for event in walk.decision.events:
                 message = f"{service}: {event.message}"
                 await post_event(client, body, event.type, event.reason, message)
+                outcome.notifications += notifications_for(
+                    body, service, event.type, event.reason, message, utc_now()
+                )
     restore_steps = backups.restore_events(old_status.get("services") or {}, new_status["services"])
     for event_type, reason, message in restore_steps:
         await post_event(client, body, event_type, reason, message)

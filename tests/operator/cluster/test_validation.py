@@ -228,6 +228,10 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"services": {"media": {"migration": {"weight": 10, "gates": [50]}}}},
         "migration.gates must be weights from migration.steps",
     ),
+    "notification webhook that is not a URL": (
+        {"rollout": {"notifications": [{"url": "hooks.example.com/rollouts"}]}},
+        "rollout.notifications url must be an http(s) URL",
+    ),
     "canary mirror of no requests": (
         {"services": {"auth": {"canary": {"version": "1.1.0", "mirror": {"percent": 0}}}}},
         "canary.mirror.percent must be between 1 and 100",
@@ -314,6 +318,14 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
         "services": {
             "auth": {"canary": {"version": "2", "steps": [10, 50, 100], "gates": [50, 100]}},
             "media": {"migration": {"steps": [10, 100], "gates": [100], "approved": 100}},
+        }
+    },
+    "signed slack notifications": {
+        "rollout": {
+            "notifications": [
+                {"url": "https://hooks.example.com/a", "format": "slack"},
+                {"url": "http://receiver.tools:8080/x", "secretRef": {"name": "hook", "key": "k"}},
+            ]
         }
     },
     "mirrored reads": {
