@@ -264,3 +264,67 @@ def test_a_mirror_copies_reads_to_the_canary_and_users_get_the_stables_answers(
         patch_platform(platform, {"services": {"relay": {"canary": None}}})
         eventually(lambda: not mirror_rule(), 120, "the mirror rule gone from the route")
         eventually(lambda: platform_ready(platform), 180, "the platform Ready again")
+
+
+def test_blue_green_previews_the_new_version_then_switches_everything_without_a_failure(
+    platform: Kubectl, user: User
+) -> None:
+    """canary.preview: the new relay answers under /preview while every user request stays on
+    stable; promoted under 40 requests/s, all traffic moves at once, and none fails."""
+    tag_image("relay", CANARY_VERSION)
+    canary = {"version": CANARY_VERSION, "preview": {"pathPrefix": "/preview"}, "interval": "1h"}
+    patch_platform(platform, {"services": {"relay": {"canary": canary}}})
+    headers = user.auth()
+    try:
+        with httpx.Client(base_url=GATEWAY, timeout=10) as client:
+
+            def previewed() -> bool:
+                answer = client.get("/preview/api/v1/relay/status", headers=headers)
+                return (
+                    answer.status_code == 200
+                    and relay_requests_by_version(platform)[CANARY_VERSION] > 0
+                )
+
+            eventually(previewed, 180, "the new relay answering under /preview")
+            before = relay_requests_by_version(platform)
+            for _ in range(100):
+                assert client.get("/api/v1/relay/status", headers=headers).status_code == 200
+            users_saw = relay_requests_by_version(platform) - before
+        assert users_saw == Counter({"1.0.0": 100}), users_saw
+
+        with SteadyLoad(lambda c: c.get("/api/v1/relay/status", headers=headers)) as load:
+            time.sleep(3)
+            switched = time.monotonic()
+            patch_platform(platform, {"services": {"relay": {"canary": {"promote": True}}}})
+
+            def on_new() -> bool:
+                route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
+                refs = {
+                    r["name"]: r.get("weight") for r in route["spec"]["rules"][0]["backendRefs"]
+                }
+                return refs.get(f"{PLATFORM}-relay-canary") == 100
+
+            eventually(on_new, 60, "all of relay's traffic on the new version")
+            time.sleep(2)  # Envoy Gateway has sent the route to Envoy
+            before = relay_requests_by_version(platform)
+            time.sleep(3)
+            after_switch = relay_requests_by_version(platform) - before
+        print(
+            f"blue-green switch under load: {load.summary(switched)}; after it {dict(after_switch)}"
+        )
+        assert load.count(switched) > 100, load.summary(switched)
+        assert not load.failures(switched), load.summary(switched)
+        assert after_switch[CANARY_VERSION] > 0, after_switch
+        assert after_switch["1.0.0"] == 0, after_switch
+    finally:
+        # Undo the promotion while 1.0.0 is still warm (only a route change), then forget it.
+        patch_platform(platform, {"services": {"relay": {"canary": {"abort": True}}}})
+
+        def on_stable() -> bool:
+            route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
+            refs = {r["name"]: r.get("weight") for r in route["spec"]["rules"][0]["backendRefs"]}
+            return not refs.get(f"{PLATFORM}-relay-canary")
+
+        eventually(on_stable, 60, "relay's traffic back on 1.0.0")
+        patch_platform(platform, {"services": {"relay": {"canary": None}}})
+        eventually(lambda: platform_ready(platform), 240, "the platform Ready again")

@@ -132,3 +132,40 @@ def test_with_a_mirror_the_testers_gets_still_reach_the_canary(platform):
     ]
     assert all(m["headers"][0]["name"] == "X-Canary" for m in matches)
     assert read_back(route) == RouteWeights(legacy=0, stable=100, canary=0)
+
+
+def test_a_preview_route_strips_its_prefix_before_the_canary(platform):
+    from messaging_operator.builders.routes import build_preview_route
+    from messaging_operator.walks.settings import Preview
+
+    route = build_preview_route(
+        platform, platform.spec.services["auth"], Preview(path_prefix="/preview/")
+    )
+    assert route is not None
+    assert route["metadata"]["name"] == "chat-auth-preview"
+    rules = route["spec"]["rules"]
+    assert [
+        (
+            r["matches"][0]["path"]["value"],
+            r["filters"][0]["urlRewrite"]["path"]["replacePrefixMatch"],
+        )
+        for r in rules
+    ] == [
+        ("/preview/api/v1/auth", "/api/v1/auth"),
+        ("/preview/api/v1/admin", "/api/v1/admin"),
+    ]
+    assert {r["backendRefs"][0]["name"] for r in rules} == {"chat-auth-canary"}
+
+
+def test_a_preview_hostname_keeps_the_paths(platform):
+    from messaging_operator.builders.routes import build_preview_route
+    from messaging_operator.walks.settings import Preview
+
+    route = build_preview_route(
+        platform, platform.spec.services["auth"], Preview(hostname="preview.chat.example.com")
+    )
+    assert route is not None
+    assert route["spec"]["hostnames"] == ["preview.chat.example.com"]
+    (rule,) = route["spec"]["rules"]
+    assert [m["path"]["value"] for m in rule["matches"]] == ["/api/v1/auth", "/api/v1/admin"]
+    assert "filters" not in rule

@@ -633,3 +633,22 @@ def test_gates_and_approval_are_parsed_for_both_walks():
     migration = migration_settings({"steps": [10, 100], "gates": [100]})
     assert (canary.gates, canary.approved) == ((50,), 50)
     assert (migration.gates, migration.approved) == ((100,), 0)
+
+
+def test_a_blue_green_canary_runs_full_size_is_judged_at_0_and_switches_at_once():
+    settings = canary_settings(
+        {"version": "1.1.0", "preview": {"pathPrefix": "/preview"}, "interval": "2m"}, "1.0.0"
+    )
+    assert settings.steps == (0,)
+    state = started(settings)
+    assert state.weight == 0
+    assert serving(settings, state, T0, "1.0.0", 3, "1.0.0").canary_replicas == 3
+    done, _ = step(settings, state, GOOD, at=minutes(2))
+    assert (done.phase, done.reason) == (SUCCEEDED, "Promoted")
+    # All traffic on the new version at once, the old one kept warm (keepWarm's default 10m).
+    switched = serving(settings, done, minutes(3), "1.0.0", 3, "1.0.0")
+    assert (switched.canary_share, switched.canary_replicas, switched.stable_version) == (
+        100,
+        3,
+        "1.0.0",
+    )

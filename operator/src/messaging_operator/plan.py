@@ -27,7 +27,11 @@ from messaging_operator.builders.infrastructure import (
 from messaging_operator.builders.jobs import migration_job_name
 from messaging_operator.builders.metadata import VERSION_LABEL, child_name
 from messaging_operator.builders.network_policies import build_network_policy
-from messaging_operator.builders.routes import build_http_route, with_foreign_rules
+from messaging_operator.builders.routes import (
+    build_http_route,
+    build_preview_route,
+    with_foreign_rules,
+)
 from messaging_operator.builders.secrets import build_secrets, decode
 from messaging_operator.builders.services import build_service
 from messaging_operator.builders.web import build_web
@@ -124,6 +128,7 @@ def plan_children(
         canary_share = None
         canary_match: tuple = ()
         mirror_percent = None
+        preview = None
         if walk is not None and walk.state is not None:
             stable_live = live.get(("Deployment", child_name(platform, service.name)))
             now_serving = serving(
@@ -143,6 +148,7 @@ def plan_children(
             if canary_running(walk.state):
                 canary_match = walk.settings.match
                 mirror_percent = walk.settings.mirror_percent
+                preview = walk.settings.preview
         route = (
             with_foreign_rules(
                 build_http_route(platform, service, canary_share, canary_match, mirror_percent),
@@ -151,7 +157,13 @@ def plan_children(
             if seen.gateway_api_installed
             else None
         )
+        preview_route = (
+            build_preview_route(platform, service, preview)
+            if preview is not None and seen.gateway_api_installed
+            else None
+        )
         for optional in (
+            preview_route,
             build_pod_disruption_budget(platform, deployed),
             build_autoscaler(platform, deployed),
             build_network_policy(platform, service),

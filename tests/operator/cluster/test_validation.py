@@ -228,6 +228,27 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"services": {"media": {"migration": {"weight": 10, "gates": [50]}}}},
         "migration.gates must be weights from migration.steps",
     ),
+    "preview with a hostname and a path": (
+        {
+            "services": {
+                "auth": {
+                    "canary": {
+                        "version": "1.1.0",
+                        "preview": {"hostname": "preview.chat.example.com", "pathPrefix": "/p"},
+                    }
+                }
+            }
+        },
+        "canary.preview takes hostname or pathPrefix, one of them",
+    ),
+    "preview path under the API": (
+        {
+            "services": {
+                "auth": {"canary": {"version": "1.1.0", "preview": {"pathPrefix": "/api/x"}}}
+            }
+        },
+        "canary.preview.pathPrefix must be a path of its own",
+    ),
     "notification webhook that is not a URL": (
         {"rollout": {"notifications": [{"url": "hooks.example.com/rollouts"}]}},
         "rollout.notifications url must be an http(s) URL",
@@ -319,6 +340,9 @@ ADMITTED: dict[str, dict[str, Any] | str] = {
             "auth": {"canary": {"version": "2", "steps": [10, 50, 100], "gates": [50, 100]}},
             "media": {"migration": {"steps": [10, 100], "gates": [100], "approved": 100}},
         }
+    },
+    "blue-green by path": {
+        "services": {"auth": {"canary": {"version": "2", "preview": {"pathPrefix": "/preview"}}}}
     },
     "signed slack notifications": {
         "rollout": {

@@ -17,7 +17,7 @@ from typing import Any
 
 from messaging_operator.builders.metadata import child_name, object_meta
 from messaging_operator.spec import Gateway, Platform, ServiceSpec
-from messaging_operator.walks.settings import HeaderMatch
+from messaging_operator.walks.settings import HeaderMatch, Preview
 from messaging_operator.weights import RouteWeights, route_weights
 
 # Prefixes a service serves besides /api/v1/<its name>: without them the gateway would send
@@ -227,6 +227,55 @@ def build_http_route(
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
         "metadata": object_meta(platform, child_name(platform, service.name), service.name),
+        "spec": spec,
+    }
+
+
+def build_preview_route(
+    platform: Platform, service: ServiceSpec, preview: Preview
+) -> dict[str, Any] | None:
+    """A blue-green canary's own HTTPRoute `<name>-<service>-preview`: the service's paths on
+    the preview hostname, or under the preview path prefix (stripped again), all to the canary."""
+    gateway = platform.spec.gateway
+    if gateway is None:
+        return None
+    target = [canary_ref(platform, service)]
+    if preview.hostname:
+        rules = [
+            {
+                "matches": [
+                    {"path": {"type": "PathPrefix", "value": path}} for path in route_paths(service)
+                ],
+                "backendRefs": target,
+            }
+        ]
+    else:
+        prefix = (preview.path_prefix or "/preview").rstrip("/")
+        # One rule per path: a rewrite names one replacement for whatever its rule matched.
+        rules = [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": prefix + path}}],
+                "filters": [
+                    {
+                        "type": "URLRewrite",
+                        "urlRewrite": {
+                            "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": path}
+                        },
+                    }
+                ],
+                "backendRefs": [dict(ref) for ref in target],
+            }
+            for path in route_paths(service)
+        ]
+    spec: dict[str, Any] = {"parentRefs": [gateway_parent(gateway)], "rules": rules}
+    hostname = preview.hostname or gateway.hostname
+    if hostname:
+        spec["hostnames"] = [hostname]
+    name = child_name(platform, f"{service.name}-preview")
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": object_meta(platform, name, f"{service.name}-canary"),
         "spec": spec,
     }
 

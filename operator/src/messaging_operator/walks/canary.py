@@ -451,7 +451,9 @@ def serving(
     if state is None or state.kind != CANARY or not state.version:
         return Serving(spec_version)
     if state.phase in ACTIVE | {FROZEN}:
-        return Serving(spec_version, state.version, 1, state.weight)
+        # A blue-green canary runs at full size beside stable, ready to take everything.
+        size = max(replicas, 1) if settings.preview is not None else 1
+        return Serving(spec_version, state.version, size, state.weight)
     if state.phase == SUCCEEDED:
         if warm_version(settings, state, now) is not None:
             return Serving(state.stable_version, state.version, max(replicas, 1), 100)

@@ -40,6 +40,15 @@ class HeaderMatch:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """canary.preview: where the canary answers before it takes any user traffic (blue-green):
+    its own hostname, or a path prefix in front of the service's paths."""
+
+    hostname: str | None = None
+    path_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class WalkSettings:
     """What the spec asks of one service's walk (canary or migration)."""
 
@@ -66,6 +75,9 @@ class WalkSettings:
     # meanwhile, so a failure while waiting still rolls back.
     gates: tuple[int, ...] = ()
     approved: int = 0
+    # Blue-green: the canary runs at full size from the start, answers on its preview route,
+    # and (without steps) is promoted in one switch once the preview's analysis passes.
+    preview: Preview | None = None
 
     @property
     def interval_seconds(self) -> int:
@@ -89,11 +101,19 @@ def canary_settings(raw: Mapping[str, Any] | None, stable_version: str) -> WalkS
     """From `spec.services.<name>.canary` (fields the CRD lacks yet simply default)."""
     raw = raw or {}
     version = raw.get("version")
+    preview_raw = raw.get("preview")
+    preview = (
+        Preview(preview_raw.get("hostname"), preview_raw.get("pathPrefix")) if preview_raw else None
+    )
+    steps = tuple(int(s) for s in raw.get("steps") or ())
+    if preview is not None and not steps and raw.get("weight") is None:
+        steps = (0,)  # blue-green: judged on the preview at 0 %, then all at once
     return WalkSettings(
         kind=CANARY,
         version=None if version in (None, "", stable_version) else str(version),
         weight=None if raw.get("weight") is None else int(raw["weight"]),
-        steps=tuple(int(s) for s in raw.get("steps") or ()),
+        steps=steps,
+        preview=preview,
         interval=str(raw.get("interval", "2m")),
         thresholds=Thresholds.from_spec(raw.get("analysis")),
         on_failure=str(raw.get("onFailure", "rollback")),
