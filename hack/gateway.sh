@@ -14,6 +14,7 @@
 #   hack/gateway.sh conformance [SUITE_FLAG...]   the upstream Gateway API conformance suite
 #                                 (sigs.k8s.io/gateway-api/conformance) against GatewayClass eg;
 #                                 the report lands in $MP_CACHE/gateway/conformance-report.yaml
+#   hack/gateway.sh conformance-build   compile that suite into the cache (CI's Go tools step)
 #   hack/gateway.sh down          uninstall Envoy Gateway and the shared Gateway
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -166,6 +167,22 @@ suite_images() {
   "$REPO_ROOT/hack/node.sh" import "${ECHO_IMAGES[@]}" "$DNS_IMAGE"
 }
 
+# The suite compiled once into the cache (keyed by its module's go.sum): compiling it takes
+# minutes on 2 cores with a cold Go build cache, which `.ci/run` pays in its Go tools step.
+suite_binary() {
+  local key out
+  key=$(cat "$REPO_ROOT/hack/tools/gateway-api/go.sum" "$REPO_ROOT/hack/tools/gateway-api/"*.go | sha256sum | cut -c1-12)
+  out="$MP_BIN_CACHE/gateway-api-conformance-$key"
+  mkdir -p "$MP_BIN_CACHE"
+  if [ ! -x "$out" ]; then
+    log "compiling the Gateway API conformance suite (once; cached as $out)" >&2
+    (cd "$REPO_ROOT/hack/tools/gateway-api" && go test -c -o "$out.tmp" .) >&2 \
+      || die "could not compile the conformance suite (cd hack/tools/gateway-api && go test -c .)"
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 conformance() {
   bins
   [ -n "$(address)" ] || die "no Gateway address: run hack/gateway.sh up"
@@ -177,9 +194,11 @@ namespaceAnnotations:
   scheduler.alpha.kubernetes.io/node-selector: "$NODE_SELECTOR"
   scheduler.alpha.kubernetes.io/defaultTolerations: '$TOLERATIONS'
 EOF
+  local suite
+  suite=$(suite_binary)
   log "running the Gateway API conformance suite against GatewayClass eg (report: $DIR/conformance-report.yaml)"
   (cd "$REPO_ROOT/hack/tools/gateway-api" && KUBECONFIG="$MP_CACHE/cluster/kubeconfig" \
-    go test -v -count=1 -timeout 90m -run TestConformance . -args \
+    "$suite" -test.v -test.count=1 -test.timeout 90m -test.run TestConformance \
     --gateway-class=eg --conformance-options-file="$DIR/conformance-options.yaml" \
     --organization=envoyproxy --project=envoy-gateway --url=https://github.com/envoyproxy/gateway \
     --version="$EG_VERSION" --contact=https://github.com/envoyproxy/gateway \
@@ -199,6 +218,7 @@ case "${1:-}" in
   images) images ;;
   address) address && echo ;;
   conformance) shift && conformance "$@" ;;
+  conformance-build) suite_binary >/dev/null ;;
   down) down ;;
-  *) echo "usage: $0 up|images|address|conformance [FLAG...]|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|images|address|conformance [FLAG...]|conformance-build|down" >&2; exit 2 ;;
 esac

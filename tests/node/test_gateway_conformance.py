@@ -12,7 +12,9 @@ import pytest
 import yaml
 from testkit.kube import CACHE, REPO, Kubectl
 
-pytestmark = [pytest.mark.node]
+# About 2 minutes with the suite compiled (.ci/run compiles it first: hack/gateway.sh
+# conformance-build); the margin covers a compile from a cold Go build cache.
+pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
 
 CORE_FEATURES = "Gateway,HTTPRoute,ReferenceGrant"
 REPORT = CACHE / "gateway/conformance-report.yaml"
