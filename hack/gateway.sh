@@ -194,15 +194,30 @@ namespaceAnnotations:
   scheduler.alpha.kubernetes.io/node-selector: "$NODE_SELECTOR"
   scheduler.alpha.kubernetes.io/defaultTolerations: '$TOLERATIONS'
 EOF
-  local suite
+  local suite rc=0
   suite=$(suite_binary)
+  # A run killed midway (a test timeout, Ctrl-C) leaves its namespaces behind, and their Envoy
+  # pods fill the node the next run needs: start from none.
+  drop_suite_namespaces --wait=true
   log "running the Gateway API conformance suite against GatewayClass eg (report: $DIR/conformance-report.yaml)"
   (cd "$REPO_ROOT/hack/tools/gateway-api" && KUBECONFIG="$MP_CACHE/cluster/kubeconfig" \
     "$suite" -test.v -test.count=1 -test.timeout 90m -test.run TestConformance \
     --gateway-class=eg --conformance-options-file="$DIR/conformance-options.yaml" \
     --organization=envoyproxy --project=envoy-gateway --url=https://github.com/envoyproxy/gateway \
     --version="$EG_VERSION" --contact=https://github.com/envoyproxy/gateway \
-    --report-output="$DIR/conformance-report.yaml" "$@")
+    --report-output="$DIR/conformance-report.yaml" "$@") || rc=$?
+  # The suite keeps its base namespaces (three Gateways, their Envoy pods, echo backends).
+  drop_suite_namespaces --wait=false
+  return "$rc"
+}
+
+drop_suite_namespaces() {
+  local found
+  found=$(k get namespaces -o name | grep '^namespace/gateway-conformance-' || true)
+  [ -n "$found" ] || return 0
+  log "deleting the conformance suite's namespaces: $(echo "$found" | tr '\n' ' ')"
+  # shellcheck disable=SC2086 # one name per word
+  k delete "$1" --timeout=180s $found >/dev/null
 }
 
 down() {

@@ -102,3 +102,14 @@ def test_approve_opens_the_gate_ahead_of_the_walk():
     assert next_gate(gated(50, approved=50), "relay", "canary") == 100
     with pytest.raises(KubectlError, match="no gate left"):
         next_gate(gated(100, approved=100), "relay", "canary")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-n", "demo", "get", "chat"], ["get", "chat", "-n", "demo"], ["get", "-n", "demo", "chat"]],
+)
+def test_the_namespace_goes_before_or_after_the_command_as_with_kubectl(argv):
+    from messaging_operator.cli import parser
+
+    args = parser().parse_args(argv)
+    assert (args.command, args.name, args.namespace) == ("get", "chat", "demo")

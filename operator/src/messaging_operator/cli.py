@@ -229,11 +229,16 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("-n", "--namespace")
     top.add_argument("--context")
+    # As with kubectl, -n and --context may also come after the command (`get chat -n demo`);
+    # SUPPRESS keeps a value given before it.
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("-n", "--namespace", default=argparse.SUPPRESS)
+    where.add_argument("--context", default=argparse.SUPPRESS)
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("get", help="every walk of a platform (or of all)").add_argument(
-        "name", nargs="?"
-    )
-    shown = commands.add_parser("history", help="the walks' Events, oldest first")
+    commands.add_parser(
+        "get", help="every walk of a platform (or of all)", parents=[where]
+    ).add_argument("name", nargs="?")
+    shown = commands.add_parser("history", help="the walks' Events, oldest first", parents=[where])
     shown.add_argument("name")
     shown.add_argument("service", nargs="?")
     for command, text in (
@@ -242,12 +247,14 @@ def parser() -> argparse.ArgumentParser:
         ("retry", "clear an abort: the walk starts again"),
         ("approve", "open the walk's next manual gate"),
     ):
-        sub = commands.add_parser(command, help=text)
+        sub = commands.add_parser(command, help=text, parents=[where])
         sub.add_argument("name")
         sub.add_argument("service")
         sub.add_argument("--migration", action="store_true", help="act on the migration walk")
     for command in ("pause", "resume"):
-        commands.add_parser(command, help=f"{command} every walk").add_argument("name")
+        commands.add_parser(command, help=f"{command} every walk", parents=[where]).add_argument(
+            "name"
+        )
     return top
 
 
