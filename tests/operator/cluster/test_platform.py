@@ -97,9 +97,11 @@ def test_kubectl_get_mp_tells_the_story(kube, ready_platform):
     ns, _, _ = ready_platform
     lines = kube.run("get", "mp", "-n", ns).stdout.splitlines()
     assert lines[0].split() == [
-        "NAME", "PHASE", "READY", "VERSION", "CANARIES", "MIGRATED", "REASON", "AGE",
+        "NAME", "PHASE", "READY", "VERSION", "CANARIES", "MIGRATED", "REASON", "WALKS", "AGE",
     ]  # fmt: skip
-    assert lines[1].split()[:7] == ["chat", "Ready", "8/8", "1.0.0", "0", "100%", "Ready"]
+    assert lines[1].split()[:8] == [
+        "chat", "Ready", "8/8", "1.0.0", "0", "100%", "Ready", "NoCanary",
+    ]  # fmt: skip
     assert len(lines[0]) <= 100
 
 
