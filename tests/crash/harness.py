@@ -268,6 +268,20 @@ def compare(
     return row
 
 
+def total_row(
+    sender: Sender, receiver: Receiver, stored: list[str], streamed: list[str]
+) -> tuple[Row, int]:
+    """The table's `all` row, with the run's retries, reconnects, gaps and disorder noted;
+    (row, arrivals out of order)."""
+    total = compare("all", set(sender.acked), stored, list(receiver.seen), streamed, None)
+    disorder = out_of_order(receiver.seqs)
+    total.notes.append(
+        f"{sender.retries} retried sends, {receiver.reconnects} reconnects, "
+        f"{receiver.gaps} gaps, {disorder} out of order"
+    )
+    return total, disorder
+
+
 def table(rows: list[Row], title: str, streamed: bool = True) -> str:
     """The crash table; `streamed=False` leaves out the stream column (not read there)."""
     lines = [

@@ -30,9 +30,9 @@ from crash.harness import (
     Sender,
     Service,
     compare,
-    out_of_order,
     recovery_seconds,
     table,
+    total_row,
 )
 from messaging_kit.migrations import upgrade_head
 from messaging_kit.testing import free_port
@@ -203,12 +203,7 @@ def test_nothing_acknowledged_is_lost_or_duplicated_when_a_store_or_service_cras
                     recovery,
                 )
             )
-        total = compare("all", acked_all, stored, list(receiver.seen), streamed, None)
-        disorder = out_of_order(receiver.seqs)
-        total.notes.append(
-            f"{sender.retries} retried sends, {receiver.reconnects} reconnects, "
-            f"{receiver.gaps} gaps, {disorder} out of order"
-        )
+        total, disorder = total_row(sender, receiver, stored, streamed)
         rows.append(total)
         settings = "fast test" if fast_stores() else "durable"
         report = table(rows, f"crash table ({settings} store settings, {RATE:.0f} messages/s)")

@@ -97,6 +97,20 @@ def test_a_weight_change_reaches_envoy_without_failing_a_request_in_flight(
         eventually(lambda: route_weight(platform) == weight_before, 60, "the weight to be restored")
 
 
+def relay_route(k: Kubectl) -> dict:
+    return k.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
+
+
+def relay_rule_names(k: Kubectl) -> list[str]:
+    return [r.get("name", "") for r in relay_route(k)["spec"]["rules"]]
+
+
+def relay_canary_weight(k: Kubectl) -> int | None:
+    """The canary's weight in the operator's own rule of relay's route (None: no canary ref)."""
+    refs = relay_route(k)["spec"]["rules"][0]["backendRefs"]
+    return next((r.get("weight") for r in refs if r["name"] == f"{PLATFORM}-relay-canary"), None)
+
+
 def relay_requests_by_version(k: Kubectl) -> Counter[str]:
     """GET /api/v1/relay/status requests each relay pod (stable and canary) has counted, by the
     version it runs: read from each pod's own /metrics on its address on the node's bridge."""
@@ -141,9 +155,7 @@ def test_a_canary_gets_its_share_of_the_traffic_through_the_gateway(
     tag_image("relay", CANARY_VERSION)
 
     def canary_weight() -> int | None:
-        route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
-        refs = route["spec"]["rules"][0]["backendRefs"]
-        return next((r["weight"] for r in refs if r["name"] == f"{PLATFORM}-relay-canary"), None)
+        return relay_canary_weight(platform)
 
     patch_platform(
         platform, {"services": {"relay": {"canary": {"version": CANARY_VERSION, "weight": 30}}}}
@@ -185,10 +197,7 @@ def test_testers_marked_by_a_header_reach_a_canary_at_weight_zero(
     testers = [{"headers": [{"name": "X-Canary", "value": "always"}]}]
 
     def match_rule() -> bool:
-        route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
-        return any(
-            r.get("name") == "messaging-operator-canary-match" for r in route["spec"]["rules"]
-        )
+        return "messaging-operator-canary-match" in relay_rule_names(platform)
 
     canary = {"version": CANARY_VERSION, "weight": 0, "match": testers}
     patch_platform(platform, {"services": {"relay": {"canary": canary}}})
@@ -235,8 +244,7 @@ def test_a_mirror_copies_reads_to_the_canary_and_users_get_the_stables_answers(
     tag_image("relay", CANARY_VERSION)
 
     def mirror_rule() -> bool:
-        route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
-        return any(r.get("name") == "messaging-operator-mirror" for r in route["spec"]["rules"])
+        return "messaging-operator-mirror" in relay_rule_names(platform)
 
     canary = {"version": CANARY_VERSION, "weight": 0, "mirror": {"percent": 100}}
     patch_platform(platform, {"services": {"relay": {"canary": canary}}})
@@ -298,11 +306,7 @@ def test_blue_green_previews_the_new_version_then_switches_everything_without_a_
             patch_platform(platform, {"services": {"relay": {"canary": {"promote": True}}}})
 
             def on_new() -> bool:
-                route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
-                refs = {
-                    r["name"]: r.get("weight") for r in route["spec"]["rules"][0]["backendRefs"]
-                }
-                return refs.get(f"{PLATFORM}-relay-canary") == 100
+                return relay_canary_weight(platform) == 100
 
             eventually(on_new, 60, "all of relay's traffic on the new version")
             time.sleep(2)  # Envoy Gateway has sent the route to Envoy
@@ -321,9 +325,7 @@ def test_blue_green_previews_the_new_version_then_switches_everything_without_a_
         patch_platform(platform, {"services": {"relay": {"canary": {"abort": True}}}})
 
         def on_stable() -> bool:
-            route = platform.json("get", "httproute", f"{PLATFORM}-relay", "-n", NAMESPACE)
-            refs = {r["name"]: r.get("weight") for r in route["spec"]["rules"][0]["backendRefs"]}
-            return not refs.get(f"{PLATFORM}-relay-canary")
+            return not relay_canary_weight(platform)
 
         eventually(on_stable, 60, "relay's traffic back on 1.0.0")
         patch_platform(platform, {"services": {"relay": {"canary": None}}})

@@ -10,7 +10,6 @@ for the test's length.
 
 from __future__ import annotations
 
-import json
 import select
 import socket
 import time
@@ -21,6 +20,7 @@ import httpx
 import pytest
 from testkit.kube import Kubectl, eventually
 from testkit.platform import GATEWAY, NAMESPACE, PLATFORM
+from testkit.raw_http import read_response
 
 pytestmark = [pytest.mark.node]
 
@@ -132,28 +132,6 @@ def test_a_dead_backend_beside_a_live_one_fails_no_request(fault_routes: None) -
     assert slowest < STALL, f"a request stalled {slowest:.2f} s"
 
 
-def response_of(sock: socket.socket, pending: bytes = b"") -> tuple[int, dict[str, str], Any]:
-    data = pending
-    sock.settimeout(10)
-    while b"\r\n\r\n" not in data:
-        piece = sock.recv(65536)
-        assert piece, f"connection closed without an answer: {data!r}"
-        data += piece
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    if status == 100:  # an interim answer: the real one follows
-        return response_of(sock, rest)
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        piece = sock.recv(65536)
-        if not piece:
-            break
-        rest += piece
-    return status, headers, json.loads(rest[:length]) if length else None
-
-
 def send_too_much(extra: str, chunked: bool) -> tuple[int, dict[str, str], Any]:
     """POST far more than the limit to a service through the gateway, as a client that keeps
     sending until it is answered."""
@@ -167,7 +145,7 @@ def send_too_much(extra: str, chunked: bool) -> tuple[int, dict[str, str], Any]:
             ).encode()
         )
         if "Expect" in extra:  # a careful client waits for 100 Continue or the final answer
-            return response_of(sock)
+            return read_response(sock)
         payload, sent = b'{"password": "' + b"x" * 65000, 0
         while sent < 16 * LIMIT:
             if select.select([sock], [], [], 0)[0]:
@@ -179,7 +157,7 @@ def send_too_much(extra: str, chunked: bool) -> tuple[int, dict[str, str], Any]:
                 break
             sent += len(payload)
             payload = b"x" * 65536
-        return response_of(sock)
+        return read_response(sock)
     finally:
         sock.close()
 

@@ -5,7 +5,6 @@ with `Expect: 100-continue`). Raw sockets on loopback, as a client that lies wou
 
 from __future__ import annotations
 
-import json
 import select
 import socket
 import time
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from messaging_kit.body_limit import DRAIN_MAX_BYTES
+from testkit.raw_http import read_response
 
 from security.stack import Platform
 
@@ -25,28 +25,6 @@ CHUNK = 64 * 1024
 def open_socket(url: str) -> socket.socket:
     parts = urlsplit(url)
     return socket.create_connection((parts.hostname, parts.port), timeout=10)
-
-
-def read_response(sock: socket.socket) -> tuple[int, dict[str, str], Any]:
-    data = b""
-    sock.settimeout(10)
-    while b"\r\n\r\n" not in data:
-        piece = sock.recv(65536)
-        if not piece:
-            break
-        data += piece
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        piece = sock.recv(65536)
-        if not piece:
-            break
-        rest += piece
-    body = json.loads(rest[:length]) if length else None
-    return status, headers, body
 
 
 def head(method: str, path: str, token: str, extra: str) -> bytes:
