@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pika
 import pytest
 from messaging_kit.db import Database
 from messaging_kit.events import Event, add_event, event_tables
-from messaging_kit.events.broker import dead_letter_queue_name
+from messaging_kit.events.broker import dead_letter_queue_name, declare_queue
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.logs import request_id_var
@@ -255,3 +256,128 @@ def test_a_database_outage_requeues_instead_of_dead_lettering(amqp: Any) -> None
     assert json.loads(body)["id"] == event_id
     channel.queue_delete(queue)
     channel.queue_delete(dead_letter_queue_name(queue))
+
+
+def publish(amqp: Any, key: str, event_id: str, data: dict[str, Any] | None = None) -> None:
+    _, exchange, channel = amqp
+    body = {"id": event_id, "type": key, "source": "t", "data": data or {}}
+    channel.basic_publish(exchange, key, json.dumps(body).encode())
+
+
+def processed_rows(db: Database) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(TABLES.processed)) or 0
+
+
+def effects(db: Database) -> list[str]:
+    with db.sessions() as session:
+        return list(session.scalars(select(EFFECTS.c.note).order_by(EFFECTS.c.id)))
+
+
+def waiting(channel: Any, queue: str) -> int:
+    return int(channel.queue_declare(queue, passive=True).method.message_count)
+
+
+def drop(channel: Any, queue: str) -> None:
+    channel.queue_delete(queue)
+    channel.queue_delete(dead_letter_queue_name(queue))
+
+
+def test_a_queue_gets_only_the_routing_keys_its_handlers_take(db: Database, amqp: Any) -> None:
+    """An event no handler takes never reaches the queue: neither delivered nor dead-lettered
+    (it would be, before the handled one published after it)."""
+    seen: list[str] = []
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    consumer = consume(db, amqp, lambda session, event: seen.append(event.id), queue)
+    _, _, channel = amqp
+    handled = str(uuid.uuid4())
+    try:
+        publish(amqp, "thing.other", str(uuid.uuid4()))
+        publish(amqp, "thing.made.again", str(uuid.uuid4()))
+        publish(amqp, "thing.made", handled)
+        wait_for(lambda: seen == [handled])
+    finally:
+        consumer.stop()
+    assert (waiting(channel, queue), waiting(channel, dead_letter_queue_name(queue))) == (0, 0)
+    assert processed_rows(db) == 1
+    drop(channel, queue)
+
+
+def test_a_skipped_event_is_acked_without_a_row_and_judged_again_when_redelivered(
+    db: Database, amqp: Any
+) -> None:
+    url, exchange, channel = amqp
+    skipping = threading.Event()
+    skipping.set()
+
+    def handler(session: Session, event: Event) -> None:
+        session.execute(EFFECTS.insert().values(note=event.id))
+
+    def skip(event: Event) -> bool:
+        if event.data.get("unknown"):
+            raise RuntimeError("the store behind the check is down")
+        return skipping.is_set()
+
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    consumer = EventConsumer(
+        db, TABLES, url, exchange, queue, {"thing.made": handler}, skips={"thing.made": skip}
+    )
+    consumer.start()
+    wait_for(consumer.connected.is_set)
+    event_id, other, unknown = (str(uuid.uuid4()) for _ in range(3))
+    try:
+        publish(amqp, "thing.made", event_id)
+        wait_for(lambda: consumer.skipped == 1)
+        # No transaction: no effect, no processed row that would hide a later delivery.
+        assert (effects(db), processed_rows(db)) == ([], 0)
+        skipping.clear()
+        publish(amqp, "thing.made", event_id)  # redelivered: the check says no now
+        wait_for(lambda: effects(db) == [event_id])
+        publish(amqp, "thing.made", event_id)  # and again: de-duplicated as ever
+        publish(amqp, "thing.made", other)
+        wait_for(lambda: len(effects(db)) == 2)
+        skipping.set()
+        publish(amqp, "thing.made", unknown, {"unknown": True})  # a failing check: handled
+        wait_for(lambda: len(effects(db)) == 3)
+    finally:
+        consumer.stop()
+    assert effects(db) == [event_id, other, unknown]
+    assert (processed_rows(db), consumer.skipped) == (3, 1)
+    # Every delivery, skipped or handled, was acked (stop sends the acks still batched).
+    assert (waiting(channel, queue), waiting(channel, dead_letter_queue_name(queue))) == (0, 0)
+    drop(channel, queue)
+
+
+def test_a_backlog_is_acked_in_batches_and_nothing_comes_back(db: Database, amqp: Any) -> None:
+    url, exchange, channel = amqp
+    queue = f"test.kit.{uuid.uuid4().hex[:8]}"
+    declare_queue(channel, exchange, queue, ["thing.made"])
+    sent = [str(uuid.uuid4()) for _ in range(45)]
+    for event_id in sent:
+        publish(amqp, "thing.made", event_id)
+    calls: list[str] = []
+
+    class Counted(EventConsumer):
+        acks = 0
+
+        def flush_acks(self, channel: Any, up_to: int | None = None) -> None:
+            self.acks += up_to is not None or self._ack_tag is not None
+            super().flush_acks(channel, up_to)
+
+    def handler(session: Session, event: Event) -> None:
+        calls.append(event.id)
+
+    acks = []
+    for _ in range(2):  # the second consumer of the queue gets nothing: all were acked
+        consumer = Counted(db, TABLES, url, exchange, queue, {"thing.made": handler})
+        consumer.start()
+        wait_for(consumer.connected.is_set)
+        wait_for(lambda: len(calls) >= len(sent))
+        time.sleep(0.3)
+        consumer.stop()
+        acks.append(consumer.acks)
+        assert calls == sent
+        assert waiting(channel, queue) == 0
+    assert 0 < acks[0] < len(sent)  # prefetch 20: batches of up to 10
+    assert acks[1] == 0
+    drop(channel, queue)

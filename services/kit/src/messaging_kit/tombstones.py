@@ -16,11 +16,12 @@ erasure needs, like auth's `deleted_users`, and the erasure check allows it.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, literal, select, text
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from messaging_kit.problems import Problem
@@ -35,20 +36,35 @@ if TYPE_CHECKING:
 TOMBSTONE_COLUMNS = frozenset({("erased_users", "user_id")})
 
 
+# Built once (this runs for every event and write naming a user): the two lock statements and,
+# per tombstone table, the lookup; SQLAlchemy then keys each for its compiled cache only once.
+LOCK_USERS = {
+    exclusive: text(
+        f"SELECT {lock}(hashtext('erased-users'), hashtext(u::text))"  # noqa: S608 - fixed
+        " FROM (SELECT unnest(CAST(:users AS uuid[])) AS u ORDER BY 1) AS ordered"
+    )
+    for exclusive, lock in (
+        (True, "pg_advisory_xact_lock"),
+        (False, "pg_advisory_xact_lock_shared"),
+    )
+}
+
+
+@functools.cache
+def erased_lookup(table: Table) -> Select[Any]:
+    """The erased among :users, as one array (NULL when none)."""
+    return select(func.array_agg(table.c.user_id)).where(
+        table.c.user_id.in_(bindparam("users", expanding=True))
+    )
+
+
 def lock_users(session: Session, user_ids: Iterable[uuid.UUID], *, exclusive: bool) -> None:
     """Transaction-scoped advisory locks, in a key space of their own (the two-key form), all
     in one statement, taken in a fixed order (no two writers deadlock)."""
     ordered = sorted(set(user_ids))
     if not ordered:
         return
-    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    session.execute(
-        text(
-            f"SELECT {lock}(hashtext('erased-users'), hashtext(u::text))"  # noqa: S608 - fixed
-            " FROM (SELECT unnest(CAST(:users AS uuid[])) AS u ORDER BY 1) AS ordered"
-        ),
-        {"users": [str(user) for user in ordered]},
-    )
+    session.execute(LOCK_USERS[exclusive], {"users": [str(user) for user in ordered]})
 
 
 def create_table() -> None:
@@ -102,13 +118,14 @@ def erased_and(
     if not wanted:
         return set(), None if along is None else session.scalar(select(along))
     lock_users(session, wanted, exclusive=False)
+    if along is None:
+        erased = session.scalar(erased_lookup(tables.erased_users), {"users": list(wanted)})
+        return set(erased or ()), None
     table = tables.erased_users
     found = (
         select(func.array_agg(table.c.user_id)).where(table.c.user_id.in_(wanted)).scalar_subquery()
     )
-    erased, value = session.execute(
-        select(found, along if along is not None else literal(None))
-    ).one()
+    erased, value = session.execute(select(found, along)).one()
     return set(erased or ()), value
 
 
