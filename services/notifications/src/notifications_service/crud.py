@@ -7,7 +7,7 @@ import uuid
 
 from messaging_kit.problems import Problem
 from messaging_kit.tombstones import refuse_erased
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -104,6 +104,22 @@ def push_targets(session: Session, user_id: uuid.UUID) -> list[PushTarget]:
             select(PushTarget).where(PushTarget.user_id == user_id).order_by(PushTarget.created_at)
         )
     )
+
+
+# Built once, in SQL: building and keying the same query with SQLAlchemy's expressions on every
+# message cost twice its round trips.
+ANYONE_TO_PUSH = text(
+    "SELECT EXISTS (SELECT 1 FROM push_targets t"
+    " WHERE t.user_id = ANY(CAST(:users AS uuid[])) AND NOT EXISTS (SELECT 1 FROM preferences p"
+    " WHERE p.user_id = t.user_id AND p.kind = 'push' AND NOT p.enabled))"
+)
+
+
+def anyone_to_push(connection: Connection | Session, user_ids: list[uuid.UUID]) -> bool:
+    """Whether one of these users has a push target and has not turned push off."""
+    if not user_ids:
+        return False
+    return bool(connection.scalar(ANYONE_TO_PUSH, {"users": [str(user) for user in user_ids]}))
 
 
 def remove_push_target(session: Session, user_id: uuid.UUID, target_id: uuid.UUID) -> None:

@@ -32,6 +32,7 @@ from notifications_service.models import EVENTS, Recipient
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
+Skip = Callable[[Event], bool]
 MESSAGE_EVENTS = ("message.created", "group.message.created")
 
 
@@ -189,3 +190,14 @@ def email_handlers(
         "message.created": message_created,
         "group.message.created": message_created,
     }
+
+
+def email_skips(presence: PresenceReader) -> dict[str, Skip]:
+    """Message events the email consumer acks without a transaction: every recipient is online
+    (they see it live: message_created would queue nothing), the usual case in a live chat.
+    Read in one Redis round trip; a Redis error leaves the decision to the handler."""
+
+    def everyone_online(event: Event) -> bool:
+        return presence.all_online([str(user) for user in message_recipients(event.data)])
+
+    return dict.fromkeys(MESSAGE_EVENTS, everyone_online)

@@ -22,9 +22,9 @@ from notifications_service.core.presence import PresenceReader
 from notifications_service.digest import DigestWorker
 from notifications_service.erasure import handle_user_deleted
 from notifications_service.export import user_export
-from notifications_service.handlers import email_handlers
+from notifications_service.handlers import email_handlers, email_skips
 from notifications_service.models import EVENTS
-from notifications_service.push import push_handlers
+from notifications_service.push import push_handlers, push_skips
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             **email_handlers(db, settings, mailer, templates, presence),
             USER_DELETED: handle_user_deleted,
         },
+        skips=email_skips(presence),
         **retry,
     )
     pushes = EventConsumer(
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.events_exchange,
         settings.push_queue,
         push_handlers(db, settings, client),
+        skips=push_skips(db),
         **retry,
     )
     # Only `user.erased` goes out so far; the outbox table was there from the first migration.

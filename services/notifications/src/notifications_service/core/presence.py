@@ -21,6 +21,14 @@ class PresenceReader:
     def online(self, user_id: str) -> bool:
         return bool(self.redis.zcount(f"{self.prefix}presence:{user_id}", time.time(), "+inf"))
 
+    def all_online(self, user_ids: list[str]) -> bool:
+        """Every one of them online: one round trip for all (a pipeline)."""
+        now = time.time()
+        pipeline = self.redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipeline.zcount(f"{self.prefix}presence:{user_id}", now, "+inf")
+        return all(pipeline.execute())
+
     def last_seen(self, user_id: str) -> float | None:
         raw = self.redis.get(f"{self.prefix}last_seen:{user_id}")
         try:
