@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from media_service.memberships import members_of
+from media_service.models import EVENTS
 from messaging_kit.testing import wait_for
+from sqlalchemy import select
 
 pytestmark = pytest.mark.infra
 
@@ -96,3 +98,21 @@ def test_conversation_members_come_from_messages_events(media, make_png) -> None
     item = response.json()
     assert (can_read(media, item["id"], yann), can_read(media, item["id"], zoe)) == (True, False)
     assert upload(media, make_png, zoe, conversation_id=str(conversation)).status_code == 403
+
+
+def test_a_known_conversation_costs_no_transaction(media) -> None:  # type: ignore[no-untyped-def]
+    """Only a conversation's first message tells media news: the rest are acked before any
+    transaction (no processed row), the check reading the database once per conversation."""
+    members = media.app.state.members
+    wait_for(members.connected.is_set)
+    xavier, yann = uuid.uuid4(), uuid.uuid4()
+    conversation = uuid.uuid4()
+    data = {"conversation_id": str(conversation), "recipient_ids": ids(xavier, yann)}
+    for n in range(3):
+        media.publish("message.created", {**data, "message_id": str(uuid.uuid4()), "seq": n})
+    wait_for(lambda: members.skipped == 2)
+    assert knows(media, conversation, xavier, yann)
+    table = EVENTS.processed
+    with media.app.state.db.sessions() as session:
+        consumers = list(session.scalars(select(table.c.consumer)))
+    assert consumers == [media.settings.memberships_queue]

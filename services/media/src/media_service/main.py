@@ -20,7 +20,7 @@ from media_service.core.storage import PART_SIZE, ObjectStore
 from media_service.core.upload import FRAMING_ALLOWANCE
 from media_service.erasure import erasure_handler_for
 from media_service.export import exporter
-from media_service.memberships import membership_handlers
+from media_service.memberships import membership_handlers, membership_skips
 from media_service.models import EVENTS
 from media_service.thumbnails import thumbnail_handler
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.events_exchange,
         settings.memberships_queue,
         {**membership_handlers(), USER_DELETED: erasure_handler_for(store)},
+        skips=membership_skips(db),
     )
     app = create_service_app(
         SERVICE,

@@ -4,6 +4,10 @@ messages' `message.created` names a direct conversation's two ends (`recipient_i
 `group.created`, `group.member.added` and `group.member.removed` carry the members at commit
 time (`recipient_ids`, or `member_ids` after the change). Each event replaces the snapshot
 unless an event with a later `occurred_at` already did (redeliveries can come out of order).
+
+Every message is a `message.created`, but only a conversation's first one tells news: the
+others are acked before any transaction (membership_skips), on a conversation media already
+has, remembered once seen in the database (context rows are never deleted).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from messaging_kit.db import Database
 from messaging_kit.events import Event
 from messaging_kit.tombstones import erased_among
 from sqlalchemy import delete, select
@@ -23,7 +28,10 @@ from media_service.models import EVENTS, Context, ContextMember
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
+Skip = Callable[[Event], bool]
 CONVERSATION, GROUP = "conversation", "group"
+# Conversations remembered as known; past this many the memory starts over (a few MB).
+KNOWN_CONVERSATIONS = 50_000
 
 
 def occurred(event: Event) -> datetime:
@@ -100,3 +108,30 @@ def membership_handlers() -> dict[str, Handler]:
         "group.member.added": group,
         "group.member.removed": group,
     }
+
+
+def membership_skips(db: Database) -> dict[str, Skip]:
+    """`message.created` on a conversation media has (its ends never change) is acked without
+    a transaction: the handler would change nothing. Known ones are remembered, so only a new
+    conversation costs a read here."""
+    known: set[uuid.UUID] = set()
+
+    def conversation_known(event: Event) -> bool:
+        conversation_id, members = (
+            event.data.get("conversation_id"),
+            event.data.get("recipient_ids"),
+        )
+        if not conversation_id or not isinstance(members, list):
+            return True  # the handler ignores it too
+        context_id = uuid.UUID(str(conversation_id))
+        if context_id in known:
+            return True
+        with db.engine.connect() as connection:
+            if connection.scalar(select(Context.id).where(Context.id == context_id)) is None:
+                return False
+        if len(known) >= KNOWN_CONVERSATIONS:
+            known.clear()
+        known.add(context_id)
+        return True
+
+    return {"message.created": conversation_known}
