@@ -22,9 +22,11 @@ import kopf
 from messaging_operator import GROUP, PLURAL, VERSION
 from messaging_operator import login as operator_login
 from messaging_operator.builders.metadata import MANAGED_BY, PLATFORM_LABEL
+from messaging_operator.essence import NoDiffBase
 from messaging_operator.kinds import Watch, watched
 from messaging_operator.kube import KubeClient
 from messaging_operator.notifications import Notifier
+from messaging_operator.peering import PeerGate
 from messaging_operator.queue import Key, ReconcileQueue
 from messaging_operator.reconcile import reconcile
 from messaging_operator.settings import OperatorSettings, from_environment
@@ -80,6 +82,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     config = from_environment()
     # We post our own Events (reconcile.py); kopf's would echo every handler log line.
     settings.posting.enabled = False
+    # Only event handlers here: kopf need not copy every body to diff it (essence.py).
+    settings.persistence.diffbase_storage = NoDiffBase()
     # Reconnect watches well before any proxy or load balancer silently drops them.
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
@@ -87,6 +91,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     if config.peering:
         settings.peering.name = config.peering
         settings.peering.mandatory = True
+        # A replica killed without a goodbye is replaced once its record expires.
+        settings.peering.lifetime = config.peering_lifetime
         settings.peering.clusterwide = not config.namespaces
         # Equal priorities pause everyone: draw one unless the deployment pins it.
         settings.peering.priority = (
@@ -97,8 +103,11 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     client = KubeClient.from_environment(settings)
     notifier = Notifier(client)
     notifier.start()
+    gate = PeerGate(client, config.peering, settings.peering.priority, settings.peering.clusterwide)
 
     async def work(key: Key) -> None:
+        if not await gate.active(key[0]):
+            return  # a peer works; its own watches bring it this platform
         started = time.monotonic()
         outcome = await reconcile(client, *key, instance=config.instance)
         notifier.send(outcome.notifications)
@@ -162,6 +171,9 @@ def platform_event(
         state.platforms.pop(key, None)
         return
     state.platforms[key] = references_of(body)
+    version = body.get("metadata", {}).get("resourceVersion")
+    if version and state.client.own_status_versions.get(key) == version:
+        return  # the echo of our own status write: nothing changed that we did not write
     state.queue.add(key)
 
 

@@ -77,6 +77,9 @@ class KubeClient:
             connector=aiohttp.TCPConnector(ssl=ssl_context(info), limit=16),
             timeout=aiohttp.ClientTimeout(total=30),
         )
+        # The resourceVersion each of our own status writes produced, per object: the watch
+        # event echoing it carries nothing new (handlers.py skips it).
+        self.own_status_versions: dict[tuple[str, str], str] = {}
         # Counted so tests and logs can say how many writes a reconcile made.
         self.writes = 0
 
@@ -190,4 +193,7 @@ class KubeClient:
             body={"status": status},
             content_type="application/merge-patch+json",
         )
+        version = (result.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self.own_status_versions[(namespace, name)] = version
         return result
