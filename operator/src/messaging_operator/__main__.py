@@ -13,6 +13,7 @@ import os
 
 import kopf
 
+from messaging_operator.peering import OWN_ID
 from messaging_operator.settings import from_environment
 
 
@@ -32,6 +33,7 @@ def main() -> None:
         standalone=not config.peering,
         peering_name=config.peering or None,
         priority=config.priority,
+        identity=OWN_ID,  # peering.py finds this replica's own record by it
         liveness_endpoint=os.environ.get("MESSAGING_OPERATOR_LIVENESS") or None,
     )
 

@@ -95,6 +95,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("Event", "v1", "events"),
     Kind("Gateway", "gateway.networking.k8s.io/v1", "gateways"),
     Kind("MessagingPlatform", "messaging.platform.dev/v1alpha1", "messagingplatforms"),
+    # kopf's peering records: read to know whether this replica is the one that works.
+    Kind("ClusterKopfPeering", "kopf.dev/v1", "clusterkopfpeerings"),
+    Kind("KopfPeering", "kopf.dev/v1", "kopfpeerings"),
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 CHILD_KINDS: tuple[str, ...] = tuple(kind.name for kind in KINDS if kind.child)

@@ -19,6 +19,9 @@ class OperatorSettings:
     # kopf peering: the highest priority runs, the others pause. Empty: standalone.
     peering: str = ""
     priority: int | None = None
+    # Seconds a replica's peering record counts as alive. A killed replica (no goodbye) is
+    # replaced after at most this long; kopf touches the record every lifetime-5..10 s.
+    peering_lifetime: int = 12
     # Handle only platforms labelled messaging.platform.dev/operator-instance=<this>; empty:
     # only unlabelled ones. Two operator installs (or a test run beside `make up`) stay apart.
     instance: str = ""
@@ -36,5 +39,6 @@ def from_environment(env: dict[str, str] | None = None) -> OperatorSettings:
         workers=int(env.get("MESSAGING_OPERATOR_WORKERS", "4")),
         peering=env.get("MESSAGING_OPERATOR_PEERING", ""),
         priority=int(priority) if priority else None,
+        peering_lifetime=int(env.get("MESSAGING_OPERATOR_PEERING_LIFETIME", "12")),
         instance=env.get("MESSAGING_OPERATOR_INSTANCE", ""),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -75,6 +76,43 @@ def test_two_replicas_never_fight_and_hand_over(
         assert high_agent not in writers
         if writers - {low_agent} == set():  # no foreign operator raced it to the repair
             assert low_agent in writers
+
+        # A replica killed outright says no goodbye: its record must expire (peering lifetime
+        # 12 s, MESSAGING_OPERATOR_PEERING_LIFETIME) before the next one resumes.
+        top = start_operator({**env, "MESSAGING_OPERATOR_PRIORITY": "300"})
+        replicas.append(top)
+        assert top.process is not None
+        top_agent = f"messaging-operator/0.1 (pid {top.process.pid})"
+        kube.wait_for(lambda: "Pausing operations" in low.logs(), 30, "low yielding to top")
+        kube.wait_for(lambda: "Resuming operations" in top.logs(), 30, "top taking over")
+        since = kube.now()
+        kube.run("delete", "deploy", "chat-users", "-n", ns, "--wait=false")
+        kube.wait_for(
+            lambda: kube.run("get", "deploy", "chat-users", "-n", ns, check=False).returncode == 0,
+            15,
+            "the Deployment repaired by top",
+        )
+        writers = _writers(kube, ns, since)
+        assert low_agent not in writers  # paused, resync and queued work included
+        resumed = low.logs().count("Resuming operations after the pause")
+        top.kill()
+        killed = time.monotonic()
+        kube.wait_for(
+            lambda: low.logs().count("Resuming operations after the pause") > resumed,
+            30,
+            "low resuming after top was killed",
+        )
+        hand_over = time.monotonic() - killed
+        print(f"hand-over after SIGKILL: {hand_over:.1f} s")
+        assert hand_over <= 15, f"hand-over took {hand_over:.1f} s"
+        since = kube.now()
+        kube.run("delete", "deploy", "chat-groups", "-n", ns, "--wait=false")
+        kube.wait_for(
+            lambda: kube.run("get", "deploy", "chat-groups", "-n", ns, check=False).returncode == 0,
+            15,
+            "the Deployment repaired after the kill",
+        )
+        assert top_agent not in _writers(kube, ns, since)
     finally:
         for process in replicas:
             process.stop()
