@@ -10,9 +10,11 @@ scale   N platforms in N namespaces: time to all Ready; operator RSS and CPU at 
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cluster_api import PATHS, Cluster
+from cluster_api import META_LIST, PATHS, Cluster
 from common import REPO, Child, Row, cpu_seconds, free_port, rss_mib, say, summary, wait_until
 
 PREFIX = "mpb-"
@@ -92,6 +94,12 @@ def existing(cluster: Cluster, namespace: str, kinds: set[str]) -> set[tuple[str
     for kind in kinds:
         found |= cluster.names(kind, namespace, SELECTOR)
     return found
+
+
+def single(value: float | None) -> dict[str, Any]:
+    """One measurement as a row's value (NaN: not reached)."""
+    value = float("nan") if value is None else value
+    return {"min": value, "median": value, "max": value, "n": 1}
 
 
 def is_ready(platform: dict[str, Any]) -> bool:
@@ -306,7 +314,8 @@ class OperatorBench:
                 ns = item["metadata"]["namespace"]
                 if ns in wanted and ns not in times and is_ready(item):
                     times[ns] = time.monotonic() - started
-            time.sleep(0.5)
+            # A list of 100 platforms with their status is a heavy read: poll it less then.
+            time.sleep(0.5 if len(wanted) <= 10 else 2)
         return times
 
     # --- create ----------------------------------------------------------------------------
@@ -566,15 +575,16 @@ class OperatorBench:
             "platforms_managed_at_rest": managed,
         }
         all_ready = self.data["scale"]["seconds_to_all_ready"]
-        value = all_ready if all_ready is not None else float("nan")
         self.rows.append(
             Row(
                 "operator",
                 f"scale: {count} platforms in {count} namespaces, all Ready",
                 "s",
-                {"min": value, "median": value, "max": value, "n": 1},
-                verdict="n/a",
-                note=f"{len(times)}/{count} Ready within {timeout:.0f}s",
+                single(all_ready),
+                goal="<= 120 s",
+                verdict="met" if all_ready is not None and all_ready <= 120 else "missed",
+                note=f"{len(times)}/{count} Ready within {timeout:.0f}s"
+                + self.floor_share(all_ready),
             )
         )
         self.rows.append(
@@ -582,7 +592,7 @@ class OperatorBench:
                 "operator",
                 f"scale: operator RSS at rest ({managed} platforms)",
                 "MiB",
-                {"min": rss, "median": rss, "max": rss, "n": 1},
+                single(rss),
                 goal="< 200 MiB",
                 verdict="met" if rss < 200 else "missed",
                 note=f"CPU {at_rest_cpu * 100:.1f}% of a core over {rest:.0f}s (resync 300 s)"
@@ -590,6 +600,84 @@ class OperatorBench:
                 + f"; {busy_cpu:.0f} CPU-seconds while creating the batch",
             )
         )
+
+    def bench_scale_floor(self, count: int, timeout: float) -> None:
+        """The cluster's own floor for the scale run: the same children (the builders' end
+        state, Jobs included) applied at once by kubectl into `count` namespaces, no operator and
+        no gates, until every Deployment and StatefulSet has all its replicas ready. What the API
+        server, controller-manager, scheduler and kwok need for that many pods on this machine;
+        the operator's share of the scale time is what it adds on top."""
+        names = [self.namespace(f"fl{i}") for i in range(count)]
+        self.create_namespaces(names)
+        manifests = [json.loads(baseline_manifest(ns))["items"] for ns in names]
+        want = {
+            ns: sum(o["kind"] in ("Deployment", "StatefulSet") for o in m)
+            for ns, m in zip(names, manifests, strict=True)
+        }
+        started = time.monotonic()
+        # 16 kubectl processes at once: one kubectl applies its objects one by one, which alone
+        # took minutes for 100 namespaces; the operator applies as many at once (4 x 8, 16 sockets).
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            for _ in pool.map(
+                lambda items: self.cluster.kubectl(
+                    "apply",
+                    "--server-side",
+                    "-f",
+                    "-",
+                    stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+                ),
+                manifests,
+            ):
+                pass
+        applied = time.monotonic() - started
+        times: dict[str, float] = {}
+        reported = time.monotonic()
+        while time.monotonic() - started < timeout and len(times) < count:
+            ready: dict[str, int] = {}
+            for path in ("/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets"):
+                for obj in self.cluster.get(f"{path}?labelSelector={SELECTOR}", timeout=30)[
+                    "items"
+                ]:
+                    ns = obj["metadata"]["namespace"]
+                    replicas = obj["spec"].get("replicas", 1)
+                    if ns in want and (obj.get("status") or {}).get("readyReplicas", 0) >= replicas:
+                        ready[ns] = ready.get(ns, 0) + 1
+            now = time.monotonic() - started
+            for ns, n in ready.items():
+                if n >= want[ns]:
+                    times.setdefault(ns, now)
+            if time.monotonic() - reported > 30:
+                say(f"floor: {len(times)}/{count} namespaces with every workload ready")
+                reported = time.monotonic()
+            time.sleep(1)
+        total = max(times.values()) if len(times) == count else None
+        say(f"floor: {len(times)}/{count} ready after {time.monotonic() - started:.0f}s")
+        self.data["scale_floor"] = {
+            "namespaces": count,
+            "ready": len(times),
+            "apply_seconds": applied,
+            "seconds_to_all_ready": total,
+            "ready_seconds_sorted": sorted(times.values()),
+        }
+        self.rows.append(
+            Row(
+                "operator",
+                f"scale floor: the same children in {count} namespaces, no operator, all ready",
+                "s",
+                single(total),
+                verdict="n/a",
+                note=f"{len(times)}/{count} within {timeout:.0f}s; kubectl apply --server-side, "
+                f"16 at once ({applied:.0f}s to apply); every Deployment and StatefulSet ready",
+            )
+        )
+        self.cleanup_namespaces(names)
+
+    def floor_share(self, all_ready: float | None) -> str:
+        floor = (self.data.get("scale_floor") or {}).get("seconds_to_all_ready")
+        if floor is None or all_ready is None:
+            return ""
+        added = all_ready - floor
+        return f"; the cluster alone took {floor:.0f}s (floor row): the operator adds {added:+.0f}s"
 
     # --- all -------------------------------------------------------------------------------
     def run(self, scale_count: int, scale_timeout: float) -> None:
@@ -615,6 +703,8 @@ class OperatorBench:
                 self.operator.stop()
                 self.operator = None
                 self.finish_steady(5 if quick else 60)
+                # The cluster's own time for the same objects first, on a quiet cluster.
+                self.bench_scale_floor(scale_count, scale_timeout)
                 self.operator = self.start_operator(resync=300)
                 self.bench_scale(scale_count, scale_timeout, 5 if quick else 20)
             finally:
@@ -626,18 +716,40 @@ class OperatorBench:
         if os.environ.get("MP_BENCH_KEEP"):
             return
         say(f"deleting {len(self.namespaces)} bench namespaces (in the background)")
-        for start in range(0, len(self.namespaces), 50):
+        self.delete_namespaces(self.namespaces)
+        try:
+            self.cluster.kubectl(
+                "delete", "pv", "-l", "messaging-bench=pv", "--wait=false", check=False
+            )
+        except subprocess.TimeoutExpired:  # an API server busy deleting 100 namespaces
+            say("the bench's PersistentVolumes were not deleted: kubectl delete pv timed out")
+
+    def delete_namespaces(self, names: list[str]) -> None:
+        for start in range(0, len(names), 50):
             self.cluster.kubectl(
                 "delete",
                 "namespace",
                 "--wait=false",
                 "--ignore-not-found",
-                *self.namespaces[start : start + 50],
+                *names[start : start + 50],
                 check=False,
             )
-        self.cluster.kubectl(
-            "delete", "pv", "-l", "messaging-bench=pv", "--wait=false", check=False
-        )
+
+    def cleanup_namespaces(self, names: list[str], timeout: float = 300) -> None:
+        """Delete `names` and wait until they are gone, so the next phase starts on a quiet
+        cluster (a namespace of 27 pods takes the controllers a while to empty)."""
+        if os.environ.get("MP_BENCH_KEEP"):
+            return
+        self.delete_namespaces(names)
+        started = time.monotonic()
+        wanted = set(names)
+
+        def gone() -> bool:
+            items = self.cluster.get("/api/v1/namespaces", accept=META_LIST)["items"]
+            return not wanted & {item["metadata"]["name"] for item in items}
+
+        wait_until(gone, timeout, "the floor's namespaces to be deleted", every=2)
+        say(f"floor namespaces deleted in {time.monotonic() - started:.0f}s")
 
 
 def main() -> None:

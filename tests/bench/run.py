@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         bench_op = OperatorBench(out / "operator", args.quick)
         try:
             bench_op.run(
-                scale_count=3 if args.quick else 100, scale_timeout=90 if args.quick else 240
+                scale_count=3 if args.quick else 100, scale_timeout=90 if args.quick else 600
             )
         except Exception as error:
             failed.append(f"operator: {error!r}")
