@@ -376,6 +376,29 @@ def platform_gateway_targets() -> tuple[str, str, str]:
     )
 
 
+def cpu_text(result: dict[str, Any]) -> str:
+    cost = result.get("machine_cpu_ms_per_delivered")
+    return "n/a" if cost is None else f"{cost:.1f} ms"
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process on the machine spent working (all cores, /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def flame_graph(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy (a dev dependency) samples `pid` and its worker processes into an SVG."""
+    spy = BIN / "py-spy"
+    if not spy.exists():
+        say(f"no flame graph {out.name}: py-spy is not installed (uv sync --all-extras)")
+        return None
+    argv = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "100"]
+    argv += ["--duration", str(max(1, round(seconds))), "--output", str(out), "--nonblocking"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class ServicesBench:
     def __init__(self, workdir: Path, quick: bool) -> None:
         self.workdir = workdir
@@ -387,6 +410,7 @@ class ServicesBench:
     def run(self) -> None:
         try:
             say("services: starting auth, users, messages on loopback")
+            self.postgres_settings()
             self.stack.up()
             self.alice, self.bob = self.stack.register(), self.stack.register()
             self.capture_bodies()
@@ -396,6 +420,37 @@ class ServicesBench:
             self.gateway()
         finally:
             self.stack.down()
+
+    def postgres_settings(self) -> None:
+        """The send numbers are durable numbers only on a durable server: say which it was."""
+        import psycopg2
+
+        names = ("fsync", "synchronous_commit", "full_page_writes")
+        connection = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
+        try:
+            with connection.cursor() as cursor:
+                settings = {}
+                for name in names:
+                    cursor.execute(f"SHOW {name}")
+                    settings[name] = cursor.fetchone()[0]
+        finally:
+            connection.close()
+        self.data["postgres_settings"] = settings
+        durable = all(value == "on" for value in settings.values())
+        text = ", ".join(f"{k}={v}" for k, v in settings.items())
+        if not durable:
+            say(f"PostgreSQL is not durable ({text}): hack/infra.sh restart without MP_INFRA_FAST")
+        self.rows.append(
+            Row(
+                "services",
+                "PostgreSQL commits under every send benchmark (services and baselines)",
+                "",
+                summary([]),
+                goal="durable",
+                verdict="met" if durable else "missed",
+                note=text + ("" if durable else ": the fast test settings, not durable numbers"),
+            )
+        )
 
     def capture_bodies(self) -> None:
         me = httpx.get(
@@ -577,8 +632,16 @@ class ServicesBench:
             "BENCH_DRAIN_SECONDS": "3" if self.quick else "5",
             "BENCH_SEND_TIMEOUT_SECONDS": "3" if self.quick else "5",
         }
-        # 20 msg/s, far below capacity, shows the fixed part of the latency (the floor).
-        for rate in (20, 100, 500, 1000):
+        # 20 msg/s, far below capacity, shows the fixed part of the latency (the floor); the
+        # goal is 200 msg/s; the highest rate with p99 <= 100 ms is reported.
+        for rate in (20, 50, 100, 200, 500):
+            spies = []
+            if rate == 100:  # flame graphs of the send path and the delivery, below saturation
+                for name in ("messages", "websocket"):
+                    child = next(c for c in self.stack.children if c.name == name)
+                    out_svg = self.workdir / f"flame-{name}-{rate}.svg"
+                    spies.append(flame_graph(child.pid, duration, out_svg))
+            busy = machine_busy_seconds()
             out = self.workdir / f"latency-{rate}.json"
             started = time.monotonic()
             done = subprocess.run(
@@ -598,6 +661,14 @@ class ServicesBench:
             if done.returncode != 0:
                 raise RuntimeError(f"latency generator failed: {done.stderr[-2000:]}")
             result = json.loads(out.read_text())
+            busy = machine_busy_seconds() - busy
+            for spy in spies:
+                if spy is not None:
+                    spy.wait(timeout=60)
+            # Every process on the machine, the generator included: what a message costs.
+            result["machine_cpu_ms_per_delivered"] = (
+                busy * 1000 / result["delivered"] if result["delivered"] else None
+            )
             result["queue_depths_after"] = self.stack.queue_depths()
             result["wall_seconds"] = time.monotonic() - started
             results.append(result)
@@ -610,13 +681,13 @@ class ServicesBench:
             )
             time.sleep(2)
         self.data["latency"] = results
-        goals = {20: None, 100: None, 500: 20.0, 1000: 50.0}
+        goals = {200: 50.0}
         for result in results:
             rate = int(result["rate"])
             d = result["delivery_ms"]
             only = result["delivered_only_ms"]
             p99 = d["99"]
-            goal = goals[rate]
+            goal = goals.get(rate)
             clean = result["lost"] == 0 and not result["failures"]
             depth = max(result["queue_depths_after"].values() or [0])
             verdict = "n/a"
@@ -639,6 +710,7 @@ class ServicesBench:
                         f"lost {result['lost']}, failures {result['failures'] or 0}, "
                         f"queue depth after {depth}, "
                         f"websocket reconnects {result.get('websocket_reconnects', 0)}; "
+                        f"machine CPU per delivered message {cpu_text(result)}; "
                         "delivered ones only: p50/p99 "
                         + " / ".join(
                             f"{only[q]:.0f}" if only[q] is not None else "—" for q in ("50", "99")
@@ -648,6 +720,51 @@ class ServicesBench:
                     extra={"percentiles": True},
                 )
             )
+
+        self.latency_summary(results)
+
+    def latency_summary(self, results: list[dict[str, Any]]) -> None:
+        within = [
+            int(r["rate"])
+            for r in results
+            if r["delivery_ms"]["99"] is not None
+            and r["delivery_ms"]["99"] <= 100
+            and r["lost"] == 0
+            and not r["failures"]
+        ]
+        self.rows.append(
+            Row(
+                "services",
+                "send -> websocket: highest rate tried with p99 <= 100 ms, none lost",
+                "msg/s",
+                {
+                    "min": max(within, default=0),
+                    "median": max(within, default=0),
+                    "max": max(within, default=0),
+                    "n": len(results),
+                },
+                verdict="n/a",
+                note="rates tried: " + ", ".join(str(int(r["rate"])) for r in results),
+            )
+        )
+        costs = [
+            r["machine_cpu_ms_per_delivered"]
+            for r in results
+            if r.get("machine_cpu_ms_per_delivered") is not None and int(r["rate"]) <= 100
+        ]
+        self.rows.append(
+            Row(
+                "services",
+                "CPU per delivered message, machine-wide (fixed rates 20-100 msg/s)",
+                "ms",
+                summary(costs),
+                goal="<= 8 ms",
+                verdict="met" if costs and max(costs) <= 8 else "missed",
+                note="every process's CPU (/proc/stat) over the run / messages delivered: "
+                "the services, broker, PostgreSQL, Redis and the load generator; the bench "
+                "stack runs auth, users, messages and websocket (no notifications or media)",
+            )
+        )
 
     def gateway(self) -> None:
         """The gateway's cost, side by side in one run: auth's public JWKS (GET, no database)
