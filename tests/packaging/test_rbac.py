@@ -124,7 +124,7 @@ def needed_permissions() -> dict[Permission, str]:
         needed[("apiextensions.k8s.io", "customresourcedefinitions", verb)] = "kopf scanning"
     for verb in ("list", "watch", "patch"):
         needed[("kopf.dev", "clusterkopfpeerings", verb)] = "kopf peering (leader election)"
-    needed[("kopf.dev", "clusterkopfpeerings", "get")] = "peering.py: is this replica the active one"
+    needed[("kopf.dev", "clusterkopfpeerings", "get")] = "peering.py: is this replica active"
     return needed
 
 
