@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from messaging_operator.peering import yields_to_a_peer
+from messaging_operator.peering import OWN_ID, PeerGate, yields_to_a_peer
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -39,3 +40,38 @@ def test_its_own_record_never_pauses_it() -> None:
 def test_naive_timestamps_are_utc() -> None:
     naive = {"priority": 300, "lastseen": "2026-12-07T11:59:59", "lifetime": 12}
     assert yields_to_a_peer({"b": naive}, "me", 200, NOW)
+
+
+class RecordReader:
+    """Stands in for the API server's copy of the peering record (what PeerGate reads)."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, object] = {}
+        self.reads = 0
+
+    async def get(self, kind: str, namespace: str | None, name: str) -> dict[str, object]:
+        self.reads += 1
+        return {"status": self.status}
+
+
+def test_active_is_trusted_briefly_and_paused_is_never_cached() -> None:
+    async def scenario() -> None:
+        reader = RecordReader()
+        gate = PeerGate(reader, "peering", 200, clusterwide=True)  # type: ignore[arg-type]
+        now = datetime.now(UTC)
+        higher = {"priority": 300, "lastseen": now.isoformat(), "lifetime": 12}
+        reader.status = {OWN_ID: {"priority": 200, "lastseen": now.isoformat()}, "b": higher}
+        assert not await gate.active("ns")
+        reader.status = {OWN_ID: {"priority": 200, "lastseen": now.isoformat()}}
+        assert await gate.active("ns")  # the peer left: seen at once, nothing cached
+        assert await gate.active("ns")
+        assert reader.reads == 2  # the second "active" came from the cache
+
+    asyncio.run(scenario())
+
+
+def test_standalone_is_always_active_and_reads_nothing() -> None:
+    reader = RecordReader()
+    gate = PeerGate(reader, "", 0, clusterwide=True)  # type: ignore[arg-type]
+    assert asyncio.run(gate.active("ns"))
+    assert reader.reads == 0

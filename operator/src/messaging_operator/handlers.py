@@ -169,6 +169,7 @@ def platform_event(
     key = (namespace or "", name)
     if event["type"] == "DELETED" or not handled_by(body, state.config.instance):
         state.platforms.pop(key, None)
+        state.client.own_status_versions.pop(key, None)
         return
     state.platforms[key] = references_of(body)
     version = body.get("metadata", {}).get("resourceVersion")

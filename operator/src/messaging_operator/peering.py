@@ -17,7 +17,8 @@ from typing import Any
 
 from messaging_operator.kube import KubeClient
 
-# How long one answer is trusted: at most one read of the peering record per this many seconds.
+# How long "active" is trusted: the working replica reads the record at most this often. A
+# replica that has just lost to a new peer may finish what it started within this window.
 CACHE_SECONDS = 2.0
 
 
@@ -56,18 +57,23 @@ class PeerGate:
         self.name = name
         self.priority = priority
         self.clusterwide = clusterwide
-        self._answers: dict[str, tuple[float, bool]] = {}
+        # When each scope was last found active: trusted for CACHE_SECONDS.
+        self._active_since: dict[str, float] = {}
 
     async def active(self, namespace: str) -> bool:
         if not self.name:
             return True
         scope = "" if self.clusterwide else namespace
-        cached = self._answers.get(scope)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
+        since = self._active_since.get(scope)
+        if since is not None and time.monotonic() - since < CACHE_SECONDS:
+            return True
         kind = "ClusterKopfPeering" if self.clusterwide else "KopfPeering"
         record = await self.client.get(kind, scope or None, self.name)
         status = (record or {}).get("status") or {}
-        answer = not yields_to_a_peer(status, OWN_ID, self.priority, datetime.now(UTC))
-        self._answers[scope] = (time.monotonic(), answer)
-        return answer
+        if yields_to_a_peer(status, OWN_ID, self.priority, datetime.now(UTC)):
+            # Never cached: right after kopf resumes this replica, the events it replays must
+            # not meet a "paused" answer from a moment before.
+            self._active_since.pop(scope, None)
+            return False
+        self._active_since[scope] = time.monotonic()
+        return True
