@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,33 @@ def get(kube: Kube, namespace: str, kind: str, name: str) -> dict[str, Any] | No
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
+def operator_reaction(kube: Kube, ns: str, kind: str, name: str, since: str) -> float:
+    """Seconds from the hand-made write reaching the API server to the operator's repair of
+    that object being written (both from the audit log): the operator's reaction alone, without
+    the kubectl processes that made the change and polled for the result."""
+    plural = next(k.plural for k in KINDS if k.name == kind)
+    on_object = [
+        w
+        for w in kube.audit_writes(ns, since)
+        if (w.get("objectRef") or {}).get("resource") == plural
+        and (w.get("objectRef") or {}).get("name") == name
+    ]
+    by_hand = [w for w in on_object if w["userAgent"].startswith("kubectl")]
+    assert by_hand, f"no hand-made write on {kind} {name} in the audit log"
+    made = min(w["requestReceivedTimestamp"] for w in by_hand)
+    repairs = [
+        w["stageTimestamp"]
+        for w in on_object
+        if w["userAgent"].startswith("messaging-operator/") and w["stageTimestamp"] > made
+    ]
+    assert repairs, f"no repair of {kind} {name} by the operator in the audit log"
+    return (parse_time(min(repairs)) - parse_time(made)).total_seconds()
+
+
+def parse_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def test_the_longest_name_gets_every_child_and_running_pods(kube, platform):
     ns = platform
     for kind, name in DELETED.items():
@@ -98,6 +126,7 @@ def test_the_longest_name_gets_every_child_and_running_pods(kube, platform):
 @pytest.mark.parametrize("kind", sorted(EDITED))
 def test_a_hand_edit_is_undone_within_2s(kube, platform, kind):
     ns, name = platform, EDITED[kind]
+    since = kube.now()
     started = time.monotonic()
     kube.run("label", kind.lower(), name, "-n", ns, f"{EDITED_LABEL}=edited-by-hand", "--overwrite")
 
@@ -108,8 +137,9 @@ def test_a_hand_edit_is_undone_within_2s(kube, platform, kind):
         )
 
     kube.wait_for(repaired, 10, f"{kind} {name}'s label put back", every=0.05)
-    took = time.monotonic() - started
-    print(f"\n{kind}: edit undone in {took:.2f}s")
+    seen = time.monotonic() - started
+    took = operator_reaction(kube, ns, kind, name, since)
+    print(f"\n{kind}: edit undone in {took:.2f}s (seen through kubectl after {seen:.2f}s)")
     assert took < REPAIR_SECONDS, f"{kind}: {took:.2f}s"
 
 
@@ -118,6 +148,7 @@ def test_a_deleted_child_comes_back_within_2s(kube, platform, kind):
     ns, name = platform, DELETED[kind]
     before = get(kube, ns, kind, name)
     assert before is not None
+    since = kube.now()
     started = time.monotonic()
     kube.run("delete", kind.lower(), name, "-n", ns, "--wait=false")
 
@@ -126,6 +157,7 @@ def test_a_deleted_child_comes_back_within_2s(kube, platform, kind):
         return obj is not None and obj["metadata"]["uid"] != before["metadata"]["uid"]
 
     kube.wait_for(recreated, 10, f"{kind} {name} recreated", every=0.05)
-    took = time.monotonic() - started
-    print(f"\n{kind}: recreated {took:.2f}s after its deletion")
+    seen = time.monotonic() - started
+    took = operator_reaction(kube, ns, kind, name, since)
+    print(f"\n{kind}: recreated {took:.2f}s after its deletion (seen after {seen:.2f}s)")
     assert took < REPAIR_SECONDS, f"{kind}: {took:.2f}s"
