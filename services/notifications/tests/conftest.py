@@ -68,6 +68,19 @@ def event(event_type: str, data: dict[str, Any], event_id: str | None = None) ->
     }
 
 
+def direct(sender: uuid.UUID, recipient: uuid.UUID) -> dict[str, Any]:
+    """A direct message's message.created with the fields messages publishes (recipient_ids
+    holds both ends)."""
+    data = {
+        "message_id": str(uuid.uuid4()),
+        "conversation_id": str(uuid.uuid4()),
+        "sender_id": str(sender),
+        "recipient_id": str(recipient),
+        "recipient_ids": sorted([str(sender), str(recipient)]),
+    }
+    return event("message.created", data)
+
+
 @dataclass
 class Notifications:
     url: str
@@ -218,5 +231,5 @@ def notifications(make_notifications: Callable[..., Notifications]) -> Notificat
 def helpers() -> SimpleNamespace:
     """The module's helpers for tests (a conftest is not importable under importlib mode)."""
     return SimpleNamespace(
-        event=event, mails_to=mails_to, wait_for_mail=wait_for_mail, parked=parked
+        event=event, direct=direct, mails_to=mails_to, wait_for_mail=wait_for_mail, parked=parked
     )

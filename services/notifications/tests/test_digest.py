@@ -28,18 +28,6 @@ def register(notifications, helpers, name: str) -> tuple[uuid.UUID, str]:  # typ
     return user_id, address
 
 
-def direct(helpers, sender: uuid.UUID, recipient: uuid.UUID):  # type: ignore[no-untyped-def]
-    # The fields messages publishes (recipient_ids holds both ends).
-    data = {
-        "message_id": str(uuid.uuid4()),
-        "conversation_id": str(uuid.uuid4()),
-        "sender_id": str(sender),
-        "recipient_id": str(recipient),
-        "recipient_ids": sorted([str(sender), str(recipient)]),
-    }
-    return helpers.event("message.created", data)
-
-
 def items(notifications, user_id: uuid.UUID, **where) -> int:  # type: ignore[no-untyped-def]
     with notifications.app.state.db.sessions() as session:
         query = select(func.count()).select_from(DigestItem).filter_by(user_id=user_id, **where)
@@ -54,7 +42,7 @@ def test_a_user_away_gets_one_digest_an_online_one_none(make_notifications, help
     sender, _ = register(notifications, helpers, "<i>Sam</i>")
     notifications.set_online(online)
     for recipient in (away, online):
-        notifications.publish(direct(helpers, sender, recipient))
+        notifications.publish(helpers.direct(sender, recipient))
     notifications.publish(
         helpers.event(
             "group.message.created",
@@ -89,7 +77,7 @@ def test_back_online_before_the_digest_means_no_digest(make_notifications, helpe
     notifications = make_notifications(digest_offline_seconds=30, digest_interval_seconds=0.3)
     user, address = register(notifications, helpers, "Back")
     notifications.set_online(user, False)  # just left: last seen now
-    notifications.publish(direct(helpers, uuid.uuid4(), user))
+    notifications.publish(helpers.direct(uuid.uuid4(), user))
     wait_for(lambda: items(notifications, user) == 1)
     notifications.set_online(user)
     wait_for(lambda: items(notifications, user) == 0, timeout=10)
@@ -104,8 +92,8 @@ def test_digest_opt_out(make_notifications, helpers) -> None:  # type: ignore[no
         json={"digest": False},
         headers=notifications.headers(user),
     ).raise_for_status()
-    notifications.publish(direct(helpers, uuid.uuid4(), user))
+    notifications.publish(helpers.direct(uuid.uuid4(), user))
     sentinel = uuid.uuid4()
-    notifications.publish(direct(helpers, user, sentinel))
+    notifications.publish(helpers.direct(user, sentinel))
     wait_for(lambda: items(notifications, sentinel) == 1)
     assert items(notifications, user) == 0

@@ -14,17 +14,6 @@ from sqlalchemy import func, select
 pytestmark = pytest.mark.infra
 
 
-def direct(helpers, sender: uuid.UUID, recipient: uuid.UUID):  # type: ignore[no-untyped-def]
-    data = {
-        "message_id": str(uuid.uuid4()),
-        "conversation_id": str(uuid.uuid4()),
-        "sender_id": str(sender),
-        "recipient_id": str(recipient),
-        "recipient_ids": sorted([str(sender), str(recipient)]),
-    }
-    return helpers.event("message.created", data)
-
-
 def items(notifications, user_id: uuid.UUID) -> int:  # type: ignore[no-untyped-def]
     with notifications.app.state.db.sessions() as session:
         query = select(func.count()).select_from(DigestItem).filter_by(user_id=user_id)
@@ -44,7 +33,7 @@ def test_nothing_to_do_is_acked_without_a_transaction_and_judged_again(
     emails, pushes = notifications.app.state.emails, notifications.app.state.pushes
     sender, recipient, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     notifications.set_online(recipient)
-    first = direct(helpers, sender, recipient)
+    first = helpers.direct(sender, recipient)
     notifications.publish(first)
     wait_for(lambda: emails.skipped == 1 and pushes.skipped == 1)
     assert (items(notifications, recipient), processed_by(notifications, first["id"])) == (0, [])
@@ -53,7 +42,7 @@ def test_nothing_to_do_is_acked_without_a_transaction_and_judged_again(
     notifications.publish(first)  # redelivered, the recipient away now: a digest item
     wait_for(lambda: items(notifications, recipient) == 1)
     notifications.publish(first)  # and again: de-duplicated by the processed row
-    sentinel = direct(helpers, sender, other)  # behind it in the queue
+    sentinel = helpers.direct(sender, other)  # behind it in the queue
     notifications.publish(sentinel)
     wait_for(lambda: items(notifications, other) == 1)
     assert items(notifications, recipient) == 1
