@@ -38,7 +38,7 @@ from typing import Any
 import pika
 import redis
 from common import REPO, Child, cpu_seconds, free_port, say, wait_until
-from services_bench import BIN, database_url, infra
+from services_bench import BIN, create_database, database_url, drop_databases, infra
 
 SERVICES = ("notifications", "media")
 QUEUES = {
@@ -68,14 +68,7 @@ class Run:
         }
 
     def env(self, service: str) -> dict[str, str]:
-        import psycopg2
-
-        name = f"bench_cost_{service}_{self.run_id}"
-        admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        admin.close()
+        name = create_database(f"bench_cost_{service}_{self.run_id}")
         self.databases.append(name)
         common = {
             **os.environ,
@@ -147,7 +140,6 @@ class Run:
         return {name: cpu_seconds(child.pid) for name, child in self.children.items()}
 
     def down(self) -> None:
-        import psycopg2
 
         for child in self.children.values():
             child.stop()
@@ -163,12 +155,7 @@ class Run:
         for key in client.scan_iter(f"{self.prefix}*", count=1000):
             client.delete(key)
         client.close()
-        admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            for name in self.databases:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop_databases(self.databases)
 
 
 def b64(size: int) -> str:

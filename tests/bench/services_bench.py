@@ -51,6 +51,29 @@ def database_url(name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}"
 
 
+def create_database(name: str) -> str:
+    """A fresh database `name` on the infrastructure's PostgreSQL."""
+    import psycopg2
+
+    admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return name
+
+
+def drop_databases(names: list[str]) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        for name in names:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
 class Stack:
     """auth, users, messages (and later websocket) as real processes with their own databases."""
 
@@ -66,14 +89,7 @@ class Stack:
 
     # --- lifecycle -------------------------------------------------------------------------
     def create_database(self, service: str) -> str:
-        import psycopg2
-
-        name = f"bench_{service}_{self.run_id}"
-        admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        admin.close()
+        name = create_database(f"bench_{service}_{self.run_id}")
         self.databases.append(name)
         return database_url(name)
 
@@ -216,7 +232,6 @@ class Stack:
 
     def _cleanup_infra(self) -> None:
         import pika
-        import psycopg2
         import redis
 
         try:
@@ -237,12 +252,7 @@ class Stack:
         except Exception as error:
             say(f"could not delete bench Redis keys: {error!r}")
         try:
-            admin = psycopg2.connect(infra("MP_PG_URL"), connect_timeout=5)
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                for name in self.databases:
-                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
+            drop_databases(self.databases)
         except Exception as error:
             say(f"could not drop bench databases: {error!r}")
 
