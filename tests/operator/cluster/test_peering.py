@@ -21,6 +21,18 @@ def _writers(kube, ns, since):
     }
 
 
+def _repair_writers(kube, ns, deployment, what):
+    """Delete a Deployment, wait until it is back, and return who wrote in the namespace since."""
+    since = kube.now()
+    kube.run("delete", "deploy", deployment, "-n", ns, "--wait=false")
+    kube.wait_for(
+        lambda: kube.run("get", "deploy", deployment, "-n", ns, check=False).returncode == 0,
+        15,
+        what,
+    )
+    return _writers(kube, ns, since)
+
+
 def test_two_replicas_never_fight_and_hand_over(
     kube, operator, start_operator, make_namespace, minimal_sample
 ):
@@ -65,14 +77,9 @@ def test_two_replicas_never_fight_and_hand_over(
         kube.wait_for(
             lambda: "Resuming operations after the pause" in low.logs(), 30, "the hand-over"
         )
-        handed_over = kube.now()
-        kube.run("delete", "deploy", "chat-auth", "-n", ns, "--wait=false")
-        kube.wait_for(
-            lambda: kube.run("get", "deploy", "chat-auth", "-n", ns, check=False).returncode == 0,
-            15,
-            "the Deployment repaired after the hand-over",
+        writers = _repair_writers(
+            kube, ns, "chat-auth", "the Deployment repaired after the hand-over"
         )
-        writers = _writers(kube, ns, handed_over)
         assert high_agent not in writers
         if writers - {low_agent} == set():  # no foreign operator raced it to the repair
             assert low_agent in writers
@@ -85,14 +92,7 @@ def test_two_replicas_never_fight_and_hand_over(
         top_agent = f"messaging-operator/0.1 (pid {top.process.pid})"
         kube.wait_for(lambda: "Pausing operations" in low.logs(), 30, "low yielding to top")
         kube.wait_for(lambda: "Resuming operations" in top.logs(), 30, "top taking over")
-        since = kube.now()
-        kube.run("delete", "deploy", "chat-users", "-n", ns, "--wait=false")
-        kube.wait_for(
-            lambda: kube.run("get", "deploy", "chat-users", "-n", ns, check=False).returncode == 0,
-            15,
-            "the Deployment repaired by top",
-        )
-        writers = _writers(kube, ns, since)
+        writers = _repair_writers(kube, ns, "chat-users", "the Deployment repaired by top")
         assert low_agent not in writers  # paused, resync and queued work included
         resumed = low.logs().count("Resuming operations after the pause")
         top.kill()
@@ -105,14 +105,8 @@ def test_two_replicas_never_fight_and_hand_over(
         hand_over = time.monotonic() - killed
         print(f"hand-over after SIGKILL: {hand_over:.1f} s")
         assert hand_over <= 15, f"hand-over took {hand_over:.1f} s"
-        since = kube.now()
-        kube.run("delete", "deploy", "chat-groups", "-n", ns, "--wait=false")
-        kube.wait_for(
-            lambda: kube.run("get", "deploy", "chat-groups", "-n", ns, check=False).returncode == 0,
-            15,
-            "the Deployment repaired after the kill",
-        )
-        assert top_agent not in _writers(kube, ns, since)
+        writers = _repair_writers(kube, ns, "chat-groups", "the Deployment repaired after the kill")
+        assert top_agent not in writers
     finally:
         for process in replicas:
             process.stop()
