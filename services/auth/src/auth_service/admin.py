@@ -1,4 +1,7 @@
-"""Admin operations' queries and the audit log (routes in api/routes/admin.py)."""
+"""Admin operations, their queries and the audit log (routes in api/routes/admin.py).
+
+Each operation takes the request's session and commits it itself, the audit row in the same
+transaction as the change (services/README.md, "Transactions")."""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from messaging_kit.problems import Problem
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from auth_service import crud, lifecycle
 from auth_service.models import AdminAction, DeletedUser, RefreshToken, User
 
 STATUSES = ("active", "suspended", "unverified", "admin")
@@ -115,3 +120,69 @@ def set_role(session: Session, username: str, role: str) -> User | None:
         )
     session.commit()
     return user
+
+
+def target(session: Session, user_id: uuid.UUID, me: User, *, not_self: bool = False) -> User:
+    user = crud.get_user(session, str(user_id))
+    if user is None:
+        raise Problem(404, "user-not-found", "No such user")
+    if not_self and user.id == me.id:
+        raise Problem(409, "self-action", "Admins cannot do this to their own account")
+    return user
+
+
+def list_users(
+    session: Session, me: User, *, q: str | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[User], str | None]:
+    users, next_cursor = search_users(session, q=q, status=status, limit=limit, cursor=cursor)
+    # Reading accounts (emails) is an admin action too.
+    audit(session, me.id, "search-users", None, q=q, status=status, cursor=cursor)
+    session.commit()
+    return users, next_cursor
+
+
+def view_user(session: Session, me: User, user_id: uuid.UUID) -> User:
+    user = target(session, user_id, me)
+    audit(session, me.id, "view-user", user.id)
+    session.commit()
+    return user
+
+
+def suspend(session: Session, me: User, user_id: uuid.UUID) -> User:
+    """Idempotent: an account already suspended is left as it is, and nothing is audited."""
+    user = target(session, user_id, me, not_self=True)
+    if user.suspended_at is None:
+        lifecycle.suspend(session, user)
+        audit(session, me.id, "suspend", user.id)
+        session.commit()
+    return user
+
+
+def unsuspend(session: Session, me: User, user_id: uuid.UUID) -> User:
+    user = target(session, user_id, me)
+    if user.suspended_at is not None:
+        lifecycle.unsuspend(session, user)
+        audit(session, me.id, "unsuspend", user.id)
+        session.commit()
+    return user
+
+
+def force_logout(session: Session, me: User, user_id: uuid.UUID) -> User:
+    user = target(session, user_id, me)
+    lifecycle.force_logout(session, user)
+    audit(session, me.id, "force-logout", user.id)
+    session.commit()
+    return user
+
+
+def delete_user(
+    session: Session, me: User, user_id: uuid.UUID, *, first_retry: timedelta
+) -> DeletedUser:
+    """The same erasure as the user's own `DELETE /auth/me`, audited."""
+    user = target(session, user_id, me, not_self=True)
+    record = lifecycle.delete_account(
+        session, user, requested_by=str(me.id), first_retry=first_retry
+    )
+    audit(session, me.id, "delete", record.user_id, erasure_id=str(record.erasure_id))
+    session.commit()
+    return record

@@ -1,4 +1,5 @@
-"""Auth's operations as plain functions over a session; routes only call these."""
+"""Auth's operations as plain functions over a session; routes only call these, and each
+commits the session it was given (services/README.md, "Transactions")."""
 
 from __future__ import annotations
 
@@ -214,6 +215,12 @@ def logout(session: Session, auth: Auth, token: str) -> None:
     if stored is not None:
         revoke_family(session, auth, stored.user_id, stored.family_id)
         session.commit()
+
+
+def logout_everywhere(session: Session, user: User) -> None:
+    """End every login of the account (a lost or shared device)."""
+    lifecycle.force_logout(session, user)
+    session.commit()
 
 
 def session_ended(session: Session, session_id: str) -> bool:

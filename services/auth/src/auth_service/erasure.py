@@ -1,5 +1,8 @@
 """Erasure across services: confirmations from `user.erased`, status, and re-publishing
-`user.deleted` (same erasure id, new event id) with backoff until every service confirmed."""
+`user.deleted` (same erasure id, new event id) with backoff until every service confirmed.
+
+`request` takes the request's session and commits it; the retrier and the `user.erased`
+consumer run in transactions they (or the kit's consumer) open (services/README.md)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,16 @@ from typing import Any
 
 from messaging_kit.db import Database
 from messaging_kit.events import Event
+from messaging_kit.problems import Problem
 from messaging_kit.workers import BackgroundWorker
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from auth_service.lifecycle import publish_deleted
-from auth_service.models import DeletedUser, ErasureConfirmation
+from auth_service.core.security import Passwords
+from auth_service.lifecycle import delete_account, publish_deleted
+from auth_service.models import DeletedUser, ErasureConfirmation, User
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,38 @@ def status(
 
 def find(session: Session, erasure_id: uuid.UUID) -> DeletedUser | None:
     return session.scalars(select(DeletedUser).where(DeletedUser.erasure_id == erasure_id)).first()
+
+
+def tracked(session: Session, erasure_id: uuid.UUID) -> tuple[DeletedUser, dict[str, datetime]]:
+    """An erasure and its confirmations so far; 404 when there is no such erasure."""
+    record = find(session, erasure_id)
+    if record is None:
+        raise Problem(404, "erasure-not-found", "No such erasure")
+    return record, confirmations(session, erasure_id)
+
+
+def recent(
+    session: Session, *, incomplete: bool, limit: int
+) -> list[tuple[DeletedUser, dict[str, datetime]]]:
+    """Newest first, each with its confirmations; `incomplete`: only those still waiting."""
+    query = select(DeletedUser).order_by(DeletedUser.requested_at.desc()).limit(limit)
+    if incomplete:
+        query = query.where(DeletedUser.completed_at.is_(None))
+    return [
+        (record, confirmations(session, record.erasure_id))
+        for record in session.scalars(query).all()
+    ]
+
+
+def request(
+    session: Session, passwords: Passwords, user: User, password: str, *, first_retry: timedelta
+) -> DeletedUser:
+    """The user's own deletion, confirmed by their password (403 otherwise); commits."""
+    if not passwords.verify(user.password_hash, password).ok:
+        raise Problem(403, "wrong-password", "Password is wrong")
+    record = delete_account(session, user, requested_by="self", first_retry=first_retry)
+    session.commit()
+    return record
 
 
 def republish_due(

@@ -1,5 +1,5 @@
 """/api/v1/admin: admin role only (role claim and the account's role). Every action that
-changes something is audit-logged in its own transaction."""
+changes something is audit-logged in its own transaction (auth_service.admin)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from messaging_kit.problems import Problem
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from auth_service import admin, crud, erasure, lifecycle
+from auth_service import admin, erasure
 from auth_service.api.deps import CurrentAdmin, SessionDep, get_admin
 from auth_service.core.config import Settings
 from auth_service.models import DeletedUser, User
@@ -40,15 +37,6 @@ def _user_out(user: User) -> AdminUserOut:
     return out.model_copy(update={"email_verified": user.email_verified_at is not None})
 
 
-def _target(session: Session, user_id: uuid.UUID, me: User, *, not_self: bool = False) -> User:
-    user = crud.get_user(session, str(user_id))
-    if user is None:
-        raise Problem(404, "user-not-found", "No such user")
-    if not_self and user.id == me.id:
-        raise Problem(409, "self-action", "Admins cannot do this to their own account")
-    return user
-
-
 @router.get("/users")
 def list_users(
     session: SessionDep,
@@ -59,51 +47,33 @@ def list_users(
     cursor: Cursor = None,
 ) -> UserPage:
     """Search by username or email prefix, filter by status; `next_cursor` pages on."""
-    users, next_cursor = admin.search_users(session, q=q, status=status, limit=limit, cursor=cursor)
-    # Reading accounts (emails) is an admin action too.
-    admin.audit(session, me.id, "search-users", None, q=q, status=status, cursor=cursor)
-    session.commit()
+    users, next_cursor = admin.list_users(
+        session, me, q=q, status=status, limit=limit, cursor=cursor
+    )
     return UserPage(users=[_user_out(user) for user in users], next_cursor=next_cursor)
 
 
 @router.get("/users/{user_id}")
 def get_user(user_id: uuid.UUID, session: SessionDep, me: CurrentAdmin) -> AdminUserOut:
-    user = _target(session, user_id, me)
-    admin.audit(session, me.id, "view-user", user.id)
-    session.commit()
-    return _user_out(user)
+    return _user_out(admin.view_user(session, me, user_id))
 
 
 @router.post("/users/{user_id}/suspend")
 def suspend(user_id: uuid.UUID, session: SessionDep, me: CurrentAdmin) -> AdminUserOut:
     """Suspend: no login, no refresh, and every existing access token refused by every
     service within a second."""
-    user = _target(session, user_id, me, not_self=True)
-    if user.suspended_at is None:
-        lifecycle.suspend(session, user)
-        admin.audit(session, me.id, "suspend", user.id)
-        session.commit()
-    return _user_out(user)
+    return _user_out(admin.suspend(session, me, user_id))
 
 
 @router.post("/users/{user_id}/unsuspend")
 def unsuspend(user_id: uuid.UUID, session: SessionDep, me: CurrentAdmin) -> AdminUserOut:
-    user = _target(session, user_id, me)
-    if user.suspended_at is not None:
-        lifecycle.unsuspend(session, user)
-        admin.audit(session, me.id, "unsuspend", user.id)
-        session.commit()
-    return _user_out(user)
+    return _user_out(admin.unsuspend(session, me, user_id))
 
 
 @router.post("/users/{user_id}/logout")
 def force_logout(user_id: uuid.UUID, session: SessionDep, me: CurrentAdmin) -> AdminUserOut:
     """Every session of the user ends: refresh tokens revoked, access tokens refused."""
-    user = _target(session, user_id, me)
-    lifecycle.force_logout(session, user)
-    admin.audit(session, me.id, "force-logout", user.id)
-    session.commit()
-    return _user_out(user)
+    return _user_out(admin.force_logout(session, me, user_id))
 
 
 @router.delete("/users/{user_id}", status_code=202)
@@ -111,16 +81,9 @@ def delete_user(
     user_id: uuid.UUID, request: Request, session: SessionDep, me: CurrentAdmin
 ) -> AdminErasureOut:
     """Delete on the user's behalf: the same erasure as their own `DELETE /auth/me`."""
-    user = _target(session, user_id, me, not_self=True)
     settings = _settings(request)
-    record = lifecycle.delete_account(
-        session,
-        user,
-        requested_by=str(me.id),
-        first_retry=timedelta(seconds=settings.erasure_retry_delay_seconds),
-    )
-    admin.audit(session, me.id, "delete", record.user_id, erasure_id=str(record.erasure_id))
-    session.commit()
+    first_retry = timedelta(seconds=settings.erasure_retry_delay_seconds)
+    record = admin.delete_user(session, me, user_id, first_retry=first_retry)
     return _erasure_out(record, {}, settings)
 
 
@@ -141,22 +104,17 @@ def list_erasures(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AdminErasureOut]:
     """Newest first; `incomplete=true` shows those still waiting for a service."""
-    query = select(DeletedUser).order_by(DeletedUser.requested_at.desc()).limit(limit)
-    if incomplete:
-        query = query.where(DeletedUser.completed_at.is_(None))
     settings = _settings(request)
     return [
-        _erasure_out(record, erasure.confirmations(session, record.erasure_id), settings)
-        for record in session.scalars(query).all()
+        _erasure_out(record, confirmed, settings)
+        for record, confirmed in erasure.recent(session, incomplete=incomplete, limit=limit)
     ]
 
 
 @router.get("/erasures/{erasure_id}")
 def get_erasure(erasure_id: uuid.UUID, request: Request, session: SessionDep) -> AdminErasureOut:
-    record = erasure.find(session, erasure_id)
-    if record is None:
-        raise Problem(404, "erasure-not-found", "No such erasure")
-    return _erasure_out(record, erasure.confirmations(session, erasure_id), _settings(request))
+    record, confirmed = erasure.tracked(session, erasure_id)
+    return _erasure_out(record, confirmed, _settings(request))
 
 
 @router.get("/stats")

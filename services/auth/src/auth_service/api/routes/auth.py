@@ -7,9 +7,8 @@ import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
-from messaging_kit.problems import Problem
 
-from auth_service import crud, erasure, lifecycle
+from auth_service import crud, erasure
 from auth_service.api.deps import AuthDep, CurrentUser, SessionDep
 from auth_service.core.config import Settings
 from auth_service.schemas import (
@@ -78,8 +77,7 @@ def logout(body: RefreshRequest, session: SessionDep, auth: AuthDep) -> Response
 @router.post("/logout/everywhere", status_code=status.HTTP_204_NO_CONTENT)
 def logout_everywhere(user: CurrentUser, session: SessionDep) -> Response:
     """End every login of the account, this one included (a lost or shared device)."""
-    lifecycle.force_logout(session, user)
-    session.commit()
+    crud.logout_everywhere(session, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -135,16 +133,9 @@ def delete_account(
 ) -> ErasureOut:
     """Delete the account (password confirms it). Auth's rows go at once, every token stops
     working, and every service erases what it holds; follow it at `/erasures/{erasure_id}`."""
-    if not auth.passwords.verify(user.password_hash, body.password).ok:
-        raise Problem(403, "wrong-password", "Password is wrong")
     settings = settings_of(request)
-    record = lifecycle.delete_account(
-        session,
-        user,
-        requested_by="self",
-        first_retry=timedelta(seconds=settings.erasure_retry_delay_seconds),
-    )
-    session.commit()
+    first_retry = timedelta(seconds=settings.erasure_retry_delay_seconds)
+    record = erasure.request(session, auth.passwords, user, body.password, first_retry=first_retry)
     return ErasureOut.model_validate(erasure.status(record, {}, settings.erasure_service_names))
 
 
@@ -152,10 +143,6 @@ def delete_account(
 def erasure_status(erasure_id: uuid.UUID, request: Request, session: SessionDep) -> ErasureOut:
     """Per-service state of an erasure; `complete` once every service confirmed. The random
     erasure id is the capability (the account, and so its tokens, no longer exist)."""
-    record = erasure.find(session, erasure_id)
-    if record is None:
-        raise Problem(404, "erasure-not-found", "No such erasure")
+    record, confirmed = erasure.tracked(session, erasure_id)
     services = settings_of(request).erasure_service_names
-    return ErasureOut.model_validate(
-        erasure.status(record, erasure.confirmations(session, erasure_id), services)
-    )
+    return ErasureOut.model_validate(erasure.status(record, confirmed, services))
