@@ -3,7 +3,7 @@ receiver on the websocket that resumes from its cursor, and the ledger that comp
 acknowledged with what is stored and what was seen.
 
 Everything that gets killed is private to the run: PostgreSQL and Redis come from
-messaging_kit.testing_stores (own ports and data folders), the services are our own child
+messaging_testing.private_stores (own ports and data folders), the services are our own child
 processes. Only RabbitMQ is the shared broker, never killed, with an exchange and queues of
 the run's own.
 """

@@ -35,9 +35,9 @@ from crash.harness import (
     total_row,
 )
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import free_port
-from messaging_kit.testing_stores import PrivateStores
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+from messaging_testing.infra import free_port
+from messaging_testing.private_stores import PrivateStores
+from messaging_testing.tokens import TokenIssuer, jwks_server
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(300)]
 

@@ -13,9 +13,14 @@ from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messages_service.models import Message
 from messaging_kit.db import Database
-from messaging_kit.erasure_testing import erasure_rig, leftovers
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import delete_broker_objects, fresh_database, require_rabbitmq, wait_for
+from messaging_testing.erasure import erasure_rig, leftovers
+from messaging_testing.infra import (
+    delete_broker_objects,
+    fresh_database,
+    require_rabbitmq,
+    wait_for,
+)
 from users_service.core.config import Settings as UsersSettings
 from users_service.main import create_app as create_users_app
 from users_service.models import Profile

@@ -181,6 +181,7 @@ def test_export_holds_only_that_packages_locked_dependencies(package: str) -> No
     members = run("uv", "export", "--package", package, *EXPORT_MEMBERS.split()).stdout
     local = [line for line in members.splitlines() if line.startswith("./")]
     assert any(package.removeprefix("messaging-") in line for line in local), local
+    assert "./services/testing" not in local, f"{package} image would carry the test helpers"
     if package != "messaging-operator":
         assert "./services/kit" in local
     else:
@@ -274,7 +275,28 @@ def test_dockerfile_recipe_builds_a_working_lean_virtualenv(package: str, tmp_pa
     assert not missing, f"not installed from {source}: {missing[:10]}"
     assert "pip" not in installed
     assert "setuptools" not in installed
+    # The test helpers are their own dev-only package (services/testing), never in an image.
+    assert "messaging-testing" not in installed
+    assert not list(site.glob("messaging_kit/*testing*")), "test helpers back in the kit"
     print(f"{package}: site-packages {site_packages_mib(venv)} MiB")
+
+
+def test_the_test_helpers_are_a_dev_dependency_of_the_root_only() -> None:
+    """messaging-testing (services/testing) reaches the dev environment through the root's dev
+    group; a workspace package that depended on it would ship it in its image."""
+    root = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "messaging-testing" in root["dependency-groups"]["dev"]
+    for directory in PACKAGE_DIRS:
+        project = tomllib.loads((directory / "pyproject.toml").read_text())["project"]
+        if project["name"] == "messaging-testing":
+            continue
+        declared = [
+            *project.get("dependencies", []),
+            *(d for extra in project.get("optional-dependencies", {}).values() for d in extra),
+        ]
+        assert not [d for d in declared if d.startswith("messaging-testing")], directory
+    kit = REPO / "services/kit/src/messaging_kit"
+    assert not list(kit.rglob("*testing*.py")), "test helpers back in the shipped kit"
 
 
 def test_every_database_service_image_gets_pg_dump() -> None:

@@ -19,7 +19,7 @@ from media_service.main import create_app as create_media_app
 from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     SERVICE_TOKEN,
     LiveServer,
     delete_broker_objects,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     wait_for,
 )
 from websockets.sync.client import ClientConnection, connect

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 

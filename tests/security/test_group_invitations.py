@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 from security.stack import Person, Platform
 from security.test_blocks import frames

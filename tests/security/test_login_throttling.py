@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 from security.stack import PASSWORD, Person, Platform, mail_text, mails_to
 

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 from security.stack import Person, Platform
 from security.test_blocks import frames

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 from security.stack import PASSWORD, Platform, mails_to
 

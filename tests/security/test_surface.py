@@ -9,7 +9,7 @@ import os
 import uuid
 
 import pytest
-from messaging_kit.testing import SERVICE_TOKEN, bearer
+from messaging_testing.infra import SERVICE_TOKEN, bearer
 
 from security.stack import Platform, post_body
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from auth_service.core.keys import generate_ed25519_pem
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import delete_broker_objects, free_port, fresh_database, infra_url
+from messaging_testing.infra import delete_broker_objects, free_port, fresh_database, infra_url
 
 HERE = Path(__file__).resolve().parent
 

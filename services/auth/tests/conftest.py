@@ -16,7 +16,7 @@ from auth_service.models import EVENTS
 from fastapi.testclient import TestClient
 from messaging_kit.db import Database, normalize_url
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     SERVICE_TOKEN,
     delete_broker_objects,
     fresh_database,

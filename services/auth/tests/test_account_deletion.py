@@ -15,7 +15,7 @@ from auth_service.erasure import retry_delay
 from auth_service.main import create_app
 from fastapi.testclient import TestClient
 from messaging_kit.events.envelope import new_event
-from messaging_kit.testing import bearer, wait_for
+from messaging_testing.infra import bearer, wait_for
 
 pytestmark = pytest.mark.infra
 SERVICES = ("groups", "media", "messages", "notifications", "relay", "users", "websocket")

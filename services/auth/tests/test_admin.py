@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from messaging_kit.testing import SERVICE_TOKEN, bearer
+from messaging_testing.infra import SERVICE_TOKEN, bearer
 
 pytestmark = pytest.mark.infra
 

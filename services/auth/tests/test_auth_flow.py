@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from auth_service.models import EVENTS
 from fastapi.testclient import TestClient
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 from sqlalchemy import select
 
 pytestmark = pytest.mark.infra

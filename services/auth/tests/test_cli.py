@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from messaging_kit.testing import fresh_database
+from messaging_testing.infra import fresh_database
 from sqlalchemy import create_engine, inspect
 
 
@@ -83,7 +83,7 @@ def test_serve_drains_in_flight_requests_on_sigterm(tmp_path: Path) -> None:
     import httpx
     from auth_service.core.keys import generate_ed25519_pem
     from messaging_kit.migrations import upgrade_head
-    from messaging_kit.testing import (
+    from messaging_testing.infra import (
         delete_broker_objects,
         free_port,
         require_rabbitmq,

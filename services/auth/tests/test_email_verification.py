@@ -10,7 +10,7 @@ import pytest
 from auth_service.core.security import hash_opaque_token
 from auth_service.models import EmailVerification
 from fastapi.testclient import TestClient
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 from sqlalchemy import create_engine, update
 
 pytestmark = pytest.mark.infra

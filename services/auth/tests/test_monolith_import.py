@@ -10,7 +10,7 @@ import pytest
 from auth_service.main import create_app
 from auth_service.monolith import import_credentials
 from fastapi.testclient import TestClient
-from messaging_kit.testing import fill_legacy_users, fresh_database
+from messaging_testing.infra import fill_legacy_users, fresh_database
 from sqlalchemy import text
 
 pytestmark = pytest.mark.infra

@@ -17,7 +17,7 @@ from auth_service.main import create_app
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 
 pytestmark = pytest.mark.infra
 

@@ -16,8 +16,8 @@ from groups_service.core.config import Settings
 from groups_service.main import create_app
 from groups_service.models import EVENTS, Group, GroupInvitation, GroupMessage, Member
 from groups_service.schemas import CreateGroup, PostMessage
-from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
 from messaging_kit.problems import Problem
+from messaging_testing.erasure import DatabaseService, database_service, leftovers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

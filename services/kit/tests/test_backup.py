@@ -28,7 +28,7 @@ from messaging_kit.backup import (
 )
 from messaging_kit.cli import ServiceCli
 from messaging_kit.settings import DatabaseSettings
-from messaging_kit.testing import fresh_database, infra_url
+from messaging_testing.infra import fresh_database, infra_url
 from minio import Minio
 
 pytestmark = pytest.mark.infra

@@ -16,7 +16,7 @@ from messaging_kit import backup
 from messaging_kit.cli import ServiceCli
 from messaging_kit.migrations import contract_blocker
 from messaging_kit.settings import DatabaseSettings
-from messaging_kit.testing import fresh_database
+from messaging_testing.infra import fresh_database
 
 pytestmark = pytest.mark.infra
 

@@ -7,7 +7,7 @@ import socket
 import psycopg2
 import pytest
 from messaging_kit.db import Database, connection_was_dropped
-from messaging_kit.testing import fresh_database, infra_url, wait_for
+from messaging_testing.infra import fresh_database, infra_url, wait_for
 from sqlalchemy import text
 
 pytestmark = pytest.mark.infra

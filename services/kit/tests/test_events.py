@@ -18,7 +18,7 @@ from messaging_kit.events.broker import dead_letter_queue_name, declare_queue
 from messaging_kit.events.consumer import EventConsumer
 from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.logs import request_id_var
-from messaging_kit.testing import fresh_database, require_rabbitmq, wait_for
+from messaging_testing.infra import fresh_database, require_rabbitmq, wait_for
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.orm import Session
 

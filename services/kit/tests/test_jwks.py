@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 from jwt.algorithms import OKPAlgorithm
-from messaging_kit.testing import LiveServer
 from messaging_kit.tokens import InvalidToken, JwksKeys, TokenVerifier
+from messaging_testing.infra import LiveServer
 
 
 def new_key(kid: str) -> tuple[Any, dict[str, Any]]:

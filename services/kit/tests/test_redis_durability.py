@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 from messaging_kit.redis_durability import RedisNotDurableError, durable_redis_check
-from messaging_kit.testing_stores import PrivateStores
+from messaging_testing.private_stores import PrivateStores
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from messaging_kit.db import Database
 from messaging_kit.erasure import ErasureRequest, erasure_handler
 from messaging_kit.events import Event, event_tables, new_event
 from messaging_kit.problems import Problem
-from messaging_kit.testing import fresh_database
 from messaging_kit.tombstones import erased_among, refuse_erased
+from messaging_testing.infra import fresh_database
 from sqlalchemy import Column, MetaData, Table, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Session

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from messaging_kit.app import create_app
 from messaging_kit.db import Database
 from messaging_kit.redis_client import redis_client
-from messaging_kit.testing import LiveServer, free_port
+from messaging_testing.infra import LiveServer, free_port
 from sqlalchemy import text
 
 

@@ -22,8 +22,8 @@ from media_service.core.storage import ObjectStore
 from media_service.main import create_app
 from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import HINT, LiveServer, fresh_database, require_rabbitmq
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+from messaging_testing.infra import HINT, LiveServer, fresh_database, require_rabbitmq
+from messaging_testing.tokens import TokenIssuer, jwks_server
 
 S3_ENDPOINT = os.environ.get("MP_S3_ENDPOINT", "http://127.0.0.1:19000")
 S3_ACCESS_KEY = os.environ.get("MP_S3_ACCESS_KEY", "platform")

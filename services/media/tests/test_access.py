@@ -108,7 +108,7 @@ def test_a_conversation_and_a_group_at_once_is_refused(media, make_png) -> None:
 
 def test_a_store_down_at_start_is_reported_not_fatal(make_settings, drop_queues) -> None:  # type: ignore[no-untyped-def]
     from media_service.main import create_app
-    from messaging_kit.testing import LiveServer, free_port
+    from messaging_testing.infra import LiveServer, free_port
 
     settings = make_settings(s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
     try:

@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from media_service.cleanup import cleanup_orphans
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 pytestmark = pytest.mark.infra
 

@@ -13,9 +13,9 @@ import pytest
 from media_service import crud
 from media_service.core.upload import ReceivedFile
 from media_service.memberships import members_of
-from messaging_kit.erasure_testing import erasure_rig, leftovers
 from messaging_kit.problems import Problem
-from messaging_kit.testing import require_rabbitmq, wait_for
+from messaging_testing.erasure import erasure_rig, leftovers
+from messaging_testing.infra import require_rabbitmq, wait_for
 
 pytestmark = pytest.mark.infra
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from media_service.memberships import members_of
 from media_service.models import EVENTS
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from sqlalchemy import select
 
 pytestmark = pytest.mark.infra

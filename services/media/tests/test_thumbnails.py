@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from PIL import Image
 
 pytestmark = pytest.mark.infra

@@ -29,7 +29,7 @@ from messaging_kit.backup import (
     with_database,
 )
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import fresh_database
+from messaging_testing.infra import fresh_database
 from minio import Minio
 
 FILL = """

@@ -19,7 +19,7 @@ from auth_service.main import create_app as create_auth_app
 from messages_service.core.config import Settings
 from messages_service.main import create_app
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     LiveServer,
     delete_broker_objects,
     fresh_database,

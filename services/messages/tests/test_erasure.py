@@ -16,8 +16,8 @@ from messages_service.core.config import Settings
 from messages_service.crud import conversation_id
 from messages_service.main import create_app
 from messages_service.models import Block, ConversationEntry, HiddenMessage, Message
-from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
-from messaging_kit.testing import wait_for
+from messaging_testing.erasure import DatabaseService, database_service, leftovers
+from messaging_testing.infra import wait_for
 from sqlalchemy import select, text
 
 pytestmark = pytest.mark.infra

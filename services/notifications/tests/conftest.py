@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     HINT,
     LiveServer,
     fresh_database,
@@ -31,7 +31,7 @@ from messaging_kit.testing import (
     require_redis,
     wait_for,
 )
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+from messaging_testing.tokens import TokenIssuer, jwks_server
 from notifications_service.core.config import Settings
 from notifications_service.main import create_app
 

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from notifications_service.models import DigestItem
 from sqlalchemy import func, select
 

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from messaging_kit.testing import free_port
+from messaging_testing.infra import free_port
 
 pytestmark = pytest.mark.infra
 EVIL = '<script>alert("x")</script> & Bob'

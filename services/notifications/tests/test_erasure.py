@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
-from messaging_kit.erasure_testing import erasure_rig, leftovers
 from messaging_kit.problems import Problem
-from messaging_kit.testing import LiveServer, require_rabbitmq, wait_for
+from messaging_testing.erasure import erasure_rig, leftovers
+from messaging_testing.infra import LiveServer, require_rabbitmq, wait_for
 from notifications_service import crud
 from notifications_service.models import DigestItem, Preference, PushDelivery, PushTarget, Recipient
 

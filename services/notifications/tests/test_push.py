@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
-from messaging_kit.testing import LiveServer, wait_for
+from messaging_testing.infra import LiveServer, wait_for
 
 pytestmark = pytest.mark.infra
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from notifications_service.models import EVENTS, DigestItem
 from sqlalchemy import func, select
 

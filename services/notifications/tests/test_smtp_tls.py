@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from messaging_kit.testing import free_port
+from messaging_testing.infra import free_port
 from notifications_service.core.config import Settings
 from notifications_service.core.emails import Email, SmtpMailer, StartTlsRefused
 

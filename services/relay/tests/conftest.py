@@ -19,7 +19,7 @@ from auth_service.core.config import Settings as AuthSettings
 from auth_service.core.keys import generate_ed25519_pem
 from auth_service.main import create_app as create_auth_app
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     LiveServer,
     fresh_database,
     require_rabbitmq,

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from messaging_kit.erasure_testing import (
+from messaging_testing.erasure import (
     ErasureRig,
     erasure_rig,
     publish_event,
     redis_leftovers,
 )
-from messaging_kit.testing import delete_broker_objects, require_rabbitmq, require_redis, wait_for
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+from messaging_testing.infra import delete_broker_objects, require_rabbitmq, require_redis, wait_for
+from messaging_testing.tokens import TokenIssuer, jwks_server
 from relay_service.core.config import Settings
 from relay_service.main import create_app
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 
 pytestmark = pytest.mark.infra
 

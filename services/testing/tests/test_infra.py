@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg2
 import pytest
-from messaging_kit.testing import fresh_database, infra_url
+from messaging_testing.infra import fresh_database, infra_url
 
 pytestmark = pytest.mark.infra
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pika
 import pytest
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 from sqlalchemy import select, update
 from users_service.models import EVENTS, Invitation
 

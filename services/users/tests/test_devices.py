@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from messaging_kit.problems import Problem
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 from users_service import device_keys
 
 pytestmark = pytest.mark.infra

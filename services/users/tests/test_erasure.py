@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from messaging_kit.erasure_testing import DatabaseService, database_service, leftovers
-from messaging_kit.testing import wait_for
+from messaging_testing.erasure import DatabaseService, database_service, leftovers
+from messaging_testing.infra import wait_for
 from users_service.core.config import Settings
 from users_service.main import create_app
 from users_service.models import Contact, DeviceKey, Invitation, Profile

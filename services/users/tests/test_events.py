@@ -10,7 +10,7 @@ from pathlib import Path
 import pika
 import pytest
 from messaging_kit.events.broker import dead_letter_queue_name
-from messaging_kit.testing import wait_for
+from messaging_testing.infra import wait_for
 from sqlalchemy import func, select
 from users_service.models import EVENTS, Profile
 

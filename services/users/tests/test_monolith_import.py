@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import bcrypt
 import pytest
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import fill_legacy_users, fresh_database
+from messaging_testing.infra import fill_legacy_users, fresh_database
 from sqlalchemy import create_engine, text
 from users_service.monolith import import_profiles
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from messaging_kit.testing import bearer
+from messaging_testing.infra import bearer
 
 pytestmark = pytest.mark.infra
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from messaging_kit.db import Database
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import fresh_database
+from messaging_testing.infra import fresh_database
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from users_service.crud import search_statement

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from messaging_kit.db import Database
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import fresh_database
+from messaging_testing.infra import fresh_database
 from users_service.crud import search
 from users_service.models import Profile
 

@@ -30,7 +30,7 @@ from groups_service.main import create_app as create_groups_app
 from messages_service.core.config import Settings as MessagesSettings
 from messages_service.main import create_app as create_messages_app
 from messaging_kit.migrations import upgrade_head
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     HINT,
     SERVICE_TOKEN,
     LiveServer,

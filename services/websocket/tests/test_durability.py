@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 from messaging_kit.events.envelope import new_event
-from messaging_kit.testing_stores import PrivateStores
+from messaging_testing.private_stores import PrivateStores
 from websocket_service.core.config import Settings
 from websocket_service.ingest import StreamWriter
 from websocket_service.keys import RedisKeys

@@ -15,20 +15,20 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from messaging_kit.erasure_testing import (
+from messaging_testing.erasure import (
     ErasureRig,
     erasure_rig,
     publish_event,
     redis_leftovers,
 )
-from messaging_kit.testing import (
+from messaging_testing.infra import (
     LiveServer,
     delete_broker_objects,
     require_rabbitmq,
     require_redis,
     wait_for,
 )
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+from messaging_testing.tokens import TokenIssuer, jwks_server
 from websocket_service.core.config import Settings
 from websocket_service.keys import RedisKeys
 from websocket_service.main import create_app

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from messaging_kit.testing import free_port, wait_for
+from messaging_testing.infra import free_port, wait_for
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from auth_service.admin import set_role
 from messaging_kit.db import Database
-from messaging_kit.testing import bearer, wait_for
+from messaging_testing.infra import bearer, wait_for
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from messaging_kit.erasure import USER_DELETED, USER_ERASED
-from messaging_kit.testing_tokens import TokenIssuer, jwks_server
+
+from messaging_testing.tokens import TokenIssuer, jwks_server
 
 
 def event_body(
@@ -131,9 +131,8 @@ def leftovers(
     The event tables are left out (the outbox carries the user.erased confirmation itself), and
     so is the tombstone (messaging_kit.tombstones), the erasure's own record."""
     import psycopg2
-    from psycopg2 import sql
-
     from messaging_kit.tombstones import TOMBSTONE_COLUMNS
+    from psycopg2 import sql
 
     found: dict[str, int] = {}
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
@@ -186,7 +185,7 @@ class ErasureRig:
 
 @contextmanager
 def erasure_rig(amqp_url: str) -> Iterator[ErasureRig]:
-    from messaging_kit.testing import delete_broker_objects
+    from messaging_testing.infra import delete_broker_objects
 
     exchange = f"test.events.{uuid.uuid4().hex[:12]}"
     try:
@@ -240,9 +239,9 @@ def database_service(
 ) -> Iterator[DatabaseService]:
     """Run `package`'s app as its tests of erasure need it (users, messages, groups)."""
     from fastapi.testclient import TestClient
-
     from messaging_kit.migrations import upgrade_head
-    from messaging_kit.testing import (
+
+    from messaging_testing.infra import (
         delete_broker_objects,
         fresh_database,
         require_rabbitmq,

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 from jwt.algorithms import OKPAlgorithm
 
-from messaging_kit.testing import LiveServer
+from messaging_testing.infra import LiveServer
 
 
 class TokenIssuer:
