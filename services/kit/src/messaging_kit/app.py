@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -22,6 +23,15 @@ log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Any]
 # A readiness check slower than this counts as failed: the probe itself times out at ~1 s.
 READINESS_TIMEOUT_SECONDS = 2.0
+
+
+async def run_hook(hook: Callable[[], Any]) -> None:
+    """A blocking hook runs in a worker thread; a coroutine function (websocket's hub) on the
+    app's own event loop, where its tasks must live."""
+    if inspect.iscoroutinefunction(hook):
+        await hook()
+    else:
+        await anyio.to_thread.run_sync(hook)
 
 
 async def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
@@ -54,7 +64,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for hook in startup:
-            await anyio.to_thread.run_sync(hook)
+            await run_hook(hook)
         # After the hooks: by now the service has put its settings and verifier on app.state.
         feeds = []
         if getattr(getattr(app.state, "settings", None), "jwks_url", None):
@@ -74,7 +84,7 @@ def create_app(
                     await anyio.to_thread.run_sync(feed.stop)
             for hook in reversed(shutdown):
                 try:
-                    await anyio.to_thread.run_sync(hook)
+                    await run_hook(hook)
                 except Exception:
                     log.exception("shutdown hook failed")
             log.info("service stopped")

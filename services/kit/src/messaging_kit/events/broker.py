@@ -18,6 +18,11 @@ def connect(amqp_url: str) -> pika.BlockingConnection:
     return pika.BlockingConnection(parameters)
 
 
+def broker_check(amqp_url: str) -> None:
+    """Readiness: the broker takes a connection."""
+    connect(amqp_url).close()
+
+
 def declare_exchange(channel: BlockingChannel, exchange: str) -> None:
     channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
 
