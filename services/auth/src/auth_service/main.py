@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import FastAPI
-from messaging_kit.app import create_app as create_service_app
-from messaging_kit.db import Database
-from messaging_kit.events.broker import connect
-from messaging_kit.events.consumer import EventConsumer
-from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.redis_client import redis_client as redis_client_for
+from messaging_kit.service import Consumes, Service
 from messaging_kit.tokens import TokenVerifier
 
 from auth_service import SERVICE, crud
@@ -26,54 +22,37 @@ from auth_service.unlock import UnlockLinks
 from auth_service.verification import VerificationLinks
 
 
-def broker_check(amqp_url: str) -> None:
-    connect(amqp_url).close()
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database.from_settings(settings)
+    service = Service(SERVICE, settings, EVENTS)
     redis_client = redis_client_for(settings.redis_url)
     key_ring = KeyRing(settings.signing_keys_dir, settings.active_key_id)
-    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
-    # Confirmations of account erasure from every other service.
-    consumer = EventConsumer(
-        db,
-        EVENTS,
-        settings.amqp_url,
-        settings.events_exchange,
-        settings.events_queue,
-        {"user.erased": erased_handler(settings.erasure_service_names)},
-    )
     retrier = ErasureRetrier(
-        db,
+        service.db,
         poll_seconds=settings.erasure_retry_poll_seconds,
         base_seconds=settings.erasure_retry_delay_seconds,
         max_seconds=settings.erasure_retry_max_delay_seconds,
     )
-
-    app = create_service_app(
-        SERVICE,
-        settings.service_version,
+    app = service.app(
         routers=[auth.router, admin.router, keys.router, internal.router],
-        readiness={
-            "database": db.ping,
-            "redis": redis_client.ping,
-            "broker": lambda: broker_check(settings.amqp_url),
+        # Confirmations of account erasure from every other service.
+        consumers={
+            "consumer": Consumes(
+                settings.events_queue,
+                {"user.erased": erased_handler(settings.erasure_service_names)},
+            )
         },
-        on_startup=[relay.start, consumer.start, retrier.start],
-        on_shutdown=[db.close, redis_client.close, relay.stop, consumer.stop, retrier.stop],
+        workers={"retrier": retrier},
+        readiness={"redis": redis_client.ping},
+        closes=[redis_client.close],
+        # Auth verifies its own tokens with its own key, not over JWKS.
+        verifier=TokenVerifier(
+            key_ring.public_key, issuer=settings.token_issuer, audience=settings.token_audience
+        ),
+        state={"keys": key_ring},
         description="Registration, login, refresh-token rotation, email verification, account "
         "deletion and erasure, admin operations, and the public signing keys.",
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.keys = key_ring
-    app.state.verifier = TokenVerifier(
-        key_ring.public_key, issuer=settings.token_issuer, audience=settings.token_audience
-    )
-    app.state.relay = relay
-    app.state.consumer = consumer
     app.state.auth = crud.Auth(
         passwords=Passwords(
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism

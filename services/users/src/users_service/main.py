@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from messaging_kit.app import create_app as create_service_app
-from messaging_kit.db import Database
 from messaging_kit.erasure import USER_DELETED
-from messaging_kit.events.broker import connect
-from messaging_kit.events.consumer import EventConsumer
-from messaging_kit.events.relay import OutboxRelay
 from messaging_kit.export_routes import export_router
-from messaging_kit.tokens import JwksKeys, TokenVerifier
+from messaging_kit.service import Consumes, Service
 
 from users_service import SERVICE, crud
 from users_service.api.routes import contacts, devices, internal, invitations, users
@@ -20,30 +15,13 @@ from users_service.export import user_export
 from users_service.models import EVENTS
 
 
-def broker_check(amqp_url: str) -> None:
-    connect(amqp_url).close()
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database.from_settings(settings)
-    relay = OutboxRelay(db, EVENTS, settings.amqp_url, settings.events_exchange)
-    consumer = EventConsumer(
-        db,
-        EVENTS,
-        settings.amqp_url,
-        settings.events_exchange,
-        settings.events_queue,
-        {
-            "user.registered": crud.create_profile_from_event,
-            USER_DELETED: handle_user_deleted,
-        },
-    )
-    jwks = JwksKeys(settings.jwks_url)
-
-    app = create_service_app(
-        SERVICE,
-        settings.service_version,
+    handlers = {
+        "user.registered": crud.create_profile_from_event,
+        USER_DELETED: handle_user_deleted,
+    }
+    return Service(SERVICE, settings, EVENTS).app(
         routers=[
             export_router(SERVICE, user_export),
             devices.router,
@@ -52,20 +30,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             invitations.router,
             internal.router,
         ],
-        readiness={
-            "database": db.ping,
-            "broker": lambda: broker_check(settings.amqp_url),
-        },
-        on_startup=[relay.start, consumer.start],
-        # Reverse order on shutdown: stop consuming, stop relaying, then close the pool.
-        on_shutdown=[db.close, relay.stop, consumer.stop],
+        consumers={"consumer": Consumes(settings.events_queue, handlers)},
         description="Profiles, search, contacts and invitations.",
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.relay = relay
-    app.state.consumer = consumer
-    app.state.verifier = TokenVerifier(
-        jwks, issuer=settings.token_issuer, audience=settings.token_audience
-    )
-    return app

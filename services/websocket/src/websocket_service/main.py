@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import anyio.from_thread
 import redis
 import redis.asyncio as aioredis
 from fastapi import FastAPI
-from messaging_kit.app import create_app as create_service_app
 from messaging_kit.erasure_consumer import BrokerErasureConsumer
-from messaging_kit.events.broker import connect
 from messaging_kit.redis_client import redis_client as redis_client_for
 from messaging_kit.redis_durability import durable_redis_check
-from messaging_kit.tokens import JwksKeys, TokenVerifier
+from messaging_kit.service import Service
 
 from websocket_service import SERVICE
 from websocket_service.api.routes import ws
@@ -20,10 +17,6 @@ from websocket_service.erasure import erase_user
 from websocket_service.hub import Hub
 from websocket_service.ingest import EventIngest, StreamWriter
 from websocket_service.keys import RedisKeys
-
-
-def broker_check(amqp_url: str) -> None:
-    connect(amqp_url).close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,35 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retry_errors=(redis.RedisError,),
     )
     hub = Hub(aioredis.Redis.from_url(settings.redis_url, socket_timeout=None), keys, settings)
-
-    def start_hub() -> None:
-        anyio.from_thread.run(hub.start)
-
-    def stop_hub() -> None:
-        anyio.from_thread.run(hub.stop)
-
-    app = create_service_app(
-        SERVICE,
-        settings.service_version,
+    app = Service(SERVICE, settings).app(
         routers=[ws.router],
+        # The hub first: on shutdown, stop taking events, then drain clients (told to reconnect).
+        workers={"hub": hub, "ingest": ingest, "erasure": erasure},
+        # Streams and de-duplication keys live only in Redis: it must keep them.
         readiness={
-            # Streams and de-duplication keys live only in Redis: it must keep them.
-            "redis": durable_redis_check(sync_redis, require_aof=settings.redis_require_aof),
-            "broker": lambda: broker_check(settings.amqp_url),
+            "redis": durable_redis_check(sync_redis, require_aof=settings.redis_require_aof)
         },
-        on_startup=[start_hub, ingest.start, erasure.start],
-        # Reverse order: stop taking events, then drain clients (told to reconnect).
-        on_shutdown=[sync_redis.close, stop_hub, ingest.stop, erasure.stop],
+        closes=[sync_redis.close],
         description="Live delivery over WebSocket with resume, presence and typing.",
-    )
-    app.state.settings = settings
-    app.state.hub = hub
-    app.state.ingest = ingest
-    app.state.erasure = erasure
-    app.state.verifier = TokenVerifier(
-        JwksKeys(settings.jwks_url),
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
     )
     hub.verifier = app.state.verifier
     hub.blocks = app.state.blocks
