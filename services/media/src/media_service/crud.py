@@ -31,7 +31,8 @@ def create_attachment(
     participants = set(participant_ids)
     refuse_blocked(blocks, owner, participants)
     # An erased user's in-flight upload, or a file shared with them, is not recorded (the
-    # route then removes the blob); a concurrent erasure waits until this commits.
+    # upload then removes the blob, media_service.uploads); a concurrent erasure waits until
+    # this commits.
     refuse_erased(session, EVENTS, [owner, *participants], "attachment")
     attachment = Attachment(
         id=received.media_id,
@@ -149,6 +150,13 @@ def set_participants(
     refuse_erased(session, EVENTS, [attachment.owner_id, *participants], "participants")
     _replace_participants(session, attachment, participants)
     session.commit()
+
+
+def owner_of(session: Session, media_id: uuid.UUID) -> uuid.UUID:
+    attachment = session.get(Attachment, media_id)
+    if attachment is None:
+        raise Problem(404, "media-not-found", "No such media")
+    return attachment.owner_id
 
 
 def delete_attachment(session: Session, attachment: Attachment) -> None:
