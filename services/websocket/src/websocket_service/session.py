@@ -23,6 +23,7 @@ from fastapi import WebSocket
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from websocket_service import streams
 from websocket_service.close_codes import (
     CLOSE_BAD_FRAME,
     CLOSE_IDLE,
@@ -33,14 +34,8 @@ from websocket_service.hub import Hub
 
 log = logging.getLogger(__name__)
 
-CURSOR = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 UUID_TEXT = re.compile(r"^[0-9a-fA-F-]{36}$")
 READ_BATCH = 200
-
-
-def cursor_key(cursor: str) -> tuple[int, int]:
-    ms, _, seq = cursor.partition("-")
-    return int(ms), int(seq or 0)
 
 
 class ClientSession:
@@ -104,37 +99,21 @@ class ClientSession:
                     await task
             await self.hub.remove(self)
 
-    async def check_gap(self) -> None:
-        """A cursor older than the stream keeps (trimmed away) cannot be resumed gap-free."""
-        stream = self.hub.keys.stream(self.user_id)
-        try:
-            info = await self.hub.redis.xinfo_stream(stream)
-        except RedisError:
-            return  # no stream yet: nothing was missed
-        first = info.get("first-entry")
-        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
-        if first and trimmed and cursor_key(first[0].decode()) > cursor_key(self.cursor):
+    async def pump(self, *, resumed: bool) -> None:
+        if resumed and await streams.trimmed_past(self.hub, self.user_id, self.cursor):
             await self.buffer.put(
                 json.dumps({"type": "gap", "detail": "fetch history over HTTP, then resume"})
             )
-
-    async def pump(self, *, resumed: bool) -> None:
-        if resumed:
-            await self.check_gap()
-        stream = self.hub.keys.stream(self.user_id)
         while True:
             self._wake.clear()
             try:
-                entries = await self.hub.redis.xrange(
-                    stream, min=f"({self.cursor}", max="+", count=READ_BATCH
-                )
+                entries = await streams.read_after(self.hub, self.user_id, self.cursor, READ_BATCH)
             except RedisError as error:
                 log.warning("stream read failed", extra={"error": repr(error)})
                 entries = []
                 await asyncio.sleep(0.5)
-            for entry_id, fields in entries:
-                cursor = entry_id.decode()
-                frame = f'{{"type":"event","cursor":"{cursor}","event":{fields[b"e"].decode()}}}'
+            for cursor, event in entries:
+                frame = f'{{"type":"event","cursor":"{cursor}","event":{event}}}'
                 try:
                     await asyncio.wait_for(
                         self.buffer.put(frame), self.settings.slow_client_seconds

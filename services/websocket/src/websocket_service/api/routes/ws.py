@@ -16,10 +16,12 @@ from messaging_kit.tokens import InvalidToken, Principal, TokenVerifier
 from pydantic import StringConstraints
 from starlette.websockets import WebSocketDisconnect
 
+from websocket_service import streams
 from websocket_service.api.deps import PrincipalDep
 from websocket_service.export import user_export
 from websocket_service.hub import Hub
-from websocket_service.session import CLOSE_UNAUTHORIZED, CURSOR, ClientSession
+from websocket_service.session import CLOSE_UNAUTHORIZED, ClientSession
+from websocket_service.streams import CURSOR
 
 router = APIRouter(tags=["websocket"])
 UserIdText = Annotated[
@@ -63,9 +65,7 @@ async def connect(websocket: WebSocket) -> None:
         return
     principal, cursor = result
     resumed = cursor is not None
-    if cursor is None:
-        last = await hub.redis.xrevrange(hub.keys.stream(principal.user_id), count=1)
-        cursor = last[0][0].decode() if last else "0-0"
+    cursor = await streams.start_cursor(hub, principal.user_id, cursor)
     session = ClientSession(
         websocket,
         hub,
