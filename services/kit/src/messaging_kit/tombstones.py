@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select, text
+from sqlalchemy import Select, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from messaging_kit.problems import Problem
@@ -100,50 +100,32 @@ def erased_among(
     session: Session, tables: EventTables, user_ids: Iterable[uuid.UUID | str]
 ) -> set[uuid.UUID]:
     """Which of these users were erased here. Holds a shared lock on each until the caller's
-    transaction ends: call it right before writing their ids, in the same transaction."""
-    erased, _ = erased_and(session, tables, user_ids)
-    return erased
-
-
-def erased_and(
-    session: Session,
-    tables: EventTables,
-    user_ids: Iterable[uuid.UUID | str],
-    along: ColumnElement[Any] | None = None,
-) -> tuple[set[uuid.UUID], Any]:
-    """erased_among, and the value of `along` (None without one) read in the same statement:
-    a writer's own check, such as a block, without a round trip of its own. The lock must come
-    first, in a statement of its own: a statement sees the commits made before it began."""
+    transaction ends: call it right before writing their ids, in the same transaction. The lock
+    comes first, in a statement of its own: a statement sees the commits made before it began.
+    A writer that reads the tombstones itself (a statement doing the check and the write at
+    once) calls lock_users(..., exclusive=False) first, the same way."""
     wanted = {uuid.UUID(str(user)) for user in user_ids}
     if not wanted:
-        return set(), None if along is None else session.scalar(select(along))
+        return set()
     lock_users(session, wanted, exclusive=False)
-    if along is None:
-        erased = session.scalar(erased_lookup(tables.erased_users), {"users": list(wanted)})
-        return set(erased or ()), None
-    table = tables.erased_users
-    found = (
-        select(func.array_agg(table.c.user_id)).where(table.c.user_id.in_(wanted)).scalar_subquery()
+    erased = session.scalar(erased_lookup(tables.erased_users), {"users": list(wanted)})
+    return set(erased or ())
+
+
+def erased_problem(erased: Iterable[uuid.UUID | str], what: str) -> Problem:
+    """The 404 a request naming an erased user gets: to everyone else they no longer exist."""
+    return Problem(
+        404,
+        "user-not-found",
+        "No such user",
+        detail=f"{what}: user {sorted(map(str, erased))[0]} does not exist",
     )
-    erased, value = session.execute(select(found, along)).one()
-    return set(erased or ()), value
 
 
 def refuse_erased(
-    session: Session,
-    tables: EventTables,
-    user_ids: Iterable[uuid.UUID | str],
-    what: str,
-    along: ColumnElement[Any] | None = None,
-) -> Any:
-    """404 for a request naming an erased user: to everyone else the account no longer exists.
-    Returns the value of `along` (see erased_and), None without one."""
-    erased, value = erased_and(session, tables, user_ids, along)
+    session: Session, tables: EventTables, user_ids: Iterable[uuid.UUID | str], what: str
+) -> None:
+    """erased_among, as a 404 when any of these users was erased."""
+    erased = erased_among(session, tables, user_ids)
     if erased:
-        raise Problem(
-            404,
-            "user-not-found",
-            "No such user",
-            detail=f"{what}: user {sorted(map(str, erased))[0]} does not exist",
-        )
-    return value
+        raise erased_problem(erased, what)

@@ -1,12 +1,10 @@
-"""Direct messages: send (idempotent), history and conversation list (keyset), receipts,
-deletes, and the block list mirrored from the users service's events."""
+"""Direct messages: history and conversation list (keyset), receipts, deletes, and the block
+list mirrored from the users service's events (sending: messages_service.sending)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,14 +12,13 @@ from typing import Any
 
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
-from messaging_kit.tombstones import erased_among, refuse_erased
-from sqlalchemy import delete, exists, func, literal, or_, select
+from messaging_kit.tombstones import erased_among
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from messages_service import SERVICE
 from messages_service.models import EVENTS, Block, ConversationEntry, HiddenMessage, Message
-from messages_service.schemas import SendMessage
 
 log = logging.getLogger(__name__)
 
@@ -44,162 +41,12 @@ def decode(value: str, field: str) -> bytes:
         ) from None
 
 
-def content_hash(body: SendMessage) -> str:
-    canonical = json.dumps(
-        {
-            "recipient_id": str(body.recipient_id),
-            "ciphertext": body.ciphertext,
-            "nonce": body.nonce,
-            "keys": {str(k): v for k, v in sorted(body.keys.items(), key=lambda kv: str(kv[0]))},
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def block_exists(blocker: uuid.UUID, blocked: uuid.UUID) -> Any:
     return exists().where(Block.blocker_id == blocker, Block.blocked_id == blocked)
 
 
-def locked_insert(values: dict[str, Any]) -> Any:
-    """INSERT the message under its conversation's transaction lock, in one statement.
-
-    One writer per conversation at a time: seq order is then commit order, so a reader paging
-    with `after` never skips a message that committed late. The lock is taken in the row
-    source of the INSERT (before seq is drawn) instead of a statement of its own: it is held
-    for one round trip less, and sends to one conversation queue on it.
-    """
-    lock = select(
-        func.pg_advisory_xact_lock(func.hashtextextended(str(values["conversation_id"]), 0))
-    ).cte("conversation_lock")
-    columns = Message.__table__.c
-    row = select(*(literal(v, type_=columns[k].type) for k, v in values.items()))
-    return (
-        insert(Message)
-        .from_select(list(values), row.select_from(lock))
-        .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.idempotency_key])
-        .returning(Message)
-    )
-
-
-def message_event_data(message: Message) -> dict[str, Any]:
-    return {
-        "message_id": str(message.id),
-        "conversation_id": str(message.conversation_id),
-        "seq": message.seq,
-        "sender_id": str(message.sender_id),
-        "recipient_id": str(message.recipient_id),
-        "recipient_ids": sorted({str(message.sender_id), str(message.recipient_id)}),
-        "ciphertext": encode(message.ciphertext),
-        "nonce": encode(message.nonce),
-        "keys": message.keys,
-        "created_at": message.created_at.isoformat(),
-    }
-
-
 def encode(value: bytes | None) -> str | None:
     return None if value is None else base64.b64encode(value).decode()
-
-
-def send_message(
-    session: Session, sender: uuid.UUID, body: SendMessage, *, max_ciphertext_bytes: int
-) -> tuple[Message, bool]:
-    """Store the message once per (sender, idempotency key); True when stored just now."""
-    if body.recipient_id == sender:
-        raise Problem(422, "self-message", "You cannot message yourself")
-    ciphertext = decode(body.ciphertext, "ciphertext")
-    nonce = decode(body.nonce, "nonce")
-    if len(ciphertext) > max_ciphertext_bytes:
-        raise Problem(
-            413,
-            "message-too-large",
-            "Message too large",
-            f"ciphertext is {len(ciphertext)} bytes; the limit is {max_ciphertext_bytes}",
-            limit=max_ciphertext_bytes,
-        )
-    keys = {str(user): wrapped for user, wrapped in body.keys.items()}
-    if str(body.recipient_id) not in keys or not set(keys) <= {str(sender), str(body.recipient_id)}:
-        raise Problem(
-            422,
-            "bad-keys",
-            "Wrapped keys must be for the participants",
-            "keys must hold the recipient's wrapped key, and may hold the sender's",
-        )
-    for wrapped in keys.values():
-        decode(wrapped, "keys")
-
-    # An erased recipient is gone: a client still holding their id and key gets a 404. The
-    # check holds off a concurrent erasure of either participant until this send commits.
-    blocked = refuse_erased(
-        session,
-        EVENTS,
-        [sender, body.recipient_id],
-        "message",
-        along=block_exists(body.recipient_id, sender),
-    )
-    if blocked:
-        raise Problem(403, "blocked", "This user does not accept messages from you")
-
-    digest = content_hash(body)
-    conversation = conversation_id(sender, body.recipient_id)
-    values = {
-        "id": uuid.uuid4(),
-        "conversation_id": conversation,
-        "sender_id": sender,
-        "recipient_id": body.recipient_id,
-        "idempotency_key": body.idempotency_key,
-        "content_hash": digest,
-        "ciphertext": ciphertext,
-        "nonce": nonce,
-        "keys": keys,
-    }
-    message = session.scalars(locked_insert(values)).first()
-    if message is None:
-        session.rollback()
-        existing = session.scalars(
-            select(Message).where(
-                Message.sender_id == sender, Message.idempotency_key == body.idempotency_key
-            )
-        ).one()
-        if existing.content_hash != digest:
-            raise Problem(
-                409,
-                "idempotency-key-reused",
-                "Idempotency key already used for another message",
-                "pick a new idempotency key for a new message",
-            )
-        return existing, False
-    # Both participants' entries in one statement.
-    entry = insert(ConversationEntry).values(
-        [
-            {
-                "user_id": user,
-                "conversation_id": conversation,
-                "peer_id": peer,
-                "last_seq": message.seq,
-                "last_message_at": message.created_at,
-            }
-            for user, peer in ((sender, body.recipient_id), (body.recipient_id, sender))
-        ]
-    )
-    upsert = entry.on_conflict_do_update(
-        index_elements=[ConversationEntry.user_id, ConversationEntry.conversation_id],
-        set_={
-            "last_seq": entry.excluded.last_seq,
-            "last_message_at": entry.excluded.last_message_at,
-        },
-    )
-    # The entries go in the event's statement: lock, insert, entries + event, commit.
-    add_event(
-        session,
-        EVENTS,
-        "message.created",
-        SERVICE,
-        message_event_data(message),
-        along_with=[upsert],
-    )
-    session.commit()
-    return message, True
 
 
 def get_visible(session: Session, viewer: uuid.UUID, message_id: uuid.UUID) -> Message:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from messages_service import crud
+from messages_service import crud, sending
 from messages_service.api.deps import BodyLimit, SessionDep, ViewerId
 from messages_service.models import Message
 from messages_service.schemas import (
@@ -49,7 +49,7 @@ def message_out(message: Message, viewer: uuid.UUID) -> MessageOut:
 )
 def send(body: SendMessage, request: Request, viewer: ViewerId, session: SessionDep) -> Response:
     settings = request.app.state.settings
-    message, created = crud.send_message(
+    message, created = sending.send_message(
         session, viewer, body, max_ciphertext_bytes=settings.max_ciphertext_bytes
     )
     out = message_out(message, viewer)
