@@ -52,7 +52,10 @@ def wants(session: Session, user_id: uuid.UUID, kind: str) -> bool:
     return enabled is None or enabled
 
 
-def set_preferences(session: Session, user_id: uuid.UUID, changes: dict[str, bool]) -> None:
+def set_preferences(
+    session: Session, user_id: uuid.UUID, changes: dict[str, bool]
+) -> dict[str, bool]:
+    """Apply the changes, commit; every kind's setting after them."""
     # An erased user's request still in flight (its token checked before the revocation).
     refuse_erased(session, EVENTS, [user_id], "preferences")
     for kind, enabled in changes.items():
@@ -63,6 +66,7 @@ def set_preferences(session: Session, user_id: uuid.UUID, changes: dict[str, boo
             )
         )
     session.commit()
+    return preferences(session, user_id)
 
 
 def drop_pending_digest(session: Session, user_id: uuid.UUID) -> None:
@@ -96,6 +100,20 @@ def add_push_target(session: Session, user_id: uuid.UUID, url: str) -> PushTarge
     session.add(target)
     session.commit()
     return target
+
+
+MAX_TARGETS_PER_USER = 10
+
+
+def register_push_target(
+    session: Session, user_id: uuid.UUID, url: str, *, allow_http: bool
+) -> PushTarget:
+    """A user's new endpoint: https unless allowed otherwise, at most MAX_TARGETS_PER_USER."""
+    if url.startswith("http://") and not allow_http:
+        raise Problem(422, "https-required", "Push endpoints must use https")
+    if len(push_targets(session, user_id)) >= MAX_TARGETS_PER_USER:
+        raise Problem(409, "too-many-targets", f"At most {MAX_TARGETS_PER_USER} push targets")
+    return add_push_target(session, user_id, url)
 
 
 def push_targets(session: Session, user_id: uuid.UUID) -> list[PushTarget]:

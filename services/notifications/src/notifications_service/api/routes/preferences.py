@@ -20,5 +20,4 @@ def get_preferences(viewer: ViewerId, session: SessionDep) -> Preferences:
 def update_preferences(
     body: PreferencesUpdate, viewer: ViewerId, session: SessionDep
 ) -> Preferences:
-    crud.set_preferences(session, viewer, body.model_dump(exclude_none=True))
-    return Preferences(**crud.preferences(session, viewer))
+    return Preferences(**crud.set_preferences(session, viewer, body.model_dump(exclude_none=True)))
