@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from groups_service import crud, invitations
+from groups_service import adding, crud
 from groups_service.api.deps import BodyLimit, SessionDep, ViewerId
 from groups_service.api.routes.invitations import invitation_out
-from groups_service.consent import consenting
 from groups_service.models import Group, GroupMessage, Member
 from groups_service.schemas import (
     AddMember,
@@ -60,15 +59,11 @@ def message_out(message: GroupMessage, viewer: uuid.UUID) -> GroupMessageOut:
 def create(
     body: CreateGroup, request: Request, response: Response, viewer: ViewerId, session: SessionDep
 ) -> GroupOut:
-    settings = request.app.state.settings
-    named = set(body.member_ids) - {viewer}
-    direct = consenting(settings.contacts_url, settings.internal_token, viewer, named)
-    group = crud.create_group(
-        session, viewer, body, settings.max_members, request.app.state.blocks, named - direct
-    )
-    response.headers["Location"] = f"/api/v1/groups/{group.id}"
-    out = group_out(*crud.get_group(session, viewer, group.id))
-    out.invited = invitations.pending_in(session, group.id)
+    state = request.app.state
+    created = adding.create(session, viewer, body, state.settings, state.blocks)
+    response.headers["Location"] = f"/api/v1/groups/{created.group.id}"
+    out = group_out(created.group, created.members)
+    out.invited = created.invited
     return out
 
 
@@ -98,18 +93,16 @@ def add_member(
     session: SessionDep,
 ) -> MemberOut | InvitationOut:
     """Adds a user who accepted you as a contact (201); invites anyone else (202)."""
-    settings, blocks = request.app.state.settings, request.app.state.blocks
-    user = body.user_id
-    if user not in consenting(settings.contacts_url, settings.internal_token, viewer, {user}):
-        invitation = invitations.invite(session, viewer, group_id, user, body.role, blocks)
-        response.status_code = status.HTTP_202_ACCEPTED
-        response.headers["Location"] = f"/api/v1/groups/invitations/{invitation.id}"
-        return invitation_out(invitation, invitations.group_name(session, group_id))
-    member = crud.add_member(
-        session, viewer, group_id, user, body.role, settings.max_members, blocks
+    state = request.app.state
+    added = adding.add(
+        session, viewer, group_id, body.user_id, body.role, state.settings, state.blocks
     )
-    response.headers["Location"] = f"/api/v1/groups/{group_id}/members/{member.user_id}"
-    return MemberOut(user_id=member.user_id, role=member.role, joined_at=member.joined_at)
+    if isinstance(added, adding.Invited):
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/api/v1/groups/invitations/{added.invitation.id}"
+        return invitation_out(added.invitation, added.group_name)
+    response.headers["Location"] = f"/api/v1/groups/{group_id}/members/{added.user_id}"
+    return MemberOut(user_id=added.user_id, role=added.role, joined_at=added.joined_at)
 
 
 @router.patch("/{group_id}/members/{user_id}")
