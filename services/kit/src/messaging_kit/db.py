@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ class Database:
         )
         _refuse_dropped_connections(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool without transactions (psycopg2's autocommit is a client-side flag).
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def request_session(self) -> AsyncIterator[Session]:
@@ -108,6 +111,13 @@ class Database:
                 await run_in_threadpool(session.close)
             else:
                 session.close()
+
+    def read_row(self, statement: Executable, params: Mapping[str, Any]) -> RowMapping | None:
+        """The first row of one read-only statement, outside any transaction: a lone SELECT
+        needs none, and psycopg2 opens one with a BEGIN round trip, then the pool ends it with
+        a ROLLBACK round trip (three round trips for one read; this is one)."""
+        with self.autocommit.connect() as connection:
+            return connection.execute(statement, params).mappings().first()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from messaging_kit.db import Database
 from messaging_kit.events import Event, add_event
 from messaging_kit.problems import Problem
 from messaging_kit.tombstones import erased_among, refuse_erased
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -56,6 +57,30 @@ def get_profile(session: Session, user_id: uuid.UUID) -> Profile:
     if profile is None:
         raise Problem(404, "profile-not-found", "No such profile")
     return profile
+
+
+# GET /me: the columns a user sees of their own profile, by primary key.
+OWN_PROFILE_FIELDS = (
+    "user_id",
+    "username",
+    "display_name",
+    "avatar_media_id",
+    "status_text",
+    "public_key",
+    "email",
+    "presence_visibility",
+)
+OWN_PROFILE = select(*(Profile.__table__.c[name] for name in OWN_PROFILE_FIELDS)).where(
+    Profile.user_id == bindparam("user_id")
+)
+
+
+def own_profile(db: Database, user_id: uuid.UUID) -> dict[str, Any]:
+    """One round trip outside a transaction (Database.read_row): the read-only hot path."""
+    row = db.read_row(OWN_PROFILE, {"user_id": user_id})
+    if row is None:
+        raise Problem(404, "profile-not-found", "No such profile")
+    return dict(row)
 
 
 def update_profile(session: Session, profile: Profile, changes: dict[str, Any]) -> Profile:

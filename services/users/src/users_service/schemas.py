@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from messaging_kit.validation import NO_NUL
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -26,6 +26,17 @@ class ProfileOut(BaseModel):
     public_key: str | None
     email: str | None = None  # only for yourself and your contacts
     presence_visibility: str | None = None  # only for yourself
+
+    @classmethod
+    def own(cls, row: dict[str, Any]) -> ProfileOut:
+        """Your own profile from its row (crud.own_profile): everything, email included."""
+        return cls(
+            **{
+                **row,
+                "status_text": row["status_text"] or "",
+                "presence_visibility": row["presence_visibility"] or "contacts",
+            }
+        )
 
     @classmethod
     def of(cls, profile: Profile, show_email: bool, own: bool = False) -> ProfileOut:
