@@ -86,9 +86,10 @@ def register(
     username: str,
     password: str,
     display_name: str | None,
-) -> User:
-    """The same answer whether or not the address has an account (auth_service.registration)."""
-    return registration.register(
+) -> tuple[User, TokenPair]:
+    """The account and its first login's tokens; the same answer whether or not the address
+    has an account (auth_service.registration)."""
+    user = registration.register(
         session,
         auth,
         email=email,
@@ -96,6 +97,7 @@ def register(
         password=password,
         display_name=display_name,
     )
+    return user, start_session(session, auth, user)
 
 
 def start_session(session: Session, auth: Auth, user: User) -> TokenPair:

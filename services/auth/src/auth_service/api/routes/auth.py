@@ -41,8 +41,7 @@ def token_response(pair: crud.TokenPair) -> TokenResponse:
 def register(
     body: RegisterRequest, session: SessionDep, auth: AuthDep, response: Response
 ) -> RegisterResponse:
-    user = crud.register(session, auth, **body.model_dump())
-    pair = crud.start_session(session, auth, user)
+    user, pair = crud.register(session, auth, **body.model_dump())
     # The new account, as its owner reads it (the admin view is /api/v1/admin/users/{id}).
     response.headers["Location"] = "/api/v1/auth/me"
     return RegisterResponse(user=UserOut.of(user), tokens=token_response(pair))
