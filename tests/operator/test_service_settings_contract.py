@@ -69,3 +69,21 @@ def test_notifications_sends_mail_through_the_platforms_smtp_server(make_platfor
     env = {e["name"]: e for e in build_service_env(platform, spec, "1.0.0")}
     assert env["SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "smtp", "key": "password"}
     assert "SMTP_HOST" not in build_service_config(platform, platform.spec.services["auth"])
+
+
+def test_workers_reach_the_service_as_its_workers_setting(make_platform, monkeypatch):
+    platform = make_platform({"services": {"users": {"workers": 3}}})
+    env = {e["name"]: e for e in build_service_env(platform, platform.spec.services["users"], "1")}
+    assert env["WORKERS"] == {"name": "WORKERS", "value": "3"}
+    default = build_service_env(platform, platform.spec.services["auth"], "1")
+    assert "WORKERS" not in {e["name"] for e in default}
+    # The service takes what the operator sends; websocket refuses more than one, as the CRD.
+    monkeypatch.setenv("WORKERS", "3")
+    users = importlib.import_module("users_service.core.config").Settings
+    assert (
+        users(database_url="postgresql://x/y", jwks_url="http://a", amqp_url="amqp://b").workers
+        == 3
+    )
+    websocket = importlib.import_module("websocket_service.core.config").Settings
+    with pytest.raises(ValueError, match="workers"):
+        websocket(jwks_url="http://a", amqp_url="amqp://b", redis_url="redis://c")

@@ -67,6 +67,8 @@ class ServiceSpec:
     port: int
     version: str
     replicas: int = DEFAULT_REPLICAS
+    # uvicorn worker processes per pod (the service's WORKERS setting).
+    workers: int = 1
     enabled: bool = True
     resources: Resources = field(default_factory=Resources)
     autoscaling: Autoscaling = field(default_factory=Autoscaling)
@@ -259,6 +261,7 @@ def _service(
         port=SERVICE_PORTS[name],
         version=version,
         replicas=int(raw.get("replicas", DEFAULT_REPLICAS)),
+        workers=int(raw.get("workers", 1)),
         enabled=bool(raw.get("enabled", True)),
         resources=resources,
         autoscaling=autoscaling,

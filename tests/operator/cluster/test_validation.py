@@ -277,6 +277,14 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
         {"services": {"relay": {"restore": {"backup": "relay/1.0.0/20261201T030000Z.dump"}}}},
         "only auth, users, messages, groups and media own a database to restore",
     ),
+    "websocket with two workers": (
+        {"services": {"websocket": {"workers": 2}}},
+        "services.websocket.workers must be 1",
+    ),
+    "seventeen workers": (
+        {"services": {"users": {"workers": 17}}},
+        "should be less than or equal to 16",
+    ),
     "unknown service": (
         {"services": {"chat": {"replicas": 2}}},
         "unknown service name; known services: auth, users, messages",
@@ -308,6 +316,9 @@ REFUSED: dict[str, tuple[dict[str, Any] | str, str]] = {
 ADMITTED: dict[str, dict[str, Any] | str] = {
     "the longest name": "chat-" + "x" * (MAX_PLATFORM_NAME - 5),
     "a version with every allowed character": {"version": "1.0.0-rc.1_build.5"},
+    "sixteen workers, and one for websocket": {
+        "services": {"messages": {"workers": 16}, "websocket": {"workers": 1}}
+    },
     "a registry with a port": {"imageRepository": "registry.local:5000/team/messaging"},
     "localhost": {"imageRepository": "localhost/messaging"},
     "Docker Hub": {"imageRepository": "acme/messaging-images"},

@@ -58,6 +58,8 @@ def build_service_env(
         {"name": "SERVICE_VERSION", "value": version},
         _from_secret("INTERNAL_TOKEN", internal_secret_name(platform), "token"),
     ]
+    if service.workers > 1:
+        env.append({"name": "WORKERS", "value": str(service.workers)})
     if service.owns_database:
         env.append(
             _from_secret(

@@ -24,6 +24,15 @@ log = logging.getLogger(__name__)
 EXIT_TEMPORARY_FAILURE = 75
 
 
+def share_metrics_between_workers() -> None:
+    """prometheus_client's multiprocess mode: each worker writes its samples to files in one
+    fresh directory and /metrics (messaging_kit.metrics) adds them up, whichever worker
+    answers. Set before the workers start, so each imports the client with it."""
+    import tempfile
+
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="metrics-"))
+
+
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -41,9 +50,12 @@ class ServiceCli:
     commands: dict[str, Command] = field(default_factory=dict)
 
     def serve(self, args: argparse.Namespace, settings: ServiceSettings) -> int:
+        if settings.workers > 1:
+            share_metrics_between_workers()
         uvicorn.run(
             self.app_factory,
             factory=True,
+            workers=settings.workers,
             host=settings.host,
             port=settings.port,
             loop="uvloop",  # hack/bench's baselines run with the same two settings

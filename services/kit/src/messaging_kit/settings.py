@@ -34,6 +34,10 @@ class ServiceSettings(BaseSettings):
     # The largest request body any route reads, in bytes (messaging_kit.body_limit); routes
     # that take more (media uploads) say so on their own.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # uvicorn worker processes in this pod, all on one port: a process runs Python on one core
+    # at a time (the GIL), so a pod given more than one core serves more with more of them.
+    # Each worker has its own pools, relay and consumers; /metrics adds up every worker's.
+    workers: int = Field(default=1, ge=1, le=16)
 
 
 class DatabaseSettings(ServiceSettings):

@@ -13,6 +13,9 @@ from websocket_service import DEFAULT_PORT, SERVICE
 
 class Settings(TokenSettings, EventSettings):
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    # One process per replica: the replica's event queue and its sockets belong together (two
+    # workers would split one queue's deliveries between them); scale with replicas instead.
+    workers: int = Field(default=1, ge=1, le=1)
     redis_url: str = Field(pattern=r"^rediss?://")
     # Shared with relay, which reads presence under the same prefix.
     redis_key_prefix: str = "mp:"
