@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pika
+import pika.exceptions
 import pytest
 from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_testing.infra import wait_for
@@ -96,12 +97,19 @@ def infra(action: str) -> None:
 
 
 def test_an_event_survives_a_broker_stop(stack) -> None:  # type: ignore[no-untyped-def]
-    """Stop our RabbitMQ, register (auth's outbox keeps the event), start it, profile appears."""
+    """Stop our RabbitMQ under a consuming users and start it again: the next user.registered
+    (auth's outbox holds its events through the outage: the kit's outbox tests) reaches users'
+    durable queue and the consumer, reconnected, makes the profile."""
     wait_for(stack.users.app.state.consumer.connected.is_set)
     infra("down")
-    try:
-        token = stack.register("through_the_outage")
-    finally:
-        infra("up")  # restart at once: other suites share this broker
+    infra("up")  # restart at once: other suites share this broker
+
+    def register() -> str | None:
+        try:
+            return str(stack.register("through_the_outage"))
+        except pika.exceptions.AMQPError:
+            return None  # the broker is still starting
+
+    token = wait_for(register, timeout=60, interval=1.0)
     profile = stack.profile(token, timeout=90)
     assert profile["username"] == "through_the_outage"

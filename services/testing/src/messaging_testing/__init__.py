@@ -4,5 +4,6 @@
   `make infra-up`", live uvicorn servers on loopback, `wait_for`, broker clean-up, legacy users
 - `private_stores`: private PostgreSQL/Redis/RabbitMQ servers for tests that crash them
 - `tokens`: access tokens signed as auth signs them, with their JWKS served over HTTP
+- `auth`: auth's stand-in (tokens, JWKS, `user.registered`) for suites that must not run auth
 - `erasure`: publish auth's `user.deleted`, collect `user.erased`, scan stores for leftovers
 """

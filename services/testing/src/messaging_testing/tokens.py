@@ -27,6 +27,10 @@ class TokenIssuer:
         self.jwks = {"keys": [jwk]}
 
     def headers(self, user_id: uuid.UUID | str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id)}"}
+
+    def token(self, user_id: uuid.UUID | str) -> str:
+        """An access token for the user, valid for 10 minutes."""
         now = int(time.time())
         claims = {
             "iss": "messaging-auth",
@@ -36,8 +40,7 @@ class TokenIssuer:
             "exp": now + 600,
             "jti": uuid.uuid4().hex,
         }
-        token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
-        return {"Authorization": f"Bearer {token}"}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
 
 @contextmanager
