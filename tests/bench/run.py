@@ -1,6 +1,6 @@
 """`make bench` / `make bench-quick`: run the benchmarks, print the table, write JSON and plots.
 
-    uv run python tests/bench/run.py [--quick] [--only services|operator] [--out DIR]
+    uv run python tests/bench/run.py [--quick] [--only services|consumers|operator] [--out DIR]
     uv run python tests/bench/run.py --publish DIR   # copy a run to published/ and the README
 
 Every figure with a baseline is a ratio against that baseline measured in the same run,
@@ -49,6 +49,18 @@ def run(args: argparse.Namespace) -> int:
             traceback.print_exc()
         rows += bench.rows
         data["services"] = bench.data
+    if args.only in (None, "consumers"):
+        from consumer_cost import ConsumerBench
+
+        (out / "consumers").mkdir(exist_ok=True)
+        bench_consumers = ConsumerBench(out / "consumers", args.quick)
+        try:
+            bench_consumers.run()
+        except Exception as error:
+            failed.append(f"consumers: {error!r}")
+            traceback.print_exc()
+        rows += bench_consumers.rows
+        data["consumers"] = bench_consumers.data
     if args.only in (None, "operator"):
         from operator_bench import OperatorBench
 
@@ -167,6 +179,11 @@ Latency comes from `tests/bench/latency_gen.py`, a separate asyncio (uvloop) pro
 at a fixed open-loop rate and timing each delivery on the recipients' WebSockets from the
 send's intended time (coordinated omission: a stall shows as latency, and a message never
 delivered counts as slower than any, shown as "lost").
+Consumer benches (`tests/bench/consumer_cost.py`) run every consumer of `message.created` but
+websocket's (notifications' email and push, media's member lists, relay) in their real
+processes, publish at 44/s with recipients online, then offline, and read each consumer
+thread's CPU time, idle rate taken off; py-spy flame graphs of those processes during the
+bursts are in `bench-results/<time>/consumers/`.
 
 Reproduce: `make infra-up cluster-up`, then `make bench` (about 15 minutes) or
 `make bench-quick` (a few minutes, fewer and shorter repetitions). Results go to
@@ -178,7 +195,7 @@ Reproduce: `make infra-up cluster-up`, then `make bench` (about 15 minutes) or
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["services", "operator"])
+    parser.add_argument("--only", choices=["services", "consumers", "operator"])
     parser.add_argument("--out", default=str(REPO / "bench-results"))
     parser.add_argument("--publish", metavar="DIR")
     args = parser.parse_args()
