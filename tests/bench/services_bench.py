@@ -85,7 +85,14 @@ class Stack:
         self.children: list[Child] = []
         self.databases: list[str] = []
         self.exchange = f"bench.events.{self.run_id}"
-        self.queues = [f"bench.users.{self.run_id}", f"bench.messages.{self.run_id}"]
+        self.queues = [
+            f"bench.users.{self.run_id}",
+            f"bench.messages.{self.run_id}",
+            f"bench.auth.{self.run_id}",
+        ]
+        # The platform's service credential, as the operator gives every service one: the
+        # revocation feed reads auth's snapshot with it.
+        self.internal_token = uuid.uuid4().hex
         self.prefix = f"bench-{self.run_id}:"
         self.urls: dict[str, str] = {}
         self.envs: dict[str, dict[str, str]] = {}  # what each child was started with
@@ -174,7 +181,11 @@ class Stack:
         dbs = {s: self.create_database(s) for s in ("auth", "users", "messages")}
         for service, url in dbs.items():
             upgrade_head(f"{service}_service", url)
-        common = {"AMQP_URL": infra("MP_AMQP_URL"), "EVENTS_EXCHANGE": self.exchange}
+        common = {
+            "AMQP_URL": infra("MP_AMQP_URL"),
+            "EVENTS_EXCHANGE": self.exchange,
+            "INTERNAL_TOKEN": self.internal_token,
+        }
         auth_port = free_port()
         self.jwks = f"http://127.0.0.1:{auth_port}/.well-known/jwks.json"
         # All three start at once (imports dominate start-up); users and messages fetch the
@@ -187,6 +198,7 @@ class Stack:
                     "DATABASE_URL": dbs["auth"],
                     "REDIS_URL": infra("MP_REDIS_URL"),
                     "SIGNING_KEYS_DIR": str(keys),
+                    "EVENTS_QUEUE": self.queues[2],
                     "REDIS_KEY_PREFIX": f"{self.prefix}auth",
                     "ACCESS_TOKEN_TTL_SECONDS": "3600",
                     # Registration is not measured: cheap hashing keeps the setup short.
@@ -232,6 +244,7 @@ class Stack:
             {
                 "AMQP_URL": infra("MP_AMQP_URL"),
                 "EVENTS_EXCHANGE": self.exchange,
+                "INTERNAL_TOKEN": self.internal_token,
                 "JWKS_URL": self.jwks,
                 "REDIS_URL": infra("MP_REDIS_URL"),
                 "REDIS_KEY_PREFIX": self.prefix,
@@ -446,6 +459,7 @@ class ServicesBench:
             self.capture_bodies()
             self.throughput()
             self.db_query()
+            self.hot_routes()
             self.latency()
             self.gateway()
         finally:
@@ -635,6 +649,14 @@ class ServicesBench:
                     "share this machine's 2 cores",
                 )
             )
+
+    def hot_routes(self) -> None:
+        """p95 at c=16 of every hot route (hot_routes.py starts groups and media for it)."""
+        from hot_routes import hot_route_rows
+
+        rows, data = hot_route_rows(self.stack, self.workdir / "hot", self.quick)
+        self.rows += rows
+        self.data["hot_routes"] = data
 
     def db_query(self) -> None:
         """The one query behind GET /me, timed from a client on loopback (an upper bound)."""
