@@ -95,6 +95,7 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # The same pool without transactions (psycopg2's autocommit is a client-side flag).
         self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessions = sessionmaker(self.autocommit, expire_on_commit=False)
 
     @asynccontextmanager
     async def request_session(self) -> AsyncIterator[Session]:
@@ -111,6 +112,17 @@ class Database:
                 await run_in_threadpool(session.close)
             else:
                 session.close()
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[Session]:
+        """For a route that only reads: each statement runs on its own, outside a transaction
+        (READ COMMITTED gives every statement its own snapshot either way), so no BEGIN and no
+        ROLLBACK round trips. Closing it does no I/O: done on the event loop."""
+        session = self.read_sessions()
+        try:
+            yield session
+        finally:
+            session.close()
 
     def read_row(self, statement: Executable, params: Mapping[str, Any]) -> RowMapping | None:
         """The first row of one read-only statement, outside any transaction: a lone SELECT

@@ -21,12 +21,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    async with request.app.state.db.read_session() as session:
+        yield session
+
+
 def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# For routes that only read (Database.read_session): one round trip per statement.
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 PrincipalDep = Annotated[Principal, Depends(principal_dependency(_verifier))]
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from messages_service import crud, sending
-from messages_service.api.deps import BodyLimit, SessionDep, ViewerId
+from messages_service.api.deps import BodyLimit, ReadSessionDep, SessionDep, ViewerId
 from messages_service.models import Message
 from messages_service.schemas import (
     ConversationOut,
@@ -62,7 +62,7 @@ def send(body: SendMessage, request: Request, viewer: ViewerId, session: Session
 
 
 @router.get("/messages/{message_id}")
-def get_message(message_id: uuid.UUID, viewer: ViewerId, session: SessionDep) -> MessageOut:
+def get_message(message_id: uuid.UUID, viewer: ViewerId, session: ReadSessionDep) -> MessageOut:
     return message_out(crud.get_visible(session, viewer, message_id), viewer)
 
 
@@ -88,7 +88,7 @@ def delete(
 
 @router.get("/conversations")
 def list_conversations(
-    viewer: ViewerId, session: SessionDep, before: Cursor | None = None, limit: Limit = 50
+    viewer: ViewerId, session: ReadSessionDep, before: Cursor | None = None, limit: Limit = 50
 ) -> ConversationPage:
     """Most recently active first. A conversation that gets a message while you page moves
     to the top: the live message event tells the client, the list is not re-sent."""
@@ -118,7 +118,7 @@ def conversation_with(peer_id: uuid.UUID, viewer: ViewerId) -> dict[str, uuid.UU
 def history(
     conversation_id: uuid.UUID,
     viewer: ViewerId,
-    session: SessionDep,
+    session: ReadSessionDep,
     before: Cursor | None = None,
     after: Cursor | None = None,
     limit: Limit = 50,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from messaging_kit.validation import NO_NUL
 
 from users_service import avatars, crud
-from users_service.api.deps import SessionDep, ViewerId
+from users_service.api.deps import ReadSessionDep, SessionDep, ViewerId
 from users_service.schemas import ProfileOut, ProfileUpdate, SearchPage
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -47,7 +47,7 @@ def update_me(
 @router.get("/search")
 def search(
     viewer: ViewerId,
-    session: SessionDep,
+    session: ReadSessionDep,
     q: Annotated[
         str, Query(min_length=1, max_length=100, pattern=NO_NUL, description="username or prefix")
     ],
