@@ -16,9 +16,8 @@ from messaging_kit.erasure import (
     erasure_request,
     publish_confirmation,
 )
-from messaging_kit.events.broker import declare_exchange, declare_queue
 from messaging_kit.events.broker_worker import BrokerWorker
-from messaging_kit.events.envelope import Event, parse_event
+from messaging_kit.events.envelope import Event
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,10 @@ def erase_and_confirm(
 
 
 class BrokerErasureConsumer(BrokerWorker):
+    confirms = True  # `user.erased` is published before the ack
+    prefetch = 10
+    routing_keys = (USER_DELETED,)
+
     def __init__(
         self,
         service: str,
@@ -63,28 +66,8 @@ class BrokerErasureConsumer(BrokerWorker):
         self.queue = queue
         self.retry_errors = retry_errors
 
-    def handle(self, channel: BlockingChannel, body: bytes) -> None:
-        try:
-            event = parse_event(body)
-        except ValueError as error:
-            log.error("poison event dropped", extra={"error": str(error)})
-            return
+    def handle(self, channel: BlockingChannel, event: Event) -> None:
         erase_and_confirm(channel, self.exchange, self.service, event, self.erase)
 
     def retrying(self, error: BaseException) -> str:
         return "erasure consumer interrupted"
-
-    def bind(self, channel: BlockingChannel) -> None:
-        channel.confirm_delivery()
-        channel.basic_qos(prefetch_count=10)
-        declare_exchange(channel, self.exchange)
-        declare_queue(channel, self.exchange, self.queue, [USER_DELETED])
-
-    def consume(self, channel: BlockingChannel) -> None:
-        for method, _, body in channel.consume(self.queue, inactivity_timeout=0.5):
-            if self._stopping.is_set():
-                break
-            if method is None:
-                continue
-            self.handle(channel, body)
-            channel.basic_ack(method.delivery_tag)

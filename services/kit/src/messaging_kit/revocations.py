@@ -129,6 +129,7 @@ class RevocationFeed(BrokerWorker):
 
     thread_name = "revocation-feed"
     events: tuple[str, ...] = REVOCATION_EVENTS
+    auto_ack = True  # a private, auto-deleted queue: the snapshot, not redelivery, covers gaps
 
     def __init__(
         self,
@@ -155,6 +156,7 @@ class RevocationFeed(BrokerWorker):
         self.snapshot_url = snapshot_url
         self.refresh_seconds = refresh_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self._tried_at, self._loaded = 0.0, False
 
     def load_snapshot(self) -> bool:
         try:
@@ -180,23 +182,22 @@ class RevocationFeed(BrokerWorker):
         for key in self.events:
             channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
 
-    def consume(self, channel: Any) -> None:
-        tried_at, loaded = time.monotonic(), self.load_snapshot()
-        for method, _properties, body in channel.consume(
-            self.queue, auto_ack=True, inactivity_timeout=0.5
-        ):
-            if self._stopping.is_set():
-                break
-            if method is not None:
-                try:
-                    event = parse_event(body)
-                    self.revocations.apply(event.type, event.data)
-                except (ValueError, TypeError) as error:
-                    log.warning("bad revocation event ignored", extra={"error": repr(error)})
-                continue
-            # Idle: reload the snapshot when due (it also prunes), soon if it never arrived.
-            if time.monotonic() - tried_at >= (self.refresh_seconds if loaded else 2.0):
-                tried_at, loaded = time.monotonic(), self.load_snapshot()
+    def consuming(self, channel: Any) -> None:
+        self._tried_at, self._loaded = time.monotonic(), self.load_snapshot()
+
+    def deliver(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        try:
+            event = parse_event(body)
+            self.revocations.apply(event.type, event.data)
+        except (ValueError, TypeError) as error:
+            log.warning("bad revocation event ignored", extra={"error": repr(error)})
+
+    def idle(self, channel: Any) -> None:
+        # Reload the snapshot when due (it also prunes), soon if it never arrived.
+        if time.monotonic() - self._tried_at >= (self.refresh_seconds if self._loaded else 2.0):
+            self._tried_at, self._loaded = time.monotonic(), self.load_snapshot()
+
+    def consumed(self, channel: Any) -> None:
         channel.cancel()
 
 

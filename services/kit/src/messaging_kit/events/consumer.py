@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from messaging_kit.db import Database
-from messaging_kit.events.broker import dead_letter_queue_name, declare_queue
-from messaging_kit.events.broker import declare_exchange as declare_topic_exchange
+from messaging_kit.events.broker import dead_letter_queue_name
 from messaging_kit.events.broker_worker import BrokerWorker
 from messaging_kit.events.envelope import Event, parse_event
 from messaging_kit.events.outbox import EventTables
@@ -57,6 +56,8 @@ def is_infrastructure_error(error: BaseException) -> bool:
 
 class EventConsumer(BrokerWorker):
     retry_errors = (InfrastructureDown,)
+    confirms = True  # dead-lettering publishes
+    idle_seconds = ACK_DELAY_SECONDS  # an idle channel flushes its acks
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class EventConsumer(BrokerWorker):
         self.exchange = exchange
         self.queue = queue
         self.handlers = handlers
+        self.routing_keys = list(handlers)
         self.attempts = attempts
         self.first_backoff_seconds = first_backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -107,24 +109,14 @@ class EventConsumer(BrokerWorker):
             return "database down, message requeued"
         return "consumer lost the broker, reconnecting"
 
-    def bind(self, channel: BlockingChannel) -> None:
-        channel.confirm_delivery()
-        channel.basic_qos(prefetch_count=self.prefetch)
-        declare_topic_exchange(channel, self.exchange)
-        declare_queue(channel, self.exchange, self.queue, list(self.handlers))
-
-    def consume(self, channel: BlockingChannel) -> None:
+    def consuming(self, channel: BlockingChannel) -> None:
         self._ack_tag = None  # tags are per channel: a new one starts afresh
         self._ack_count = 0
-        for method, properties, body in channel.consume(
-            self.queue, inactivity_timeout=ACK_DELAY_SECONDS
-        ):
-            if self._stopping.is_set():
-                break
-            if method is None:
-                self.flush_acks(channel)
-                continue
-            self.deliver(channel, method, properties, body)
+
+    def idle(self, channel: BlockingChannel) -> None:
+        self.flush_acks(channel)
+
+    def consumed(self, channel: BlockingChannel) -> None:
         self.flush_acks(channel)
         channel.cancel()
 
