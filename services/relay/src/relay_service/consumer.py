@@ -8,21 +8,16 @@ others' queues, then `user.erased` is published (with publisher confirms) before
 
 from __future__ import annotations
 
-import logging
-
 import redis
 from messaging_kit.erasure import USER_DELETED
 from messaging_kit.erasure_consumer import erase_and_confirm
-from messaging_kit.events.broker import declare_exchange, declare_queue
 from messaging_kit.events.broker_worker import BrokerWorker
-from messaging_kit.events.envelope import Event, parse_event
+from messaging_kit.events.envelope import Event
 from pika.adapters.blocking_connection import BlockingChannel
 
 from relay_service import SERVICE
 from relay_service.erasure import erase_user
 from relay_service.queue import OfflineQueues
-
-log = logging.getLogger(__name__)
 
 QUEUED_TYPES = ("message.created", "group.message.created")
 ROUTING_KEYS = [*QUEUED_TYPES, "message.deleted", USER_DELETED]
@@ -61,6 +56,9 @@ class RelayConsumer(BrokerWorker):
     thread_name = "relay-consumer"
     # Redis down: the unacked event comes back once the loop reconnects.
     retry_errors = (redis.RedisError,)
+    confirms = True  # for user.erased
+    prefetch = 100
+    routing_keys = ROUTING_KEYS
 
     def __init__(self, queues: OfflineQueues, amqp_url: str, exchange: str, queue: str) -> None:
         super().__init__(amqp_url)
@@ -71,32 +69,14 @@ class RelayConsumer(BrokerWorker):
     def retrying(self, error: BaseException) -> str:
         return "relay consumer interrupted"
 
-    def bind(self, channel: BlockingChannel) -> None:
-        channel.confirm_delivery()  # for user.erased
-        channel.basic_qos(prefetch_count=100)
-        declare_exchange(channel, self.exchange)
-        declare_queue(channel, self.exchange, self.queue, ROUTING_KEYS)
-
-    def consume(self, channel: BlockingChannel) -> None:
-        for method, _, body in channel.consume(self.queue, inactivity_timeout=0.5):
-            if self._stopping.is_set():
-                break
-            if method is None:
-                continue
-            try:
-                event = parse_event(body)
-            except ValueError as error:
-                log.error("poison event dropped", extra={"error": str(error)})
-                channel.basic_ack(method.delivery_tag)
-                continue
-            if event.type == USER_DELETED:
-                erase_and_confirm(
-                    channel,
-                    self.exchange,
-                    SERVICE,
-                    event,
-                    lambda request: erase_user(self.queues, request.user),
-                )
-            else:
-                handle(self.queues, event)
-            channel.basic_ack(method.delivery_tag)
+    def handle(self, channel: BlockingChannel, event: Event) -> None:
+        if event.type == USER_DELETED:
+            erase_and_confirm(
+                channel,
+                self.exchange,
+                SERVICE,
+                event,
+                lambda request: erase_user(self.queues, request.user),
+            )
+        else:
+            handle(self.queues, event)

@@ -11,18 +11,14 @@ acked only after the script ran, so a replica killed mid-way loses nothing: its 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import redis
 from messaging_kit.events.broker_worker import BrokerWorker
-from messaging_kit.events.envelope import Event, parse_event
+from messaging_kit.events.envelope import Event
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import Basic, BasicProperties
 
 from websocket_service.keys import RedisKeys
-
-log = logging.getLogger(__name__)
 
 # Events delivered to clients: every event whose data carries `recipient_ids`.
 ROUTING_KEYS = ["message.*", "group.#"]
@@ -135,28 +131,7 @@ class EventIngest(BrokerWorker):
         for key in ROUTING_KEYS:
             channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
 
-    def consume(self, channel: BlockingChannel) -> None:
-        for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
-            if self._stopping.is_set():
-                break
-            if method is None:
-                continue
-            self.deliver(channel, method, properties, body)
-
-    def deliver(
-        self,
-        channel: BlockingChannel,
-        method: Basic.Deliver,
-        properties: BasicProperties,
-        body: bytes,
-    ) -> None:
-        try:
-            event = parse_event(body)
-        except ValueError as error:
-            # Nothing a client could use; parking it would only fill a queue nobody reads.
-            log.error("poison event dropped", extra={"error": str(error)})
-            channel.basic_ack(method.delivery_tag)
-            return
-        # A Redis error propagates: the channel closes, the message is redelivered.
+    def handle(self, channel: BlockingChannel, event: Event) -> None:
+        # A Redis error propagates: the channel closes, the message is redelivered. (A poison
+        # body is dropped by the kit: parking it would only fill a queue nobody reads.)
         self.writer.write(event)
-        channel.basic_ack(method.delivery_tag)
