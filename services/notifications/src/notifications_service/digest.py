@@ -11,11 +11,11 @@ round; after `digest_max_attempts` the items are parked (failed_at, last_error s
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from messaging_kit.db import Database
+from messaging_kit.workers import BackgroundWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -153,7 +153,9 @@ def send_due_digests(
     return sent
 
 
-class DigestWorker:
+class DigestWorker(BackgroundWorker):
+    thread_name = "digests"
+
     def __init__(
         self,
         db: Database,
@@ -162,19 +164,9 @@ class DigestWorker:
         templates: Templates,
         presence: PresenceReader,
     ) -> None:
+        super().__init__()
         self.db, self.settings, self.mailer = db, settings, mailer
         self.templates, self.presence = templates, presence
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="digests", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def run(self) -> None:
         while not self._stopping.wait(self.settings.digest_interval_seconds):
