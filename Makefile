@@ -77,7 +77,7 @@ kind-up: ## on a Docker host: kind cluster + Gateway API + gateway + images + ch
 kind-down:
 	hack/kind.sh down
 
-bench: setup ## benchmarks against same-run baselines (~35 min; needs infra-up cluster-up)
+bench: setup ## benchmarks against same-run baselines (~40 min; needs infra-up cluster-up)
 	hack/bench.sh
 
 bench-quick: setup ## the same benchmarks, fewer and shorter runs (a few minutes)
