@@ -1,6 +1,8 @@
-"""Websocket test fixtures: real auth, messages and two websocket replicas (uvicorn on loopback,
-in this process), real PostgreSQL, Redis and RabbitMQ; each test has its own databases,
-exchange, queues and Redis key prefix. Clients are real WebSocket clients (websockets)."""
+"""Delivery across services, send to socket: real auth, messages, groups, relay and two
+websocket replicas (uvicorn on loopback, in this process), real PostgreSQL, Redis and RabbitMQ;
+each test has its own databases, exchange, queues and Redis key prefix. Clients are real
+WebSocket clients (websockets). It lives here, not in services/websocket, because it runs the
+services together: a service's own tests import no other service."""
 
 from __future__ import annotations
 
