@@ -14,7 +14,7 @@ on a database of its own migrated to head, registers its own users, makes the da
 read (a conversation with history, groups, a few thousand profiles to search), checks every
 request once (2xx, or the route is reported as failing without load), then runs wrk per route.
 The processes it started are stopped before it returns (Stack.down stops them too on an error:
-they are in stack.children), the bucket is emptied and removed, the queues are in stack.queues.
+they are in stack.children), the bucket is emptied and removed, their queues are deleted.
 
     rows, data = hot_route_rows(stack, workdir, quick)
 """
@@ -195,6 +195,9 @@ class HotRoutes:
     def stop(self) -> None:
         for child in reversed(self.started):
             child.stop()
+        # Their queues would keep receiving (and the broker storing) every later event.
+        if hasattr(self.stack, "delete_queues") and getattr(self, "queues", None):
+            self.stack.delete_queues(list(self.queues.values()))
         self.remove_bucket()
 
     def remove_bucket(self) -> None:

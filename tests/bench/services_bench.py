@@ -263,20 +263,29 @@ class Stack:
         self.children.clear()
         self._cleanup_infra()
 
-    def _cleanup_infra(self) -> None:
+    def delete_queues(self, names: list[str], exchange: bool = False) -> None:
+        """Delete these queues (and their dead-letter queues), and the exchange if asked. A
+        queue left bound after its consumer stopped would fill up and cost the broker work on
+        every later message."""
         import pika
-        import redis
 
         try:
             connection = pika.BlockingConnection(pika.URLParameters(infra("MP_AMQP_URL")))
             channel = connection.channel()
-            for name in self.queues:
+            for name in names:
                 channel.queue_delete(name)
                 channel.queue_delete(f"{name}.dead")
-            channel.exchange_delete(self.exchange)
+            if exchange:
+                channel.exchange_delete(self.exchange)
             connection.close()
         except Exception as error:  # cleanup must not hide the results
             say(f"could not delete bench queues: {error!r}")
+        self.queues = [name for name in self.queues if name not in names]
+
+    def _cleanup_infra(self) -> None:
+        import redis
+
+        self.delete_queues(list(self.queues), exchange=True)
         try:
             client = redis.Redis.from_url(infra("MP_REDIS_URL"))
             for key in client.scan_iter(f"{self.prefix}*", count=1000):
