@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from auth_service.admin import set_role
 from auth_service.core.config import Settings
@@ -19,6 +25,7 @@ from messaging_kit.migrations import upgrade_head
 from messaging_testing.infra import (
     SERVICE_TOKEN,
     delete_broker_objects,
+    free_port,
     fresh_database,
     require_rabbitmq,
     require_redis,
@@ -148,3 +155,57 @@ def make_admin(client: TestClient, database_url: str) -> Any:
         return token
 
     return grant
+
+
+@dataclass
+class ServedAuth:
+    """`python -m auth_service` (the console script's serve) on a free port, ready."""
+
+    process: subprocess.Popen[str]
+    base: str
+    env: dict[str, str]
+
+
+@pytest.fixture
+def serve_auth(database_url: str, keys_dir: Path) -> Iterator[Any]:
+    """Start auth as its own process with extra settings; waits for /ready. Stopped (and its
+    exchange deleted) at the end of the test if the test has not stopped it."""
+    started: list[ServedAuth] = []
+
+    def start(**extra: str) -> ServedAuth:
+        port = free_port()
+        env = os.environ | {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": require_redis(),
+            "AMQP_URL": require_rabbitmq(),
+            "SIGNING_KEYS_DIR": str(keys_dir),
+            "PORT": str(port),
+            "EVENTS_EXCHANGE": f"test.serve.{port}",
+            **extra,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auth_service"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        served = ServedAuth(process, f"http://127.0.0.1:{port}", env)
+        started.append(served)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{served.base}/ready", timeout=2).status_code == 200:
+                    return served
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "server never became ready"
+            time.sleep(0.1)
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.communicate(timeout=30)
+        delete_broker_objects(served.env["AMQP_URL"], exchanges=(served.env["EVENTS_EXCHANGE"],))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from messaging_testing.infra import fresh_database
@@ -74,82 +75,36 @@ def test_migrate_brings_a_fresh_database_to_head_twice_over(tmp_path: Path) -> N
 
 
 @pytest.mark.infra
-def test_serve_drains_in_flight_requests_on_sigterm(tmp_path: Path) -> None:
+def test_serve_drains_in_flight_requests_on_sigterm(serve_auth: Any) -> None:
     """SIGTERM: stop accepting, finish the request in flight, run shutdown hooks, exit 0."""
     import signal
     import threading
     import time
 
     import httpx
-    from auth_service.core.keys import generate_ed25519_pem
-    from messaging_kit.migrations import upgrade_head
-    from messaging_testing.infra import (
-        delete_broker_objects,
-        free_port,
-        require_rabbitmq,
-        require_redis,
-    )
 
-    (tmp_path / "k1.pem").write_bytes(generate_ed25519_pem())
-    port = free_port()
-    with fresh_database("auth_serve") as url:
-        upgrade_head("auth_service", url)
-        env = os.environ | {
-            "DATABASE_URL": url,
-            "REDIS_URL": require_redis(),
-            "AMQP_URL": require_rabbitmq(),
-            "SIGNING_KEYS_DIR": str(tmp_path),
-            "PORT": str(port),
-            "EVENTS_EXCHANGE": f"test.serve.{port}",
-            # A deliberately slow hash makes registration the request in flight.
-            "ARGON2_TIME_COST": "40",
-            "ARGON2_MEMORY_KIB": "8192",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "auth_service"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+    # A deliberately slow hash makes registration the request in flight.
+    served = serve_auth(ARGON2_TIME_COST="40", ARGON2_MEMORY_KIB="8192")
+    outcome: dict[str, int] = {}
+
+    def register() -> None:
+        response = httpx.post(
+            f"{served.base}/api/v1/auth/register",
+            json={"email": "slow@example.com", "username": "slow", "password": "slow but sure"},
+            timeout=30,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "server never became ready"
-                time.sleep(0.1)
-            outcome: dict[str, int] = {}
+        outcome["status"] = response.status_code
 
-            def register() -> None:
-                response = httpx.post(
-                    f"{base}/api/v1/auth/register",
-                    json={
-                        "email": "slow@example.com",
-                        "username": "slow",
-                        "password": "slow but sure",
-                    },
-                    timeout=30,
-                )
-                outcome["status"] = response.status_code
-
-            started = time.monotonic()
-            in_flight = threading.Thread(target=register)
-            in_flight.start()
-            time.sleep(0.15)
-            server.send_signal(signal.SIGTERM)
-            in_flight.join(30)
-            output, _ = server.communicate(timeout=30)
-        finally:
-            if server.poll() is None:
-                server.kill()
-        assert outcome.get("status") == 201, output
-        assert time.monotonic() - started > 0.15
-        delete_broker_objects(env["AMQP_URL"], exchanges=(env["EVENTS_EXCHANGE"],))
-        # uvicorn re-raises the SIGTERM it handled once shutdown is complete.
-        assert server.returncode in (0, -15), output
-        assert '"message": "service stopped"' in output
+    started = time.monotonic()
+    in_flight = threading.Thread(target=register)
+    in_flight.start()
+    time.sleep(0.15)
+    server = served.process
+    server.send_signal(signal.SIGTERM)
+    in_flight.join(30)
+    output, _ = server.communicate(timeout=30)
+    assert outcome.get("status") == 201, output
+    assert time.monotonic() - started > 0.15
+    # uvicorn re-raises the SIGTERM it handled once shutdown is complete.
+    assert server.returncode in (0, -15), output
+    assert '"message": "service stopped"' in output
