@@ -55,7 +55,7 @@ def test_search_matches_a_plain_prefix_filter(db: Database, query: str, page_siz
     with db.sessions() as session:
         for _ in range(len(NAMES) + 1):
             hits, cursor = search(session, uuid.uuid4(), query, limit=page_size, after=cursor)
-            found.extend(hit.profile.username for hit in hits)
+            found.extend(hit["username"] for hit in hits)
             if cursor is None:
                 break
     assert found == expected

@@ -15,6 +15,7 @@ from messaging_kit.problems import Problem
 from messaging_kit.tombstones import erased_among
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from messages_service import SERVICE
@@ -63,6 +64,21 @@ def require_participant(session: Session, viewer: uuid.UUID, conversation: uuid.
         raise Problem(404, "not-found", "No such conversation")
 
 
+# A history page's columns: the viewer's wrapped key only (keys ->> viewer), not every key.
+HISTORY_COLUMNS = (
+    Message.id,
+    Message.seq,
+    Message.conversation_id,
+    Message.sender_id,
+    Message.recipient_id,
+    Message.ciphertext,
+    Message.nonce,
+    Message.created_at,
+    Message.read_at,
+    (Message.deleted_at.is_not(None)).label("deleted"),
+)
+
+
 def history(
     session: Session,
     viewer: uuid.UUID,
@@ -71,18 +87,22 @@ def history(
     before: int | None,
     after: int | None,
     limit: int,
-) -> list[Message]:
-    """Newest first below `before`, or oldest first above `after` (catching up)."""
+) -> list[RowMapping]:
+    """Newest first below `before`, or oldest first above `after` (catching up): rows, not
+    ORM objects (a page is up to 100 of them, read and sent as they are)."""
     require_participant(session, viewer, conversation)
     hidden = exists().where(HiddenMessage.user_id == viewer, HiddenMessage.message_id == Message.id)
-    query = select(Message).where(Message.conversation_id == conversation, ~hidden)
+    wrapped_key = Message.keys.op("->>")(str(viewer)).label("wrapped_key")
+    query = select(*HISTORY_COLUMNS, wrapped_key).where(
+        Message.conversation_id == conversation, ~hidden
+    )
     if after is not None:
         query = query.where(Message.seq > after).order_by(Message.seq)
     else:
         if before is not None:
             query = query.where(Message.seq < before)
         query = query.order_by(Message.seq.desc())
-    return list(session.scalars(query.limit(limit)))
+    return list(session.execute(query.limit(limit)).mappings())
 
 
 def conversations(

@@ -128,9 +128,24 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# What a search hit shows of a profile (the email only to people its owner accepted).
+SEARCH_COLUMNS = tuple(
+    Profile.__table__.c[name]
+    for name in (
+        "user_id",
+        "username",
+        "display_name",
+        "avatar_media_id",
+        "status_text",
+        "public_key",
+        "email",
+    )
+)
+
+
 def search_statement(
     viewer: uuid.UUID, query: str, *, limit: int, after: str | None
-) -> Select[tuple[Profile, str | None]]:
+) -> Select[Any]:
     """Prefix search on username or display name, ordered by username, keyset-paginated.
 
     Both predicates match a `COLLATE "C"` index (a BitmapOr for narrow prefixes, an ordered
@@ -143,7 +158,7 @@ def search_statement(
     username_key = func.lower(Profile.username).collate("C")
     name_key = func.lower(Profile.display_name).collate("C")
     statement = (
-        select(Profile, accepted_me.status)
+        select(*SEARCH_COLUMNS, accepted_me.status.label("their_status"))
         .outerjoin(
             accepted_me,
             and_(accepted_me.owner_id == Profile.user_id, accepted_me.contact_id == viewer),
@@ -170,12 +185,19 @@ def search_statement(
 
 def search(
     session: Session, viewer: uuid.UUID, query: str, *, limit: int, after: str | None
-) -> tuple[list[SearchHit], str | None]:
-    """A page of hits and the cursor of the next page (None on the last one)."""
-    rows = session.execute(search_statement(viewer, query, limit=limit, after=after)).all()
-    hits = [SearchHit(profile=row[0], show_email=row[1] == ACCEPTED) for row in rows[:limit]]
-    next_cursor = hits[-1].profile.username.lower() if len(rows) > limit else None
-    return hits, next_cursor
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of hits, as the profile fields the viewer may see (rows, not ORM objects), and
+    the cursor of the next page (None on the last one)."""
+    rows = session.execute(search_statement(viewer, query, limit=limit, after=after)).mappings()
+    hits = []
+    for row in rows:  # limit + 1 of them: one more says there is a next page
+        hit = dict(row)
+        if hit.pop("their_status") != ACCEPTED:
+            hit["email"] = None
+        hit["status_text"] = hit["status_text"] or ""
+        hits.append(hit)
+    next_cursor = hits[limit - 1]["username"].lower() if len(hits) > limit else None
+    return hits[:limit], next_cursor
 
 
 # --- contacts ---------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def conversation_with(peer_id: uuid.UUID, viewer: ViewerId) -> dict[str, uuid.UU
     return {"conversation_id": crud.conversation_id(viewer, peer_id)}
 
 
-@router.get("/conversations/{conversation_id}/messages")
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
 def history(
     conversation_id: uuid.UUID,
     viewer: ViewerId,
@@ -122,9 +122,9 @@ def history(
     before: Cursor | None = None,
     after: Cursor | None = None,
     limit: Limit = 50,
-) -> MessagePage:
+) -> Response:
     """Newest first (`before` pages back); with `after`, oldest first from that cursor."""
-    messages = crud.history(
+    rows = crud.history(
         session,
         viewer,
         conversation_id,
@@ -132,5 +132,17 @@ def history(
         after=int(after) if after is not None else None,
         limit=limit,
     )
-    next_cursor = str(messages[-1].seq) if len(messages) == limit else None
-    return MessagePage(items=[message_out(m, viewer) for m in messages], next_cursor=next_cursor)
+    next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
+    items = [
+        MessageOut(
+            **{
+                **row,
+                "ciphertext": crud.encode(row["ciphertext"]),
+                "nonce": crud.encode(row["nonce"]),
+            }
+        )
+        for row in rows
+    ]
+    # Built once and sent as it is: no second pass through the response model.
+    page = MessagePage(items=items, next_cursor=next_cursor)
+    return Response(page.model_dump_json(), media_type="application/json")

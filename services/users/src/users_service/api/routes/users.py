@@ -44,7 +44,7 @@ def update_me(
     return ProfileOut.of(updated, show_email=True, own=True)
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchPage)
 def search(
     viewer: ViewerId,
     session: ReadSessionDep,
@@ -53,11 +53,11 @@ def search(
     ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     cursor: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
-) -> SearchPage:
+) -> Response:
     hits, next_cursor = crud.search(session, viewer, q, limit=limit, after=cursor)
-    return SearchPage(
-        items=[ProfileOut.of(hit.profile, hit.show_email) for hit in hits], next_cursor=next_cursor
-    )
+    page = SearchPage(items=[ProfileOut(**hit) for hit in hits], next_cursor=next_cursor)
+    # Built once and sent as it is: no second pass through the response model.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{user_id}")
