@@ -59,8 +59,9 @@ def get_profile(session: Session, user_id: uuid.UUID) -> Profile:
     return profile
 
 
-# GET /me: the columns a user sees of their own profile, by primary key.
-OWN_PROFILE_FIELDS = (
+# What a profile shows others (the email only to people its owner accepted); its owner also
+# sees presence_visibility (GET /me, by primary key).
+PROFILE_FIELDS = (
     "user_id",
     "username",
     "display_name",
@@ -68,8 +69,8 @@ OWN_PROFILE_FIELDS = (
     "status_text",
     "public_key",
     "email",
-    "presence_visibility",
 )
+OWN_PROFILE_FIELDS = (*PROFILE_FIELDS, "presence_visibility")
 OWN_PROFILE = select(*(Profile.__table__.c[name] for name in OWN_PROFILE_FIELDS)).where(
     Profile.user_id == bindparam("user_id")
 )
@@ -128,19 +129,7 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# What a search hit shows of a profile (the email only to people its owner accepted).
-SEARCH_COLUMNS = tuple(
-    Profile.__table__.c[name]
-    for name in (
-        "user_id",
-        "username",
-        "display_name",
-        "avatar_media_id",
-        "status_text",
-        "public_key",
-        "email",
-    )
-)
+SEARCH_COLUMNS = tuple(Profile.__table__.c[name] for name in PROFILE_FIELDS)
 
 
 def search_statement(
@@ -194,7 +183,6 @@ def search(
         hit = dict(row)
         if hit.pop("their_status") != ACCEPTED:
             hit["email"] = None
-        hit["status_text"] = hit["status_text"] or ""
         hits.append(hit)
     next_cursor = hits[limit - 1]["username"].lower() if len(hits) > limit else None
     return hits[:limit], next_cursor

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from messaging_kit.validation import NO_NUL
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from users_service.models import Invitation, Profile
 
@@ -27,16 +27,16 @@ class ProfileOut(BaseModel):
     email: str | None = None  # only for yourself and your contacts
     presence_visibility: str | None = None  # only for yourself
 
+    @field_validator("status_text", mode="before")
+    @classmethod
+    def no_status_is_empty(cls, value: str | None) -> str:
+        """A profile without a status text shows an empty one, however it was read."""
+        return value or ""
+
     @classmethod
     def own(cls, row: dict[str, Any]) -> ProfileOut:
         """Your own profile from its row (crud.own_profile): everything, email included."""
-        return cls(
-            **{
-                **row,
-                "status_text": row["status_text"] or "",
-                "presence_visibility": row["presence_visibility"] or "contacts",
-            }
-        )
+        return cls(**{**row, "presence_visibility": row["presence_visibility"] or "contacts"})
 
     @classmethod
     def of(cls, profile: Profile, show_email: bool, own: bool = False) -> ProfileOut:
@@ -45,7 +45,7 @@ class ProfileOut(BaseModel):
             username=profile.username,
             display_name=profile.display_name,
             avatar_media_id=profile.avatar_media_id,
-            status_text=profile.status_text or "",
+            status_text=profile.status_text,
             public_key=profile.public_key,
             email=profile.email if show_email else None,
             presence_visibility=(profile.presence_visibility or "contacts") if own else None,
