@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,44 +38,36 @@ def run(args: argparse.Namespace) -> int:
     data: dict[str, Any] = {}
     failed = []
     started = time.monotonic()
+
+    def part(name: str, bench: Any, run: Callable[[], None]) -> None:
+        """One part of the bench: its failure is recorded, and the other parts still run."""
+        try:
+            run()
+        except Exception as error:
+            failed.append(f"{name}: {error!r}")
+            traceback.print_exc()
+        rows.extend(bench.rows)
+        data[name] = bench.data
+
     if args.only in (None, "services"):
         from services_bench import ServicesBench
 
-        bench = ServicesBench(out / "services", args.quick)
         (out / "services").mkdir(exist_ok=True)
-        try:
-            bench.run()
-        except Exception as error:
-            failed.append(f"services: {error!r}")
-            traceback.print_exc()
-        rows += bench.rows
-        data["services"] = bench.data
+        bench = ServicesBench(out / "services", args.quick)
+        part("services", bench, bench.run)
     if args.only in (None, "consumers"):
         from consumer_cost import ConsumerBench
 
         (out / "consumers").mkdir(exist_ok=True)
         bench_consumers = ConsumerBench(out / "consumers", args.quick)
-        try:
-            bench_consumers.run()
-        except Exception as error:
-            failed.append(f"consumers: {error!r}")
-            traceback.print_exc()
-        rows += bench_consumers.rows
-        data["consumers"] = bench_consumers.data
+        part("consumers", bench_consumers, bench_consumers.run)
     if args.only in (None, "operator"):
         from operator_bench import OperatorBench
 
         (out / "operator").mkdir(exist_ok=True)
         bench_op = OperatorBench(out / "operator", args.quick)
-        try:
-            bench_op.run(
-                scale_count=3 if args.quick else 100, scale_timeout=90 if args.quick else 600
-            )
-        except Exception as error:
-            failed.append(f"operator: {error!r}")
-            traceback.print_exc()
-        rows += bench_op.rows
-        data["operator"] = bench_op.data
+        count, timeout = (3, 90) if args.quick else (100, 600)
+        part("operator", bench_op, lambda: bench_op.run(scale_count=count, scale_timeout=timeout))
         if bench_op.data.get("other_operator_pids"):
             info["other_operators"] = bench_op.data["other_operator_pids"]
     info["seconds"] = round(time.monotonic() - started)
